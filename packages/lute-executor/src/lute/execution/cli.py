@@ -1,0 +1,1 @@
+"""The lute-exec command line."""

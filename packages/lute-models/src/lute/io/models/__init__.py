@@ -1,0 +1,1 @@
+"""LUTE parameter models (pydantic v2)."""

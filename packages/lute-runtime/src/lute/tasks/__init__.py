@@ -1,0 +1,1 @@
+"""LUTE Tasks: the Task base classes, dataclasses and built-in Tasks."""

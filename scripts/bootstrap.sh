@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Prepare a fresh Debian machine (as root, or with sudo) for LUTE development:
+# system packages for MPI (and SLURM when LUTE_BOOTSTRAP_SLURM=1), uv and nox, and a
+# workspace virtual environment in .venv holding all three distributions in editable mode.
+# Idempotent: every step is skipped when it is already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '[bootstrap] %s\n' "$*" >&2; }
+export UV_PYTHON_DOWNLOADS=never
+
+# Every pyenv Python we may use (3.8-3.13) must be visible to uv and nox.
+if command -v pyenv >/dev/null 2>&1; then
+    PYENV_VERSION=$(pyenv versions --bare | grep -E '^3\.(1[1])\.' | head -n1)
+    rest=$(pyenv versions --bare | grep -E '^3\.(8|9|10|12|13)\.' | paste -sd: -)
+    export PYENV_VERSION="${PYENV_VERSION}${rest:+:$rest}"
+fi
+
+apt_pkgs=()
+command -v mpirun >/dev/null 2>&1 || apt_pkgs+=(openmpi-bin libopenmpi-dev)
+if [ "${LUTE_BOOTSTRAP_SLURM:-0}" = 1 ] && ! command -v slurmctld >/dev/null 2>&1; then
+    apt_pkgs+=(slurm-wlm munge)
+fi
+if [ ${#apt_pkgs[@]} -gt 0 ]; then
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+    log "installing Debian packages: ${apt_pkgs[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${apt_pkgs[@]}" >/dev/null
+fi
+
+PY=${LUTE_PYTHON:-python3}
+if ! command -v uv >/dev/null 2>&1 || ! command -v nox >/dev/null 2>&1; then
+    log "installing uv and nox with pip"
+    "$PY" -m pip install -q uv nox
+    hash -r
+    command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
+fi
+
+if [ ! -x .venv/bin/lute-exec ] || [ uv.lock -nt .venv/bin/lute-exec ] \
+    || [ -n "$(find packages -name pyproject.toml -newer .venv/bin/lute-exec)" ]; then
+    log "creating .venv with all three distributions (editable) and the dev tools"
+    uv sync --all-packages --group dev -p "${LUTE_DEV_PYTHON:-3.11}" -q
+    touch .venv/bin/lute-exec
+fi
+log "ready: .venv ($(.venv/bin/python --version))"
