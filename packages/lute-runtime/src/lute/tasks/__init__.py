@@ -1,1 +1,93 @@
-"""LUTE Tasks: the Task base classes, dataclasses and built-in Tasks."""
+"""LUTE Tasks: the Task base classes, dataclasses, built-in Tasks and their lookup."""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from typing import TYPE_CHECKING, Dict, List, Type
+
+if TYPE_CHECKING:  # pragma: no cover
+    from lute.tasks.task import Task
+
+__all__ = ["TaskNotFoundError", "import_task", "known_tasks"]
+
+ENTRY_POINT_GROUP = "lute.tasks"
+
+# Built-in Tasks, listed for error messages without importing them.
+BUILTIN_TASKS = (
+    "Test",
+    "TestSocket",
+    "TestWriteOutput",
+    "TestReadOutput",
+    "TestBinary",
+    "MPITest",
+)
+
+
+class TaskNotFoundError(ImportError):
+    """No built-in Task and no installed entry point has the requested name."""
+
+
+def _entry_points() -> Dict[str, object]:
+    """Entry points of group ``lute.tasks``, by name (3.8-3.13 APIs)."""
+    from importlib import metadata
+
+    eps = metadata.entry_points()
+    if hasattr(eps, "select"):  # 3.10+
+        selected = eps.select(group=ENTRY_POINT_GROUP)
+    else:  # 3.8/3.9: a dict of group -> list
+        selected = eps.get(ENTRY_POINT_GROUP, [])  # type: ignore[attr-defined]
+    return {ep.name: ep for ep in selected}
+
+
+def known_tasks() -> List[str]:
+    """Names of every Task ``import_task`` can find here."""
+    return sorted(set(BUILTIN_TASKS) | set(_entry_points()))
+
+
+def import_task(task_name: str) -> Type[Task]:
+    """Import and return the Task class called ``task_name``.
+
+    Built-in Tasks are found by name; other Tasks are found through entry points in
+    group ``lute.tasks``, so a facility package adds Tasks by being installed.
+
+    Raises:
+        TaskNotFoundError: No such Task here; the message lists the known ones.
+    """
+    if task_name == "Test":
+        from lute.tasks.test import Test
+
+        return Test
+    if task_name == "TestSocket":
+        from lute.tasks.test import TestSocket
+
+        return TestSocket
+    if task_name == "TestWriteOutput":
+        from lute.tasks.test import TestWriteOutput
+
+        return TestWriteOutput
+    if task_name == "TestReadOutput":
+        from lute.tasks.test import TestReadOutput
+
+        return TestReadOutput
+    if task_name == "TestBinary":
+        from lute.tasks.test import TestBinary
+
+        return TestBinary
+    if task_name == "MPITest":
+        from lute.tasks.mpi_test import MPITest
+
+        return MPITest
+
+    entry_point = _entry_points().get(task_name)
+    if entry_point is None:
+        known = known_tasks()
+        close = difflib.get_close_matches(task_name, known, n=3)
+        hint = (" Did you mean %s?" % " or ".join(close)) if close else ""
+        raise TaskNotFoundError(
+            "No Task named %r in this environment (%s).%s Known Tasks: %s. A facility "
+            "package registers more under the %r entry-point group."
+            % (task_name, sys.executable, hint, ", ".join(known), ENTRY_POINT_GROUP)
+        )
+    task_class = entry_point.load()  # type: ignore[attr-defined]
+    return task_class  # type: ignore[no-any-return]

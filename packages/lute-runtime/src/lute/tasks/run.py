@@ -1,0 +1,193 @@
+"""Task-side entry point: ``python -m lute.tasks.run``.
+
+Started by an Executor in the Task's environment. It connects to the Executor over the
+channel named in the environment (``LUTE_IPC_ADDRESS`` …), receives the Task's name and
+validated parameters, rebuilds the parameters, runs the Task and exits with a code that
+reflects the outcome:
+
+==== ==========================================================
+code meaning
+==== ==========================================================
+0    COMPLETED (or STOPPED)
+1    FAILED: the Task raised or set FAILED
+2    the Task could not be set up (no Executor, unknown Task, bad parameters)
+124  TIMEDOUT (set by the Task itself)
+130  CANCELLED (SIGTERM/SIGINT)
+==== ==========================================================
+
+``python -m lute.tasks.run --probe [--task NAME]`` prints, as JSON, what an Executor needs
+to know about this environment before launching a Task in it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+import json
+import os
+import platform
+import sys
+import traceback
+from typing import Any, Dict, List, Mapping, Optional, Type
+
+EXIT_COMPLETED = 0
+EXIT_FAILED = 1
+EXIT_SETUP = 2
+EXIT_TIMEDOUT = 124
+EXIT_CANCELLED = 130
+
+
+def exit_code_for(status: Any) -> int:
+    """Process exit code for a final :class:`~lute.tasks.dataclasses.TaskStatus`."""
+    name = getattr(status, "value", str(status))
+    return {
+        "COMPLETED": EXIT_COMPLETED,
+        "STOPPED": EXIT_COMPLETED,
+        "CANCELLED": EXIT_CANCELLED,
+        "TIMEDOUT": EXIT_TIMEDOUT,
+    }.get(name, EXIT_FAILED)
+
+
+def build_parameters(handoff: Mapping[str, Any], task_class: Type[Any]) -> Any:
+    """Rebuild the Task's parameters from the Executor's hand-off document.
+
+    The stdlib surrogate is used unless the Task class sets
+    ``wants_pydantic_parameters = True`` and the named model is importable here.
+    """
+    from lute.io.parameters import TaskParameters
+
+    data = handoff.get("parameters") or {}
+    model_ref = handoff.get("model") or ""
+    if model_ref and getattr(task_class, "wants_pydantic_parameters", False):
+        module_name, _, class_name = model_ref.partition(":")
+        try:
+            model = getattr(importlib.import_module(module_name), class_name)
+        except ImportError:
+            pass  # no lute-models here: the surrogate serves
+        else:
+            return model.model_validate(data)
+    return TaskParameters.from_wire(data, model_name=model_ref.rpartition(":")[2])
+
+
+def instantiate(task_class: Type[Any], params: Any, handoff: Mapping[str, Any]) -> Any:
+    """Construct the Task, passing only the keyword arguments its ``__init__`` accepts."""
+    from lute.io.parameters import RowIds
+
+    offered: Dict[str, Any] = {
+        "params": params,
+        "row_ids": RowIds.from_wire(handoff.get("row_ids")),
+        "argv": handoff.get("argv"),
+        "run_directory": handoff.get("run_directory"),
+    }
+    signature = inspect.signature(task_class.__init__)
+    takes_any = any(p.kind == p.VAR_KEYWORD for p in signature.parameters.values())
+    kwargs = {
+        key: value
+        for key, value in offered.items()
+        if key == "params" or takes_any or key in signature.parameters
+    }
+    task = task_class(**kwargs)
+    if "row_ids" not in kwargs:
+        task._row_ids = offered["row_ids"]  # older Tasks without the argument still get it
+    return task
+
+
+def probe(task_name: Optional[str]) -> Dict[str, Any]:
+    """Describe this environment for an Executor's pre-flight check."""
+    from importlib.util import find_spec
+
+    from lute.execution.ipc import PROTOCOL_VERSION
+
+    from lute.runtime_version import __version__
+
+    info: Dict[str, Any] = {
+        "python": platform.python_version(),
+        "executable": sys.executable,
+        "lute_runtime": __version__,
+        "protocol": PROTOCOL_VERSION,
+        "zmq": find_spec("zmq") is not None,
+        "mpi4py": find_spec("mpi4py") is not None,
+        "pydantic": find_spec("pydantic") is not None,
+    }
+    if task_name:
+        try:
+            from lute.tasks import import_task
+
+            task_class = import_task(task_name)
+            info["task"] = {
+                "importable": True,
+                "class": task_class.__module__ + "." + task_class.__qualname__,
+            }
+        except Exception as error:  # report any failure: the probe must not crash
+            info["task"] = {"importable": False, "error": "%s: %s" % (type(error).__name__, error)}
+    return info
+
+
+def _parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m lute.tasks.run",
+        description="Run one LUTE Task on behalf of an Executor (started by lute-exec).",
+    )
+    parser.add_argument("--task", help="Task name (default: the one sent by the Executor)")
+    parser.add_argument(
+        "--probe",
+        action="store_true",
+        help="print this environment's capabilities as JSON and exit",
+    )
+    return parser.parse_args(argv)
+
+
+def _fail_setup(communicator: Any, detail: str) -> int:
+    from lute.execution.ipc import Message
+
+    sys.stderr.write(detail if detail.endswith("\n") else detail + "\n")
+    try:
+        communicator.send(Message(contents=detail, signal="TASK_FAILED"))
+    finally:
+        communicator.close()
+    return EXIT_SETUP
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Entry point; returns the process exit code."""
+    args = _parse_args(argv)
+    if args.probe:
+        print(json.dumps(probe(args.task)))
+        return 0
+
+    from lute.execution.ipc import IPCError, connect
+
+    from lute.tasks import _context
+
+    try:
+        communicator = connect(rank=_context.launcher_rank())
+    except IPCError as error:
+        sys.stderr.write("lute task runner: cannot reach the Executor: %s\n" % error)
+        return EXIT_SETUP
+    _context.set_communicator(communicator)
+    handoff = communicator.hello_reply
+    task_name = args.task or handoff.get("task_name")
+    try:
+        if not task_name:
+            raise ValueError("the Executor sent no task name and --task was not given")
+        from lute.tasks import import_task
+
+        task_class = import_task(str(task_name))
+        task = instantiate(task_class, build_parameters(handoff, task_class), handoff)
+    except Exception:
+        return _fail_setup(
+            communicator,
+            "Task %r could not be set up in %s (pid %d):\n%s"
+            % (task_name, sys.executable, os.getpid(), traceback.format_exc()),
+        )
+    try:
+        result = task.run()
+    finally:
+        communicator.close()
+        _context.set_communicator(None)
+    return exit_code_for(result.task_status)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,274 @@
+"""The Task base classes that analysis code subclasses.
+
+A Task implements ``_run`` (and optionally ``_pre_run`` / ``_post_run``), puts what it
+produced in ``self._result`` and talks to the Executor with ``_report_to_executor``::
+
+    from lute.tasks.task import *
+    from lute.execution.ipc import Message
+
+    class FitSpectrum(Task):
+        def _run(self) -> None:
+            self._report_to_executor(Message(contents="fitting..."))
+            self._result.summary = {"Peak": "3.2 keV"}
+            self._result.payload = "/path/to/fit.h5"
+
+``run()`` drives the three phases and sets ``self._result.task_status`` for the author:
+COMPLETED on success, FAILED (traceback sent to the Executor) on an exception, CANCELLED
+on SIGTERM/SIGINT — unless the Task set a status itself.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import traceback
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, List, Optional, Sequence
+
+from lute.execution.ipc import Message
+
+from lute.io.parameters import RowIds
+from lute.tasks import _context
+from lute.tasks.dataclasses import DescribedAnalysis, ElogSummaryPlots, TaskResult, TaskStatus
+
+__all__ = [
+    "DescribedAnalysis",
+    "ElogSummaryPlots",
+    "Task",
+    "TaskCancelled",
+    "TaskResult",
+    "TaskStatus",
+    "ThirdPartyTask",
+]
+
+# Which signal announces each final status to the Executor.
+_FINAL_SIGNALS = {
+    TaskStatus.COMPLETED: "TASK_DONE",
+    TaskStatus.FAILED: "TASK_FAILED",
+    TaskStatus.CANCELLED: "TASK_CANCELLED",
+    TaskStatus.STOPPED: "TASK_STOPPED",
+    TaskStatus.TIMEDOUT: "TASK_FAILED",
+}
+
+
+class TaskCancelled(BaseException):
+    """Raised inside a running Task when it receives SIGTERM or SIGINT.
+
+    A ``BaseException`` so that ``except Exception`` blocks in analysis code do not
+    swallow the cancellation.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__("cancelled by %s" % signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextmanager
+def _cancellation_handlers() -> Iterator[None]:
+    """Turn SIGTERM/SIGINT into :class:`TaskCancelled` while a Task runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be installed from the main thread
+        return
+
+    def _raise(signum: int, _frame: Any) -> None:
+        raise TaskCancelled(signum)
+
+    previous = {sig: signal.signal(sig, _raise) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+class Task:
+    """Base class of all first-party Tasks.
+
+    Args:
+        params: The validated parameters: the pydantic model, or the stdlib
+            :class:`lute.io.parameters.TaskParameters` surrogate in an environment
+            without pydantic. Available as ``self._task_parameters``.
+        use_mpi: Run as an MPI program: all ranks meet before ``_pre_run`` and after
+            ``_post_run``, only rank 0 announces start and result, and an exception on
+            any rank aborts the whole job. Needs mpi4py, imported only then.
+        row_ids: Where this run's records live in the results database.
+    """
+
+    def __init__(
+        self, *, params: Any, use_mpi: bool = False, row_ids: Optional[RowIds] = None
+    ) -> None:
+        self.name: str = type(self).__name__
+        self._task_parameters = params
+        self._use_mpi = use_mpi
+        self._row_ids = row_ids
+        self._result = TaskResult(
+            task_name=self.name, task_status=TaskStatus.PENDING, summary="", payload=""
+        )
+        self._mpi_comm: Any = None
+        self._rank = 0
+        self._world_size = 1
+        if use_mpi:
+            from mpi4py import MPI  # only MPI Tasks pay for (and need) mpi4py
+
+            self._mpi_comm = MPI.COMM_WORLD
+            self._rank = self._mpi_comm.Get_rank()
+            self._world_size = self._mpi_comm.Get_size()
+
+    # Public API -------------------------------------------------------------------
+    @property
+    def row_ids(self) -> Optional[RowIds]:
+        """Database rows of this run (``None`` when not run by an Executor)."""
+        return self._row_ids
+
+    @property
+    def task_status(self) -> TaskStatus:
+        """Current status (also ``self._result.task_status``)."""
+        return self._result.task_status
+
+    @task_status.setter
+    def task_status(self, status: TaskStatus) -> None:
+        self._result.task_status = status
+
+    @property
+    def rank(self) -> int:
+        """MPI rank of this process (0 without MPI)."""
+        return self._rank
+
+    def run(self) -> TaskResult:
+        """Run ``_pre_run``, ``_run`` and ``_post_run`` and report the outcome.
+
+        Returns:
+            The Task's result, with its final status set.
+        """
+        self._result.task_status = TaskStatus.RUNNING
+        self._barrier()
+        if self._rank == 0:
+            self._report_to_executor(Message(contents=self.name, signal="TASK_STARTED"))
+        try:
+            with _cancellation_handlers():
+                self._pre_run()
+                self._run()
+                self._post_run()
+        except TaskCancelled as cancel:
+            self._finish_interrupted(TaskStatus.CANCELLED, str(cancel))
+            return self._result
+        except BaseException:
+            self._finish_interrupted(TaskStatus.FAILED, self._describe_failure())
+            if self._mpi_comm is not None and self._world_size > 1:
+                # Other ranks may be blocked in a collective call: end them all.
+                self._close_channel()
+                self._mpi_comm.Abort(1)
+            return self._result
+        if self._result.task_status == TaskStatus.RUNNING:
+            self._result.task_status = TaskStatus.COMPLETED
+        self._barrier()
+        if self._rank == 0:
+            self._report_to_executor(Message(contents=self._result, signal="TASK_RESULT"))
+            signal_name = _FINAL_SIGNALS.get(self._result.task_status, "TASK_DONE")
+            self._report_to_executor(Message(contents=self.name, signal=signal_name))
+        return self._result
+
+    # Hooks for authors --------------------------------------------------------------
+    def _pre_run(self) -> None:
+        """Preparation before ``_run`` (optional)."""
+
+    def _run(self) -> None:
+        """The analysis itself. Subclasses must implement it."""
+        raise NotImplementedError("%s must implement _run()" % self.name)
+
+    def _post_run(self) -> None:
+        """Clean-up and result assembly after ``_run`` (optional)."""
+
+    def _report_to_executor(self, msg: Message) -> None:
+        """Send a :class:`~lute.execution.ipc.Message` to the Executor.
+
+        Plain messages (``signal=""``) are shown live with the Task's name; MPI ranks
+        are told apart by the Executor.
+        """
+        _context.report(msg)
+
+    # Internals ----------------------------------------------------------------------
+    def _barrier(self) -> None:
+        if self._mpi_comm is not None:
+            self._mpi_comm.Barrier()
+
+    def _describe_failure(self) -> str:
+        text = traceback.format_exc()
+        if self._mpi_comm is not None:
+            text = "rank %d of %d failed:\n%s" % (self._rank, self._world_size, text)
+        return text
+
+    def _finish_interrupted(self, default_status: TaskStatus, detail: str) -> None:
+        if self._result.task_status == TaskStatus.RUNNING:
+            self._result.task_status = default_status
+        signal_name = _FINAL_SIGNALS.get(self._result.task_status, "TASK_FAILED")
+        self._report_to_executor(Message(contents=detail, signal=signal_name))
+
+    def _close_channel(self) -> None:
+        communicator = _context.get_communicator()
+        if communicator is not None:
+            communicator.close()
+
+
+class ThirdPartyTask(Task):
+    """A Task that runs an external executable.
+
+    The argument vector is built on the Executor side from the parameter model
+    (``lute.io.models``) and handed over with the parameters; no shell is involved.
+    The executable's stdout/stderr go straight to the Executor's log.
+
+    Args:
+        params: The validated parameters.
+        use_mpi: See :class:`Task`.
+        row_ids: See :class:`Task`.
+        argv: The full command line, executable first.
+        run_directory: Working directory for the executable (default: unchanged).
+    """
+
+    def __init__(
+        self,
+        *,
+        params: Any,
+        use_mpi: bool = False,
+        row_ids: Optional[RowIds] = None,
+        argv: Optional[Sequence[str]] = None,
+        run_directory: Optional[str] = None,
+    ) -> None:
+        super().__init__(params=params, use_mpi=use_mpi, row_ids=row_ids)
+        self._argv: List[str] = list(argv) if argv else []
+        self._run_directory = run_directory
+        self._returncode: Optional[int] = None
+
+    def _run(self) -> None:
+        if not self._argv:
+            raise ValueError(
+                "%s has no command line: the Executor hands over 'argv' with the parameters"
+                % self.name
+            )
+        self._report_to_executor(Message(contents=self._argv, signal="NO_PICKLE_MODE"))
+        sys.stdout.flush()
+        sys.stderr.flush()
+        env: Dict[str, str] = dict(os.environ)
+        process = subprocess.Popen(self._argv, cwd=self._run_directory or None, env=env)
+        try:
+            self._returncode = process.wait()
+        except BaseException:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            raise
+        if self._returncode != 0:
+            raise RuntimeError("%s exited with code %d" % (self._argv[0], self._returncode))
+
+    def _post_run(self) -> None:
+        if not self._result.summary:
+            self._result.summary = "%s exited with code %s" % (
+                os.path.basename(self._argv[0]),
+                self._returncode,
+            )
