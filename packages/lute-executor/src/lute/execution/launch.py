@@ -1,0 +1,187 @@
+"""Everything decided before a Task starts: parameters, environment, command line.
+
+:meth:`LaunchPlan.prepare` does all the checking that can fail — config validation,
+environment resolution, the third-party executable — *before* anything is written, so
+a bad config or a broken environment leaves no trace in the database.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, TextIO
+
+from lute.execution.environments import ResolvedEnvironment
+from lute.runtime_version import __version__ as runtime_version
+
+if TYPE_CHECKING:  # pragma: no cover
+    from lute.execution.executor import BaseExecutor
+
+__all__ = ["LaunchPlan"]
+
+# Variables a dry run shows in full; the rest of the environment is summarised.
+_SHOWN_VARIABLES = ("PATH", "PYTHONPATH", "VIRTUAL_ENV", "CONDA_PREFIX", "LD_LIBRARY_PATH")
+
+
+@dataclass
+class LaunchPlan:
+    """A validated, resolved launch of one Task."""
+
+    executor_name: str
+    task_name: str
+    config_path: str
+    model: Any
+    wire_parameters: Dict[str, Any]
+    resolved: ResolvedEnvironment
+    argv: List[str]
+    work_dir: str
+    db_path: str
+    timeout: Optional[float]
+    experiment: Optional[str]
+    run_number: Any
+    run_directory: Optional[str]
+    third_party_argv: Optional[List[str]]
+
+    @classmethod
+    def prepare(
+        cls, executor: BaseExecutor, config_path: str, overrides: Sequence[str]
+    ) -> LaunchPlan:
+        """Validate and resolve everything for ``executor``; write nothing.
+
+        Raises:
+            lute.io.config.ConfigError: The configuration is invalid.
+            ExecutorError: The environment or executable is unusable.
+        """
+        from lute.io.config import load_config
+
+        from lute.execution.executor import ExecutorError
+        from lute.io.db import default_db_path
+        from lute.io.models import ThirdPartyParameters, to_argv, to_wire
+
+        loaded = load_config(config_path, executor.task_name, overrides)
+        model = loaded.model
+        header = model.lute_config
+        work_dir = os.path.abspath(str(header.work_dir))
+        resolved = executor.resolve_environment()
+
+        third_party_argv: Optional[List[str]] = None
+        run_directory = getattr(_model_config(model), "run_directory", None)
+        if isinstance(model, ThirdPartyParameters):
+            third_party_argv = to_argv(model)
+            executable = third_party_argv[0]
+            found = shutil.which(executable, path=resolved.env.get("PATH"))
+            if found is None:
+                raise ExecutorError(
+                    "%s: executable %r not found or not executable (searched PATH of the "
+                    "Task's environment); set 'executable' in the config's %s section"
+                    % (executor.name, executable, executor.task_name)
+                )
+        timeout = executor._timeout
+        if timeout is None and getattr(header, "task_timeout", None):
+            timeout = float(header.task_timeout)
+        db_path = getattr(header, "db_path", None) or default_db_path(work_dir)
+        return cls(
+            executor_name=executor.name,
+            task_name=executor.task_name,
+            config_path=os.path.abspath(config_path),
+            model=model,
+            wire_parameters=to_wire(model),
+            resolved=resolved,
+            argv=executor.task_argv(resolved.python, model),
+            work_dir=work_dir,
+            db_path=os.path.abspath(str(db_path)),
+            timeout=timeout,
+            experiment=getattr(header, "experiment", None),
+            run_number=getattr(header, "run", None),
+            run_directory=str(run_directory) if run_directory else None,
+            third_party_argv=third_party_argv,
+        )
+
+    def handoff(self, row_ids: Any) -> Dict[str, Any]:
+        """The document sent to the Task in the IPC handshake."""
+        from lute.io.models import render_templates
+
+        if self.third_party_argv is not None:
+            render_templates(self.model)
+        model_class = type(self.model)
+        return {
+            "task_name": self.task_name,
+            "parameters": self.wire_parameters,
+            "row_ids": row_ids.to_wire() if row_ids is not None else None,
+            "model": "%s:%s" % (model_class.__module__, model_class.__qualname__),
+            "argv": self.third_party_argv,
+            "run_directory": self.run_directory,
+        }
+
+    def result_from_parameters(self) -> Any:
+        """The result a model declares through ``set_result`` (``None`` if it does not)."""
+        from lute.io.models import result_from_params
+
+        return result_from_params(self.model)
+
+    def environment_record(self) -> Dict[str, Any]:
+        """What the database records about the Task's environment."""
+        return {
+            "python": self.resolved.python,
+            "description": self.resolved.description,
+            "sourced": self.resolved.sourced,
+            "argv": self.argv,
+        }
+
+    def versions(self) -> Dict[str, Any]:
+        """Versions of what took part in the launch."""
+        import pydantic
+
+        return {
+            "lute_runtime": runtime_version,
+            "executor_python": platform.python_version(),
+            "pydantic": pydantic.VERSION,
+        }
+
+    def print_dry_run(self, out: TextIO) -> None:
+        """Print exactly what would be launched, and with what environment."""
+        import json
+
+        out.write("Managed task:  %s (Task %s)\n" % (self.executor_name, self.task_name))
+        out.write("Config:        %s\n" % self.config_path)
+        out.write("Environment:   %s\n" % self.resolved.description)
+        out.write("Command:       %s\n" % " ".join(_quote(a) for a in self.argv))
+        if self.third_party_argv is not None:
+            out.write("Executable:    %s\n" % " ".join(_quote(a) for a in self.third_party_argv))
+        out.write("Run directory: %s\n" % (self.run_directory or os.getcwd()))
+        out.write("Work dir:      %s\n" % self.work_dir)
+        out.write("Database:      %s\n" % self.db_path)
+        out.write(
+            "Timeout:       %s\n" % ("none" if self.timeout is None else "%g s" % self.timeout)
+        )
+        out.write(
+            "Variables (%d in all; the IPC address and key are added at launch):\n"
+            % len(self.resolved.env)
+        )
+        changed = sorted(
+            name for name, value in self.resolved.env.items() if os.environ.get(name) != value
+        )
+        for name in sorted(set(_SHOWN_VARIABLES) | set(changed)):
+            if name in self.resolved.env:
+                marker = "*" if name in changed else " "
+                out.write("  %s %s=%s\n" % (marker, name, self.resolved.env[name]))
+        removed = sorted(set(os.environ) - set(self.resolved.env))
+        if removed:
+            out.write("  removed: %s\n" % ", ".join(removed))
+        out.write("Parameters:\n")
+        out.write(json.dumps(self.wire_parameters, indent=2, sort_keys=True) + "\n")
+
+
+def _model_config(model: Any) -> Any:
+    """The legacy ``class Config`` values of a model, as an attribute namespace."""
+    from lute.io.models import model_options
+
+    return model_options(type(model))
+
+
+def _quote(arg: str) -> str:
+    import shlex
+
+    return shlex.quote(arg)

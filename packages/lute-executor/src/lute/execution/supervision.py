@@ -1,0 +1,140 @@
+"""Run a Task's process and report everything that happens to it as events.
+
+One queue carries every event of a run — IPC messages, output lines, the process's
+exit, a cancellation request — so the Executor's loop blocks on a single ``get`` with
+the time left until the Task's deadline. Nothing sleeps or polls on a fixed interval:
+the process's death is seen by a thread blocked in ``wait()``.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from typing import IO, Any, Callable, Dict, List, Optional, Sequence, TextIO
+
+__all__ = ["Event", "TaskProcess", "describe_exit"]
+
+
+@dataclass
+class Event:
+    """Something that happened during a run.
+
+    Attributes:
+        kind: ``"message"``, ``"ipc_error"``, ``"output"``, ``"exit"`` or ``"cancel"``.
+        data: The payload: ``(peer, message)``, ``(peer, error)``, ``(stream, line)``,
+            the exit code, or the signal number.
+    """
+
+    kind: str
+    data: Any
+
+
+def describe_exit(returncode: int) -> str:
+    """Words for a process's exit: ``exit code 3`` or ``killed by SIGSEGV (segfault)``."""
+    if returncode >= 0:
+        return "exit code %d" % returncode
+    try:
+        name = signal.Signals(-returncode).name
+    except ValueError:
+        name = "signal %d" % -returncode
+    notes = {"SIGSEGV": " (segmentation fault)", "SIGKILL": " (killed)", "SIGABRT": " (aborted)"}
+    return "killed by %s%s" % (name, notes.get(name, ""))
+
+
+class TaskProcess:
+    """A Task's child process, its output pumps and its exit watcher.
+
+    The child runs in its own session so that a terminal's Ctrl-C reaches only
+    ``lute-exec``, which then forwards it; and so a timeout can end the whole
+    process group (an ``mpirun`` and all of its ranks).
+
+    Args:
+        argv: Command line (no shell).
+        env: Complete environment of the child.
+        events: Queue receiving ``output`` and ``exit`` events.
+        cwd: Working directory.
+        log_file: Open text file receiving every output line (with its stream).
+    """
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        env: Dict[str, str],
+        events: queue.Queue[Event],
+        *,
+        cwd: Optional[str] = None,
+        log_file: Optional[TextIO] = None,
+    ) -> None:
+        self.argv = list(argv)
+        self._events = events
+        self._log_file = log_file
+        self._log_lock = threading.Lock()
+        self.started_at = time.monotonic()
+        self.process = subprocess.Popen(
+            self.argv,
+            env=env,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        self._pumps: List[threading.Thread] = []
+        for name, stream in (("stdout", self.process.stdout), ("stderr", self.process.stderr)):
+            assert stream is not None
+            pump = threading.Thread(
+                target=self._pump, args=(name, stream), name="lute-%s" % name, daemon=True
+            )
+            pump.start()
+            self._pumps.append(pump)
+        self._waiter = threading.Thread(target=self._wait, name="lute-waiter", daemon=True)
+        self._waiter.start()
+
+    @property
+    def pid(self) -> int:
+        """Process id of the child."""
+        return self.process.pid
+
+    def _pump(self, name: str, stream: IO[bytes]) -> None:
+        for raw in iter(stream.readline, b""):
+            line = raw.decode("utf-8", errors="replace").rstrip("\n")
+            if self._log_file is not None:
+                with self._log_lock:
+                    self._log_file.write("%s: %s\n" % (name, line))
+                    self._log_file.flush()
+            self._events.put(Event("output", (name, line)))
+        stream.close()
+
+    def _wait(self) -> None:
+        returncode = self.process.wait()
+        # Deliver the output the process wrote before dying ahead of its exit event.
+        for pump in self._pumps:
+            pump.join(timeout=5.0)
+        self._events.put(Event("exit", returncode))
+
+    def send_signal(self, signum: int) -> None:
+        """Send ``signum`` to the child's whole process group (ignored once it is gone)."""
+        try:
+            os.killpg(self.process.pid, signum)
+        except ProcessLookupError:
+            pass
+        except PermissionError:  # pragma: no cover - group left by a setuid child
+            self.process.send_signal(signum)
+
+    def terminate(self, grace: float, on_escalate: Optional[Callable[[], None]] = None) -> None:
+        """SIGTERM the group; SIGKILL it if the child is still alive after ``grace`` s."""
+        self.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            if on_escalate is not None:
+                on_escalate()
+            self.send_signal(signal.SIGKILL)
+            self.process.wait()
+        # Ranks or grandchildren that outlived the leader go too.
+        self.send_signal(signal.SIGKILL)
