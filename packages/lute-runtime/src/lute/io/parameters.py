@@ -92,9 +92,10 @@ class TaskParameters(Mapping[str, Any]):
     """Read-only parameters rebuilt from the JSON form of a validated model.
 
     Fields are reachable as attributes (``params.float_var``) and as items
-    (``params["float_var"]``); nested models and dictionaries become nested
-    ``TaskParameters``; lists become :class:`FrozenList`. Assignment raises
-    ``TypeError``. ``dict()`` / ``model_dump()`` return a plain deep copy.
+    (``params["float_var"]``); a parameter name wins over a method of the same name
+    (``params.items`` is the parameter ``items`` if there is one); nested models and
+    dictionaries become nested ``TaskParameters``; lists become :class:`FrozenList`.
+    Assignment raises ``TypeError``. ``dict()`` / ``model_dump()`` return a plain deep copy.
 
     Args:
         data: The JSON-compatible mapping (for example ``model.model_dump(mode="json")``).
@@ -139,8 +140,19 @@ class TaskParameters(Mapping[str, Any]):
         return len(self._data)
 
     # Attribute access -------------------------------------------------------------
+    def __getattribute__(self, name: str) -> Any:
+        # Parameter names win over the mapping methods, so a field called ``items`` or
+        # ``keys`` reads like it does on the pydantic model.
+        # Names starting with "_" are never fields (pydantic forbids them) but may be
+        # this object's own slots.
+        if not name.startswith("_"):
+            data = object.__getattribute__(self, "_data")
+            if name in data:
+                return data[name]
+        return object.__getattribute__(self, name)
+
     def __getattr__(self, name: str) -> Any:
-        # Only called when normal lookup fails, so methods and slots win.
+        # Reached only when neither a parameter nor a method has this name.
         try:
             return self._data[name]
         except KeyError:
