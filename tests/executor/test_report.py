@@ -1,0 +1,404 @@
+"""Summaries to report items, summary-plot pages, and the local HTML/JSON report."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+from typing import Any, Dict, List
+
+import pytest
+
+from lute.io.elog import (
+    LocalReporter,
+    ReportItem,
+    plots_directory,
+    render_summary_plots,
+    summarise,
+)
+from lute.tasks.dataclasses import ElogSummaryPlots, TaskResult, TaskStatus
+
+XSS = '<script>alert("x")</script>'
+
+
+def result(summary: Any) -> TaskResult:
+    return TaskResult(task_name="Test", task_status=TaskStatus.COMPLETED, summary=summary)
+
+
+def make_execution(work_dir: str, **overrides: Any) -> Dict[str, Any]:
+    execution: Dict[str, Any] = {
+        "id": 1,
+        "managed_task": "Tester",
+        "task_name": "Test",
+        "experiment": "xpp12345",
+        "run": 12,
+        "status": TaskStatus.COMPLETED,
+        "started": 1_700_000_000.0,
+        "ended": 1_700_000_075.0,
+        "exit_code": 0,
+        "error": None,
+        "host": "node01",
+        "work_dir": work_dir,
+        "log_path": os.path.join(work_dir, "logs", "Tester_1.log"),
+        "parameters": {"float_var": 0.01, "detector": {"name": "jungfrau", "gains": [1, 2]}},
+        "duration_s": 75.0,
+    }
+    execution.update(overrides)
+    return execution
+
+
+def read(path: str) -> str:
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
+
+
+# -- summarise --------------------------------------------------------------------------
+
+
+def test_dict_summary_gives_key_values(tmp_path: Any) -> None:
+    items = summarise(result({"n_hits": 12, "rate": 0.5, "note": None}), plots_dir=str(tmp_path))
+    assert items == [
+        ReportItem("keyvalue", "n_hits", "12"),
+        ReportItem("keyvalue", "rate", "0.5"),
+        ReportItem("keyvalue", "note", "None"),
+    ]
+
+
+@pytest.mark.parametrize("empty", [None, "", [], (), {}])
+def test_empty_summaries_give_nothing(empty: Any, tmp_path: Any) -> None:
+    assert summarise(result(empty), plots_dir=str(tmp_path)) == []
+
+
+def test_no_result_gives_nothing(tmp_path: Any) -> None:
+    assert summarise(None, plots_dir=str(tmp_path)) == []
+
+
+def test_text_and_other_values(tmp_path: Any) -> None:
+    assert summarise(result("done"), plots_dir=str(tmp_path)) == [ReportItem.text("done")]
+    assert summarise(result(3.5), plots_dir=str(tmp_path)) == [ReportItem.text("3.5")]
+
+
+def test_mixed_nested_list_is_processed_item_by_item(tmp_path: Any) -> None:
+    plots_dir = str(tmp_path / "plots")
+    summary = [
+        "first line",
+        {"a": 1},
+        ("inner", ["deeper", {"b": "2"}], None, ""),
+        ElogSummaryPlots("Tab/Sub tab", "<p>fig</p>"),
+        42,
+    ]
+    items = summarise(result(summary), plots_dir=plots_dir)
+    page = os.path.join(plots_dir, "Tab", "Sub tab", "report.html")
+    assert items == [
+        ReportItem.text("first line"),
+        ReportItem.keyvalue("a", "1"),
+        ReportItem.text("inner"),
+        ReportItem.text("deeper"),
+        ReportItem.keyvalue("b", "2"),
+        ReportItem("plots", "Tab/Sub tab", page, page),
+        ReportItem.text("42"),
+    ]
+    assert "<p>fig</p>" in read(page)
+
+
+def test_a_list_containing_itself_does_not_recurse_forever(tmp_path: Any) -> None:
+    loop: List[Any] = ["x"]
+    loop.append(loop)
+    items = summarise(result(loop), plots_dir=str(tmp_path))
+    assert items[0] == ReportItem.text("x")
+    assert len(items) == 2 and "recursive" in items[1].value
+
+
+def test_unrenderable_plots_become_a_text_item(
+    tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    summary = [{"k": "v"}, ElogSummaryPlots("Bad", object()), ElogSummaryPlots("../up", "<p/>")]
+    with caplog.at_level(logging.WARNING, logger="lute.io.elog"):
+        items = summarise(result(summary), plots_dir=str(tmp_path))
+    assert items[0] == ReportItem.keyvalue("k", "v")
+    assert [i.kind for i in items[1:]] == ["text", "text"]
+    assert "builtins.object" in items[1].value
+    assert ".." in items[2].value
+    assert caplog.text.count("could not be rendered") == 2
+    assert not os.path.exists(os.path.join(str(tmp_path), "..", "up"))
+
+
+# -- summary-plot pages ----------------------------------------------------------------
+
+
+def test_html_string_figures_are_written_in_one_page(tmp_path: Any) -> None:
+    plots = ElogSummaryPlots("Run <12>", ["<div id='a'>A</div>", "<div id='b'>B</div>"])
+    path = render_summary_plots(plots, str(tmp_path))
+    assert path == os.path.join(str(tmp_path), "Run <12>", "report.html")
+    page = read(path)
+    assert page.index("id='a'") < page.index("id='b'")
+    assert "<title>Run &lt;12&gt;</title>" in page
+
+
+def test_rendering_again_replaces_the_page(tmp_path: Any) -> None:
+    render_summary_plots(ElogSummaryPlots("Tab", "<p>old</p>"), str(tmp_path))
+    path = render_summary_plots(ElogSummaryPlots("Tab", "<p>new</p>"), str(tmp_path))
+    assert "new" in read(path) and "old" not in read(path)
+    assert os.listdir(os.path.dirname(path)) == ["report.html"]  # no temporary files left
+
+
+@pytest.mark.parametrize("name", ["", " / ", "..", "a/../b", "./a"])
+def test_bad_display_names_are_refused(name: str, tmp_path: Any) -> None:
+    with pytest.raises(ValueError, match="display_name"):
+        render_summary_plots(ElogSummaryPlots(name, "<p/>"), str(tmp_path))
+
+
+def test_display_name_must_be_text(tmp_path: Any) -> None:
+    with pytest.raises(TypeError, match="display_name must be a str"):
+        render_summary_plots(ElogSummaryPlots(3, "<p/>"), str(tmp_path))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="ElogSummaryPlots"):
+        render_summary_plots("not plots", str(tmp_path))  # type: ignore[arg-type]
+
+
+def test_objects_with_repr_html_are_rendered(tmp_path: Any) -> None:
+    class Table:
+        def _repr_html_(self) -> str:
+            return "<table><tr><td>cell</td></tr></table>"
+
+    path = render_summary_plots(ElogSummaryPlots("T", Table()), str(tmp_path))
+    assert "<td>cell</td>" in read(path)
+
+
+def test_matplotlib_figure_is_embedded_as_png(tmp_path: Any) -> None:
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(2, 2))
+    figure.add_subplot().plot([0, 1, 2], [1, 0, 1])
+    path = render_summary_plots(ElogSummaryPlots("Hits", [figure, "<p>note</p>"]), str(tmp_path))
+    page = read(path)
+    assert '<img alt="figure" src="data:image/png;base64,iVBOR' in page
+    assert "<p>note</p>" in page
+
+
+def test_plotly_figure_is_embedded_with_its_library_once(tmp_path: Any) -> None:
+    go = pytest.importorskip("plotly.graph_objects")
+    figures = [go.Figure(go.Scatter(y=[1, 3, 2])), go.Figure(go.Bar(y=[2, 1]))]
+    page = read(render_summary_plots(ElogSummaryPlots("Plotly", figures), str(tmp_path)))
+    assert page.count("Plotly.newPlot") == 2
+    assert page.count("plotly.js v") == 1  # the library's banner: embedded once, offline
+
+
+def test_bokeh_figure_is_embedded(tmp_path: Any) -> None:
+    plotting = pytest.importorskip("bokeh.plotting")
+    figure = plotting.figure(width=200, height=200)
+    figure.line([0, 1, 2], [1, 0, 1])
+    page = read(render_summary_plots(ElogSummaryPlots("Bokeh", figure), str(tmp_path)))
+    assert "Bokeh" in page and "embed_items" in page
+
+
+def test_plots_directory_layout(tmp_path: Any) -> None:
+    base = os.path.join(str(tmp_path), "summary_plots")
+    assert plots_directory(str(tmp_path), "xpp12345", 12) == os.path.join(base, "xpp12345", "12")
+    assert plots_directory(str(tmp_path), None, None) == os.path.join(
+        base, "no_experiment", "no_run"
+    )
+    assert plots_directory(str(tmp_path), "../evil", "1/2") == os.path.join(base, "_evil", "1_2")
+
+
+# -- report items ------------------------------------------------------------------------
+
+
+def test_report_item_checks_its_fields() -> None:
+    with pytest.raises(ValueError, match="kind"):
+        ReportItem("table", None, "x")
+    with pytest.raises(TypeError, match="value must be a str"):
+        ReportItem("text", None, 3)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="path"):
+        ReportItem("plots", "Tab", "")
+    item = ReportItem.plots("Tab", "/p/report.html")
+    assert ReportItem.from_dict(item.to_dict()) == item
+    assert "Tab" in repr(item)
+
+
+# -- local report ----------------------------------------------------------------------
+
+
+def test_run_page_shows_status_times_values_and_plots(tmp_path: Any) -> None:
+    work_dir = str(tmp_path)
+    plots_dir = plots_directory(work_dir, "xpp12345", 12)
+    items = summarise(
+        result([{"n_hits": "12"}, "all good", ElogSummaryPlots("Det/Hits", "<p>h</p>")]),
+        plots_dir=plots_dir,
+    )
+    reporter = LocalReporter(work_dir)
+    execution = make_execution(work_dir)
+    reporter.report(execution=execution, items=items)
+
+    html_path, json_path = reporter.paths(execution)
+    assert html_path == os.path.join(work_dir, "reports", "Tester_1.html")
+    page = read(html_path)
+    assert 'class="badge"' in page and ">COMPLETED</span>" in page
+    assert "<th>n_hits</th>" in page and ">12</td>" in page
+    assert "<p>all good</p>" in page
+    assert "1 min 15 s" in page
+    assert 'src="../summary_plots/xpp12345/12/Det/Hits/report.html"' in page
+    assert "<th>detector.name</th>" in page and "jungfrau" in page
+    assert "Tester_1.log" in page
+    assert 'href="index.html"' in page
+
+    record = json.loads(read(json_path))
+    assert record["execution"]["status"] == "COMPLETED"
+    assert [ReportItem.from_dict(i) for i in record["items"]] == items
+
+
+def test_values_are_html_escaped(tmp_path: Any) -> None:
+    work_dir = str(tmp_path)
+    execution = make_execution(
+        work_dir,
+        managed_task="Tester" + XSS,
+        status=TaskStatus.FAILED,
+        error="Traceback ...\nValueError: " + XSS,
+        parameters={"name" + XSS: XSS},
+    )
+    items = [ReportItem.keyvalue(XSS, XSS), ReportItem.text(XSS)]
+    reporter = LocalReporter(work_dir)
+    reporter.report(execution=execution, items=items)
+
+    page = read(reporter.paths(execution)[0])
+    index = read(os.path.join(work_dir, "reports", "index.html"))
+    for html_text in (page, index):
+        assert "<script>" not in html_text
+    assert page.count("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;") >= 5
+    assert '<pre class="traceback">' in page and ">FAILED</span>" in page
+
+
+def test_index_lists_runs_newest_first(tmp_path: Any) -> None:
+    work_dir = str(tmp_path)
+    reporter = LocalReporter(work_dir)
+    base = 1_700_000_000.0
+    runs = [
+        (1, "Alpha", base, TaskStatus.COMPLETED),
+        (2, "Gamma", base + 20, TaskStatus.FAILED),
+        (3, "Beta", "2023-11-14T22:13:30Z", TaskStatus.TIMEDOUT),  # base + 10, as ISO text
+    ]
+    for run_id, name, started, status in runs:
+        execution = make_execution(
+            work_dir, id=run_id, managed_task=name, started=started, status=status
+        )
+        reporter.report(execution=execution, items=[])
+
+    index = read(os.path.join(work_dir, "reports", "index.html"))
+    positions = [index.index('href="%s_%d.html"' % (name, run_id)) for run_id, name, _, _ in runs]
+    assert positions[1] < positions[2] < positions[0]  # Gamma, Beta, Alpha
+    assert "3 runs" in index
+    assert ">TIMEDOUT</span>" in index and ">FAILED</span>" in index
+
+
+def test_index_ignores_foreign_and_broken_json(tmp_path: Any) -> None:
+    work_dir = str(tmp_path)
+    reports = os.path.join(work_dir, "reports")
+    os.makedirs(reports)
+    with open(os.path.join(reports, "notes.json"), "w") as handle:
+        json.dump({"hello": "world"}, handle)
+    with open(os.path.join(reports, "broken.json"), "w") as handle:
+        handle.write("{ not json")
+    LocalReporter(work_dir).report(execution=make_execution(work_dir), items=[])
+    index = read(os.path.join(reports, "index.html"))
+    assert "1 run," in index and "notes" not in index and "broken" not in index
+    assert not [name for name in os.listdir(reports) if name.endswith(".part")]
+
+
+def test_run_without_id_or_times_still_gets_a_report(tmp_path: Any) -> None:
+    work_dir = str(tmp_path)
+    execution = {"managed_task": "Odd/Name", "status": "CANCELLED"}
+    reporter = LocalReporter(work_dir)
+    reporter.report(execution=execution, items=[ReportItem.text("cancelled by user")])
+    html_path = reporter.paths(execution)[0]
+    assert os.path.basename(html_path).startswith("Odd_Name_")
+    index = read(os.path.join(work_dir, "reports", "index.html"))
+    assert ">CANCELLED</span>" in index
+
+
+_WRITER = """
+import sys, time
+from lute.io.elog import LocalReporter, ReportItem
+work_dir, writer, start_at = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+time.sleep(max(0.0, start_at - time.time()))  # start together, to collide on the index
+reporter = LocalReporter(work_dir)
+for n in range(5):
+    run_id = writer * 10 + n
+    reporter.report(
+        execution={"id": run_id, "managed_task": "Par", "status": "COMPLETED",
+                   "started": 1_700_000_000 + run_id},
+        items=[ReportItem.keyvalue("rank", str(run_id))],
+    )
+"""
+
+
+def test_concurrent_runs_all_reach_the_index(tmp_path: Any) -> None:
+    # Each rebuild must see every record written before it; without the lock a
+    # slower rebuild can replace the index with one that misses a newer run.
+    work_dir = str(tmp_path)
+    start_at = time.time() + 1.0
+    writers = [
+        subprocess.Popen([sys.executable, "-c", _WRITER, work_dir, str(w), str(start_at)])
+        for w in range(4)
+    ]
+    for writer in writers:
+        assert writer.wait(timeout=60) == 0
+    index = read(os.path.join(work_dir, "reports", "index.html"))
+    missing = [
+        run_id
+        for run_id in (w * 10 + n for w in range(4) for n in range(5))
+        if 'href="Par_%d.html"' % run_id not in index
+    ]
+    assert missing == []
+    assert "20 runs" in index
+
+
+def test_index_rebuild_waits_for_another_runs_lock(tmp_path: Any) -> None:
+    fcntl = pytest.importorskip("fcntl")
+    work_dir = str(tmp_path)
+    reports = os.path.join(work_dir, "reports")
+    os.makedirs(reports)
+    reporter = LocalReporter(work_dir)
+    execution = make_execution(work_dir)
+    index_path = os.path.join(reports, "index.html")
+    errors: List[BaseException] = []
+
+    def run() -> None:
+        try:
+            reporter.report(execution=execution, items=[])
+        except BaseException as error:  # reported by the main thread
+            errors.append(error)
+
+    with open(os.path.join(reports, ".index.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another run is rebuilding the index
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
+        deadline = time.monotonic() + 30
+        while not os.path.exists(reporter.paths(execution)[1]):  # record written: next is the lock
+            assert time.monotonic() < deadline, "the run's record was never written"
+            time.sleep(0.01)
+        worker.join(timeout=0.3)
+        assert worker.is_alive() and not os.path.exists(index_path)
+    worker.join(timeout=30)
+    assert not worker.is_alive() and errors == []
+    assert 'href="Tester_1.html"' in read(index_path)
+
+
+def test_a_lock_never_released_does_not_hang_the_run(
+    tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    fcntl = pytest.importorskip("fcntl")
+    work_dir = str(tmp_path)
+    reports = os.path.join(work_dir, "reports")
+    os.makedirs(reports)
+    with open(os.path.join(reports, ".index.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with caplog.at_level(logging.WARNING, logger="lute.io.elog"):
+            LocalReporter(work_dir, lock_timeout=0.2).report(
+                execution=make_execution(work_dir), items=[]
+            )
+    assert "Could not lock" in caplog.text
+    assert 'href="Tester_1.html"' in read(os.path.join(reports, "index.html"))
