@@ -1,0 +1,133 @@
+"""``AnalysisHeader``: the first document of a LUTE config (``lute_config`` in a model)."""
+
+from __future__ import annotations
+
+import datetime
+import os
+from typing import Any, Optional, Union
+
+from pydantic import ConfigDict, field_validator
+
+from lute.io.models._fields import Field
+from lute.io.models.compat import LuteModel
+
+__all__ = ["AnalysisHeader", "ElogSettings", "lute_version"]
+
+
+def lute_version() -> str:
+    """The installed lute-models version (``"unknown"`` when not installed)."""
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+    except ImportError:  # pragma: no cover - Python < 3.8
+        return "unknown"
+    try:
+        return version("lute-models")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _today() -> str:
+    return datetime.date.today().strftime("%Y/%m/%d")
+
+
+class ElogSettings(LuteModel):
+    """Where and how to post to the facility eLog; without ``url`` a local report is made.
+
+    Secrets never go in a config file: ``password_env`` names the environment variable
+    that holds the password.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: Optional[str] = Field(None, description="Base URL of the eLog service.")
+    post: bool = Field(True, description="Post to the eLog when a URL is set.")
+    user: Optional[str] = Field(None, description="User name for the eLog.")
+    password_env: Optional[str] = Field(
+        None, description="Name of the environment variable holding the eLog password."
+    )
+    timeout: float = Field(10.0, gt=0, description="Seconds to wait for the eLog to answer.")
+
+
+class AnalysisHeader(LuteModel):
+    """Values shared by every Task of one analysis: experiment, run, work directory, ...
+
+    Relative ``work_dir`` and ``db_path`` are made absolute: by the config loader
+    against the config file's directory, otherwise against the current directory.
+    Nothing is created here; the Executor creates the work directory when it runs.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(
+        "LUTE Task Configuration", description="Description of the configuration or experiment."
+    )
+    experiment: str = Field("", description="Experiment name, e.g. TST12345.")
+    run: Union[int, str] = Field(
+        "", description="Data acquisition run (all-digit values become numbers)."
+    )
+    date: str = Field(default_factory=_today, description="Start date of the analysis.")
+    lute_version: Union[float, str] = Field(
+        default_factory=lute_version, description="Version of LUTE used for the analysis."
+    )
+    task_timeout: Optional[float] = Field(
+        600.0,
+        gt=0,
+        description=(
+            "Seconds until a Task is stopped (null: no limit). Keep it below the batch "
+            "job's time limit when running under SLURM."
+        ),
+    )
+    work_dir: str = Field(
+        default_factory=os.getcwd,
+        description="Working directory: results database, logs, reports and outputs.",
+    )
+    db_path: Optional[str] = Field(
+        None, description="Results database file (default: <work_dir>/lute.db)."
+    )
+    elog: ElogSettings = Field(default_factory=ElogSettings, description="eLog posting (optional).")
+
+    @field_validator("run", mode="before")
+    @classmethod
+    def _normalise_run(cls, run: Any) -> Any:
+        if isinstance(run, bool):
+            raise ValueError("a run is a number or a name, not true/false")
+        if isinstance(run, str) and run.strip().isdigit():
+            return int(run.strip())
+        return run
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _date_to_text(cls, date: Any) -> Any:
+        if isinstance(date, (datetime.date, datetime.datetime)):
+            return date.strftime("%Y/%m/%d")
+        return date
+
+    @field_validator("work_dir")
+    @classmethod
+    def _check_work_dir(cls, work_dir: str) -> str:
+        if not work_dir.strip():
+            raise ValueError("the work directory must not be empty")
+        path = os.path.abspath(os.path.expanduser(work_dir))
+        if os.path.exists(path):
+            if not os.path.isdir(path):
+                raise ValueError("%s exists but is not a directory" % path)
+            if not os.access(path, os.W_OK | os.X_OK):
+                raise ValueError("no write permission for the work directory %s" % path)
+        return path
+
+    @field_validator("db_path")
+    @classmethod
+    def _absolute_db_path(cls, db_path: Optional[str]) -> Optional[str]:
+        if db_path is None or not db_path.strip():
+            return None
+        return os.path.abspath(os.path.expanduser(db_path))
+
+    def database_path(self) -> str:
+        """The results database file: ``db_path`` or ``<work_dir>/lute.db``."""
+        if self.db_path:
+            return self.db_path
+        try:
+            from lute.io.db import default_db_path
+        except ImportError:
+            return os.path.join(self.work_dir, "lute.db")
+        return str(default_db_path(self.work_dir))

@@ -1,0 +1,192 @@
+"""Find a Task's parameter model from the Task's name.
+
+Task ``X`` uses the model ``XParameters``. Models are looked up, in order:
+
+1. in the modules of :mod:`lute.io.models` (the built-in ones, e.g. ``lute.io.models.tests``);
+2. in the entry points of group ``lute.models`` (name = Task name, value = the model
+   class), which is how an installed facility package adds its own::
+
+       [project.entry-points."lute.models"]
+       FitSpectrum = "mec_analysis.models:FitSpectrumParameters"
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import pkgutil
+import sys
+from typing import Any, Dict, List, Optional, Type
+
+from lute.io.models.base import TaskParameters, ThirdPartyParameters
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "UnknownModelError",
+    "clear_model_cache",
+    "get_model",
+    "known_task_names",
+    "list_models",
+    "load_model_reference",
+    "model_reference",
+]
+
+#: Entry point group through which installed packages add parameter models.
+ENTRY_POINT_GROUP = "lute.models"
+_SUFFIX = "Parameters"
+_BASES = (TaskParameters, ThirdPartyParameters)
+
+_builtin_cache: Optional[Dict[str, Type[TaskParameters]]] = None
+
+
+class UnknownModelError(LookupError):
+    """No parameter model for a Task name.
+
+    Attributes:
+        task_name: The name asked for.
+        suggestions: Known Task names close to it.
+    """
+
+    def __init__(self, task_name: str, known: List[str], detail: str = "") -> None:
+        self.task_name = task_name
+        lowered = {name.lower(): name for name in known}
+        suggestions = difflib.get_close_matches(task_name, known, n=3, cutoff=0.6)
+        if task_name.lower() in lowered and lowered[task_name.lower()] not in suggestions:
+            suggestions.insert(0, lowered[task_name.lower()])
+        self.suggestions = suggestions
+        message = (
+            "no parameter model for Task %r (looked for %s%s in lute.io.models "
+            "and the %r entry points)"
+            % (
+                task_name,
+                task_name,
+                _SUFFIX,
+                ENTRY_POINT_GROUP,
+            )
+        )
+        if detail:
+            message += ": " + detail
+        if suggestions:
+            message += "; did you mean %s?" % " or ".join(repr(name) for name in suggestions)
+        message += " Known Tasks: %s." % (", ".join(sorted(known)) or "none")
+        super().__init__(message)
+
+
+def _is_model(value: Any, module_name: str) -> bool:
+    return (
+        isinstance(value, type)
+        and issubclass(value, TaskParameters)
+        and value not in _BASES
+        and value.__module__ == module_name
+    )
+
+
+def _builtin_models() -> Dict[str, Type[TaskParameters]]:
+    global _builtin_cache
+    if _builtin_cache is None:
+        package = importlib.import_module("lute.io.models")
+        found: Dict[str, Type[TaskParameters]] = {}
+        for info in pkgutil.iter_modules(package.__path__):
+            if info.name.startswith("_"):
+                continue
+            module = importlib.import_module("%s.%s" % (package.__name__, info.name))
+            for attribute, value in vars(module).items():
+                task_name = attribute[: -len(_SUFFIX)]
+                if attribute.endswith(_SUFFIX) and task_name and _is_model(value, module.__name__):
+                    found.setdefault(task_name, value)
+        _builtin_cache = found
+    return _builtin_cache
+
+
+def _entry_points() -> List[Any]:
+    from importlib import metadata
+
+    if sys.version_info >= (3, 10):
+        return list(metadata.entry_points(group=ENTRY_POINT_GROUP))
+    return list(metadata.entry_points().get(ENTRY_POINT_GROUP, []))
+
+
+def _load_entry_point(entry_point: Any) -> Type[TaskParameters]:
+    try:
+        value = entry_point.load()
+    except Exception as err:
+        raise ImportError(
+            "the %r entry point %s = %s failed to load: %s: %s"
+            % (ENTRY_POINT_GROUP, entry_point.name, entry_point.value, type(err).__name__, err)
+        ) from err
+    if not (isinstance(value, type) and issubclass(value, TaskParameters)):
+        raise TypeError(
+            "the %r entry point %s = %s is not a TaskParameters subclass"
+            % (ENTRY_POINT_GROUP, entry_point.name, entry_point.value)
+        )
+    return value
+
+
+def get_model(task_name: str) -> Type[TaskParameters]:
+    """The parameter model of a Task.
+
+    Args:
+        task_name: The Task's name, e.g. ``"Test"``.
+
+    Raises:
+        UnknownModelError: No model of that name (the message suggests close names).
+        ImportError: A matching entry point exists but cannot be imported.
+    """
+    builtin = _builtin_models()
+    if task_name in builtin:
+        return builtin[task_name]
+    entry_points = _entry_points()
+    for entry_point in entry_points:
+        if entry_point.name == task_name:
+            return _load_entry_point(entry_point)
+    known = sorted(set(builtin) | {entry_point.name for entry_point in entry_points})
+    raise UnknownModelError(task_name, known)
+
+
+def list_models() -> Dict[str, str]:
+    """Every known Task name with the reference (``module:Class``) of its model.
+
+    Entry points are listed without importing them.
+    """
+    models = {name: model_reference(cls) for name, cls in _builtin_models().items()}
+    for entry_point in _entry_points():
+        models.setdefault(entry_point.name, entry_point.value)
+    return dict(sorted(models.items()))
+
+
+def known_task_names() -> List[str]:
+    """The names of every Task that has a parameter model."""
+    return list(list_models())
+
+
+def model_reference(model: Type[Any]) -> str:
+    """``"module:QualifiedName"`` of a model class (the form the hand-off document uses)."""
+    return "%s:%s" % (model.__module__, model.__qualname__)
+
+
+def load_model_reference(reference: str) -> Type[TaskParameters]:
+    """The model class named by ``"module:QualifiedName"``.
+
+    Raises:
+        ValueError: Malformed reference, or it names something that is not a model.
+        ImportError: The module cannot be imported.
+    """
+    module_name, _, qualname = reference.partition(":")
+    if not module_name or not qualname:
+        raise ValueError(
+            "a model reference looks like 'package.module:ClassName', not %r" % reference
+        )
+    value: Any = importlib.import_module(module_name)
+    for part in qualname.split("."):
+        value = getattr(value, part, None)
+        if value is None:
+            raise ValueError("%s has no %s" % (module_name, qualname))
+    if not (isinstance(value, type) and issubclass(value, TaskParameters)):
+        raise ValueError("%s is not a TaskParameters subclass" % reference)
+    return value
+
+
+def clear_model_cache() -> None:
+    """Forget the built-in models found so far (for tests that add modules)."""
+    global _builtin_cache
+    _builtin_cache = None
