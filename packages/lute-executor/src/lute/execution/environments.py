@@ -2,33 +2,88 @@
 
 An Executor holds one :class:`EnvironmentSpec` plus the variable updates and sourced
 scripts added with ``update_environment`` / ``shell_source``. Just before launch they are
-resolved once into a :class:`ResolvedEnvironment`.
+resolved once into a :class:`ResolvedEnvironment`:
+
+1. the Executor's environment is copied; for every spec but ``current`` the variables
+   that describe the Executor's own Python (``PYTHONPATH``, ``VIRTUAL_ENV``, ``CONDA_*``,
+   its venv's ``bin`` on ``PATH`` …) are removed, except those named in ``keep``;
+2. the spec is activated (venv, conda prefix, sourced script, ``module`` lines);
+3. ``shell_source`` scripts are sourced, in order;
+4. ``update_environment`` calls are applied, in order.
+
+Shell code always runs in a separate ``bash`` whose resulting variables are read back
+with ``env -0``: nothing a script prints is ever evaluated.
 """
 
 from __future__ import annotations
 
+import difflib
+import json
 import os
+import re
 import shlex
+import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
 __all__ = [
+    "ENV_KINDS",
     "EnvironmentError_",
     "EnvironmentSpec",
     "EnvironmentUpdate",
     "ResolvedEnvironment",
     "apply_update",
+    "clean_environment",
+    "find_conda_prefix",
     "resolve_environment",
+    "run_bounded",
     "source_script",
 ]
 
 PATH_MODES = ("prepend", "append", "overwrite")
+ENV_KINDS = ("current", "venv", "python", "conda", "script", "modules")
+SPEC_OPTIONS = ("keep", "interpreter")
+DEFAULT_TIMEOUT = 120.0
+
+# Variables that describe the Executor's own interpreter; a switched Task never sees them
+# unless a spec keeps them.
+EXECUTOR_VARIABLES = (
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONSTARTUP",
+    "PYTHONEXECUTABLE",
+    "PYTHONUSERBASE",
+    "PYTHONPLATLIBDIR",
+    "__PYVENV_LAUNCHER__",
+    "_PYTHON_SYSCONFIGDATA_NAME",
+    "VIRTUAL_ENV",
+    "VIRTUAL_ENV_PROMPT",
+)
+# Variables of the conda *installation* (not of an active env): kept for conda specs,
+# as ``conda activate`` keeps them.
+CONDA_TOOL_VARIABLES = ("CONDA_EXE", "CONDA_PYTHON_EXE", "_CE_CONDA", "_CE_M")
+_CONDA_VARIABLE = re.compile(r"^(CONDA_.*|_CE_CONDA|_CE_M)$")
+# Bash sets these itself; the result keeps the caller's values rather than bash's.
+_BASH_BOOKKEEPING = ("SHLVL", "_", "PWD", "OLDPWD")
+_SENTINEL = "LUTE_ENVIRONMENT_FOLLOWS"
+# Where environment-modules and Lmod install the bash definition of ``module``.
+MODULE_INIT_FILES = (
+    "/etc/profile.d/lmod.sh",
+    "/etc/profile.d/modules.sh",
+    "/usr/share/lmod/lmod/init/bash",
+    "/usr/share/modules/init/bash",
+    "/usr/share/Modules/init/bash",
+)
+_MAX_MODULE_LINES = 150
+_MODULES_MISSING_EXIT = 97
+_MODULE_LINE_EXIT_BASE = 100
 
 
 class EnvironmentError_(RuntimeError):
-    """An environment could not be resolved; the message says what to fix."""
+    """An environment could not be resolved or used; the message says what to fix."""
 
 
 @dataclass(frozen=True)
@@ -47,32 +102,207 @@ class EnvironmentUpdate:
 
 @dataclass(frozen=True)
 class EnvironmentSpec:
-    """How to find the Task's environment.
+    """How to find the Task's environment (build one with the class methods).
 
     Attributes:
-        kind: ``current`` (the Executor's own interpreter), ``venv``, ``python``
-            (a plain interpreter path), ``conda`` (name or prefix), ``script`` (a shell
-            script to source) or ``modules`` (``module load`` lines).
-        target: Path, name or lines, depending on ``kind``.
+        kind: One of :data:`ENV_KINDS`: ``current`` (the Executor's own interpreter),
+            ``venv``, ``python`` (a plain interpreter), ``conda`` (name or prefix),
+            ``script`` (a shell script to source) or ``modules`` (``module`` lines).
+        target: Path or name, depending on ``kind`` (empty for ``modules``).
+        lines: ``module`` sub-commands for ``modules``, e.g. ``("load gcc/12",)``.
+        keep: Executor variables a switched environment keeps (e.g. ``("PYTHONPATH",)``).
+        interpreter: For ``script``/``modules``: the Task's interpreter; default:
+            ``python3`` (then ``python``) on the ``PATH`` they set up.
     """
 
     kind: str = "current"
     target: str = ""
+    lines: Tuple[str, ...] = ()
+    keep: Tuple[str, ...] = ()
+    interpreter: str = ""
 
+    def __post_init__(self) -> None:
+        if self.kind not in ENV_KINDS:
+            raise EnvironmentError_(
+                "unknown environment kind %r: use one of %s" % (self.kind, ", ".join(ENV_KINDS))
+            )
+        for name in self.keep:
+            if not isinstance(name, str) or not name or "=" in name:
+                raise EnvironmentError_("keep: %r is not a variable name" % (name,))
+
+    # Constructors ---------------------------------------------------------------------
     @classmethod
     def current(cls) -> EnvironmentSpec:
-        """The Executor's own interpreter and environment."""
+        """The Executor's own interpreter and environment, unchanged."""
         return cls("current", sys.executable)
+
+    @classmethod
+    def venv(cls, path: str, *, keep: Sequence[str] = ()) -> EnvironmentSpec:
+        """A virtual environment (``python -m venv`` / ``uv venv``) at ``path``."""
+        return cls("venv", _absolute(path, "venv"), keep=tuple(keep))
+
+    @classmethod
+    def python(cls, path: str, *, keep: Sequence[str] = ()) -> EnvironmentSpec:
+        """A plain interpreter: a path, or a command name looked up on ``PATH``."""
+        if not isinstance(path, str) or not path.strip():
+            raise EnvironmentError_("python: expected an interpreter path, got %r" % (path,))
+        target = path if os.sep not in path else _absolute(path, "python")
+        return cls("python", target, keep=tuple(keep))
+
+    @classmethod
+    def conda(cls, name_or_prefix: str, *, keep: Sequence[str] = ()) -> EnvironmentSpec:
+        """A conda environment, by name (``psana``) or by prefix (``/opt/envs/psana``)."""
+        if not isinstance(name_or_prefix, str) or not name_or_prefix.strip():
+            raise EnvironmentError_(
+                "conda: expected an environment name or prefix, got %r" % (name_or_prefix,)
+            )
+        target = name_or_prefix.strip()
+        if _looks_like_path(target):
+            target = _absolute(target, "conda")
+        return cls("conda", target, keep=tuple(keep))
+
+    @classmethod
+    def script(
+        cls, path: str, *, interpreter: Optional[str] = None, keep: Sequence[str] = ()
+    ) -> EnvironmentSpec:
+        """A shell script (with optional arguments) that sets the environment up."""
+        if not isinstance(path, str) or not path.strip():
+            raise EnvironmentError_("script: expected a script path, got %r" % (path,))
+        parts = shlex.split(path)
+        parts[0] = _absolute(parts[0], "script")
+        return cls("script", shlex.join(parts), keep=tuple(keep), interpreter=interpreter or "")
+
+    @classmethod
+    def modules(
+        cls,
+        lines: Union[str, Sequence[str]],
+        *,
+        interpreter: Optional[str] = None,
+        keep: Sequence[str] = (),
+    ) -> EnvironmentSpec:
+        """``module`` sub-commands (environment-modules or Lmod), e.g. ``["load gcc/12"]``.
+
+        A leading ``module`` word on a line is accepted and ignored.
+        """
+        if isinstance(lines, str):
+            lines = [lines]
+        cleaned: List[str] = []
+        for line in lines:
+            if not isinstance(line, str):
+                raise EnvironmentError_("modules: line %r is not a string" % (line,))
+            words = shlex.split(line)
+            if words and words[0] == "module":
+                words = words[1:]
+            if words:
+                cleaned.append(shlex.join(words))
+        if not cleaned:
+            raise EnvironmentError_("modules: no 'module' lines given (e.g. 'load gcc/12')")
+        if len(cleaned) > _MAX_MODULE_LINES:
+            raise EnvironmentError_("modules: at most %d lines are supported" % _MAX_MODULE_LINES)
+        return cls(
+            "modules", "", lines=tuple(cleaned), keep=tuple(keep), interpreter=interpreter or ""
+        )
+
+    @classmethod
+    def from_config(cls, config: Any) -> EnvironmentSpec:
+        """Build a spec from its YAML form.
+
+        Exactly one kind key, plus options: ``{venv: /path}``, ``{conda: psana}``,
+        ``{python: /usr/bin/python3.8}``, ``{script: /x.sh}``,
+        ``{modules: ["load gcc/12"], interpreter: python3}``,
+        ``{venv: /path, keep: [PYTHONPATH]}``, ``{current: true}``.
+
+        Raises:
+            EnvironmentError_: Not a mapping, an unknown key (named, with the closest
+                valid one), no kind or several kinds, or a value of the wrong type.
+        """
+        if isinstance(config, str) and config == "current":
+            return cls.current()
+        if not isinstance(config, Mapping):
+            raise EnvironmentError_(
+                "environment config must be a mapping such as {venv: /path/to/venv}, "
+                "not %s %r" % (type(config).__name__, config)
+            )
+        valid = ENV_KINDS + SPEC_OPTIONS
+        for key in config:
+            if key not in valid:
+                close = difflib.get_close_matches(str(key), valid, n=1)
+                hint = " (did you mean %r?)" % close[0] if close else ""
+                raise EnvironmentError_(
+                    "unknown key %r in environment config%s; kinds: %s; options: %s"
+                    % (key, hint, ", ".join(ENV_KINDS), ", ".join(SPEC_OPTIONS))
+                )
+        kinds = [key for key in config if key in ENV_KINDS]
+        if len(kinds) != 1:
+            raise EnvironmentError_(
+                "environment config %r must name exactly one kind (%s), it names %s"
+                % (dict(config), ", ".join(ENV_KINDS), ", ".join(kinds) or "none")
+            )
+        kind = kinds[0]
+        keep = _string_list(config.get("keep", ()), "keep")
+        interpreter = config.get("interpreter")
+        if interpreter is not None and not isinstance(interpreter, str):
+            raise EnvironmentError_("interpreter must be a path, not %r" % (interpreter,))
+        if interpreter is not None and kind not in ("script", "modules"):
+            raise EnvironmentError_(
+                "interpreter applies to script and modules environments only, not %r" % kind
+            )
+        value = config[kind]
+        if kind == "current":
+            if keep:
+                raise EnvironmentError_("keep has no effect on the current environment")
+            return cls.current()
+        if kind == "modules":
+            return cls.modules(_string_list(value, "modules"), interpreter=interpreter, keep=keep)
+        if not isinstance(value, str) or not value.strip():
+            raise EnvironmentError_(
+                "%s: expected a %s, got %r"
+                % (kind, "name or prefix" if kind == "conda" else "path", value)
+            )
+        if kind == "script":
+            return cls.script(value, interpreter=interpreter, keep=keep)
+        constructor: Callable[..., EnvironmentSpec] = getattr(cls, kind)
+        return constructor(value, keep=keep)
+
+    # Queries ----------------------------------------------------------------------------
+    @property
+    def switched(self) -> bool:
+        """Whether the Task leaves the Executor's own environment."""
+        return self.kind != "current"
+
+    def to_config(self) -> Dict[str, Any]:
+        """The YAML form of this spec (inverse of :meth:`from_config`)."""
+        if self.kind == "current":
+            return {"current": True}
+        config: Dict[str, Any] = {
+            self.kind: list(self.lines) if self.kind == "modules" else self.target
+        }
+        if self.keep:
+            config["keep"] = list(self.keep)
+        if self.interpreter:
+            config["interpreter"] = self.interpreter
+        return config
 
 
 @dataclass
 class ResolvedEnvironment:
-    """The interpreter and complete environment a Task is launched with."""
+    """The interpreter and complete environment a Task is launched with.
+
+    Attributes:
+        python: Interpreter to run (not symlink-resolved: a venv's ``bin/python``).
+        env: Every variable of the Task's process (IPC variables are added at launch).
+        description: One line for logs and dry runs, e.g. ``venv /sw/envs/fit``.
+        sourced: Scripts sourced on the way (the spec's and ``shell_source``'s).
+        kind: The spec's kind.
+        prefix: The environment's prefix (venv or conda), when it has one.
+    """
 
     python: str
     env: Dict[str, str]
     description: str
     sourced: List[str] = field(default_factory=list)
+    kind: str = "current"
+    prefix: Optional[str] = None
 
 
 def apply_update(env: Dict[str, str], update: EnvironmentUpdate) -> None:
@@ -87,48 +317,105 @@ def apply_update(env: Dict[str, str], update: EnvironmentUpdate) -> None:
         env[name] = value
 
 
-def source_script(script: str, env: Mapping[str, str], *, timeout: float = 120.0) -> Dict[str, str]:
+def clean_environment(
+    env: Mapping[str, str], *, keep: Sequence[str] = (), keep_conda_tool: bool = False
+) -> Dict[str, str]:
+    """Remove what describes the Executor's own Python from a copy of ``env``.
+
+    Dropped: :data:`EXECUTOR_VARIABLES`, every ``CONDA_*`` variable (the conda tool's
+    own, :data:`CONDA_TOOL_VARIABLES`, survive when ``keep_conda_tool``), and the
+    ``bin`` directories of the Executor's venv and conda environments on ``PATH``.
+
+    Args:
+        env: The Executor's environment.
+        keep: Names to leave untouched; ``PATH`` here keeps every ``PATH`` entry.
+        keep_conda_tool: Keep ``CONDA_EXE`` and friends (conda specs).
+    """
+    kept = set(keep)
+    result = dict(env)
+    for name in list(result):
+        if name in kept:
+            continue
+        conda_tool = keep_conda_tool and name in CONDA_TOOL_VARIABLES
+        if name in EXECUTOR_VARIABLES or (_CONDA_VARIABLE.match(name) and not conda_tool):
+            del result[name]
+    if "PATH" in result and "PATH" not in kept:
+        own = _executor_bin_dirs(env)
+        entries = [e for e in result["PATH"].split(os.pathsep) if _normal(e) not in own]
+        result["PATH"] = os.pathsep.join(entries)
+    return result
+
+
+def source_script(
+    script: str, env: Mapping[str, str], *, timeout: float = DEFAULT_TIMEOUT
+) -> Dict[str, str]:
     """Return the environment ``script`` leaves behind when sourced by bash.
 
-    The variables are read from ``env -0`` (NUL-separated) after sourcing: the
-    script's output is never evaluated.
+    ``script`` may carry arguments (``"/sw/setup.sh --gpu"``). The variables are read
+    from ``env -0`` (NUL-separated) after sourcing: the script's output is never
+    evaluated (it is shown on stderr if sourcing fails).
 
     Raises:
-        EnvironmentError_: The script is missing or fails.
+        EnvironmentError_: The script is missing, fails, exits the shell or hangs.
     """
     parts = shlex.split(script)
     if not parts or not os.path.isfile(parts[0]):
-        raise EnvironmentError_("shell_source: script %r does not exist" % (parts[:1] or script))
-    command = "source %s >&2 && env -0" % " ".join(shlex.quote(p) for p in parts)
-    try:
-        done = subprocess.run(
-            ["bash", "-c", command],
-            env=dict(env),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
         raise EnvironmentError_(
-            "shell_source: sourcing %s took longer than %.0f s" % (script, timeout)
-        ) from None
-    if done.returncode != 0:
-        raise EnvironmentError_(
-            "shell_source: sourcing %s failed with exit code %d:\n%s"
-            % (script, done.returncode, done.stderr.decode(errors="replace").strip())
+            "shell_source: script %r does not exist" % (parts[0] if parts else script)
         )
-    result: Dict[str, str] = {}
-    for entry in done.stdout.split(b"\0"):
-        name, sep, value = entry.decode(errors="replace").partition("=")
-        if sep and name:
-            result[name] = value
-    for name in ("SHLVL", "_", "PWD", "OLDPWD"):  # bash bookkeeping, not the script's
-        if name in env:
-            result[name] = env[name]
-        else:
-            result.pop(name, None)
-    return result
+    body = "source %s >&2 || exit $?" % " ".join(shlex.quote(p) for p in parts)
+    return _bash_environment(body, env, what="sourcing %s" % script, timeout=timeout)
+
+
+def find_conda_prefix(name: str, env: Optional[Mapping[str, str]] = None) -> str:
+    """The prefix of the conda environment called ``name``.
+
+    Looked for, in order, in ``$CONDA_ENVS_PATH`` (also ``$CONDA_ENVS_DIRS``), the
+    ``envs/`` of the conda installation (``$CONDA_ROOT``, ``$CONDA_EXE``'s, or
+    ``$MAMBA_ROOT_PREFIX``), ``~/.conda/envs`` and ``~/.conda/environments.txt``.
+    ``base`` names the installation itself.
+
+    Raises:
+        EnvironmentError_: No such environment; the message lists where it looked and
+            the environments found there.
+    """
+    env = os.environ if env is None else env
+    roots = _conda_roots(env)
+    if name == "base":
+        for root in roots:
+            if _is_conda_prefix(root):
+                return root
+        raise EnvironmentError_(
+            "conda: no conda installation found for 'base' (set CONDA_EXE or CONDA_ROOT)"
+        )
+    searched = _conda_envs_dirs(env, roots)
+    for directory in searched:
+        candidate = os.path.join(directory, name)
+        if _is_conda_prefix(candidate):
+            return candidate
+    for prefix in _listed_conda_envs(env):
+        if os.path.basename(prefix) == name and _is_conda_prefix(prefix):
+            return prefix
+    found = sorted(
+        {
+            entry
+            for directory in searched
+            if os.path.isdir(directory)
+            for entry in os.listdir(directory)
+            if _is_conda_prefix(os.path.join(directory, entry))
+        }
+    )
+    close = difflib.get_close_matches(name, found, n=3)
+    raise EnvironmentError_(
+        "conda environment %r not found; looked in %s%s%s. Give its prefix instead "
+        "({conda: /path/to/env}) or add its directory to CONDA_ENVS_PATH"
+        % (
+            name,
+            ", ".join(searched) or "no envs directory (no CONDA_EXE, CONDA_ROOT, ~/.conda)",
+            "; found: %s" % ", ".join(found) if found else "",
+            "; did you mean %s?" % " or ".join(close) if close else "",
+        )
+    )
 
 
 def resolve_environment(
@@ -137,19 +424,426 @@ def resolve_environment(
     updates: Sequence[EnvironmentUpdate] = (),
     sourced_scripts: Sequence[str] = (),
     base_env: Optional[Mapping[str, str]] = None,
+    timeout: float = DEFAULT_TIMEOUT,
 ) -> ResolvedEnvironment:
-    """Resolve ``spec`` plus updates into an interpreter and its environment."""
-    env = dict(os.environ if base_env is None else base_env)
-    if spec.kind != "current":
-        raise EnvironmentError_("environment kind %r is not supported" % spec.kind)
-    python = spec.target or sys.executable
+    """Resolve ``spec`` plus updates into an interpreter and its complete environment.
+
+    Args:
+        spec: Where the Task runs.
+        updates: ``update_environment`` calls, applied last, in order.
+        sourced_scripts: ``shell_source`` scripts, sourced after the spec is activated.
+        base_env: The Executor's environment (default: ``os.environ``).
+        timeout: Seconds allowed to each bash run (activation scripts, modules).
+
+    Raises:
+        EnvironmentError_: The environment does not exist, is not what its kind says,
+            or one of its scripts fails; the message names the fix.
+    """
+    base = dict(os.environ if base_env is None else base_env)
+    activate = _ACTIVATORS[spec.kind]
+    resolved = activate(spec, base, timeout)
+    env = resolved.env
     for script in sourced_scripts:
-        env = source_script(script, env)
+        env = source_script(script, env, timeout=timeout)
     for update in updates:
         apply_update(env, update)
+    resolved.env = env
+    resolved.sourced.extend(sourced_scripts)
+    return resolved
+
+
+# Activation, one function per kind ---------------------------------------------------
+def _activate_current(
+    spec: EnvironmentSpec, base: Dict[str, str], timeout: float
+) -> ResolvedEnvironment:
+    python = spec.target or sys.executable
+    return ResolvedEnvironment(python, base, "current interpreter %s" % python)
+
+
+def _activate_venv(
+    spec: EnvironmentSpec, base: Dict[str, str], timeout: float
+) -> ResolvedEnvironment:
+    prefix = spec.target
+    if not os.path.isdir(prefix):
+        raise EnvironmentError_(
+            "venv %s does not exist; create it with `python3 -m venv %s` (or `uv venv %s`) "
+            "and install lute-runtime and the Task's package into it"
+            % (prefix, shlex.quote(prefix), shlex.quote(prefix))
+        )
+    python = os.path.join(prefix, "bin", "python")
+    if not os.path.exists(python):
+        raise EnvironmentError_(
+            "%s is not a virtual environment: it has no bin/python%s"
+            % (
+                prefix,
+                " (it looks like a conda environment: use {conda: %s})" % prefix
+                if _is_conda_prefix(prefix)
+                else "",
+            )
+        )
+    env = clean_environment(base, keep=spec.keep)
+    env["VIRTUAL_ENV"] = prefix
+    _prepend_path(env, os.path.join(prefix, "bin"))
+    return ResolvedEnvironment(python, env, "venv %s" % prefix, kind="venv", prefix=prefix)
+
+
+def _activate_python(
+    spec: EnvironmentSpec, base: Dict[str, str], timeout: float
+) -> ResolvedEnvironment:
+    env = clean_environment(base, keep=spec.keep)
+    python = spec.target
+    if os.sep not in python:
+        found = shutil.which(python, path=env.get("PATH", ""))
+        if found is None:
+            raise EnvironmentError_(
+                "python: no %r on PATH; give the interpreter's full path" % python
+            )
+        python = found
+    elif not os.path.exists(python):
+        raise EnvironmentError_(
+            "python: interpreter %s does not exist; give the full path of an installed "
+            "Python >= 3.8" % python
+        )
+    # Scripts installed beside the interpreter (e.g. pip-installed tools) come first.
+    bin_dir = os.path.dirname(python)
+    if _normal(bin_dir) not in {_normal(e) for e in env.get("PATH", "").split(os.pathsep)}:
+        _prepend_path(env, bin_dir)
+    return ResolvedEnvironment(python, env, "interpreter %s" % python, kind="python")
+
+
+def _activate_conda(
+    spec: EnvironmentSpec, base: Dict[str, str], timeout: float
+) -> ResolvedEnvironment:
+    target = spec.target
+    by_path = _looks_like_path(target)
+    prefix = target if by_path else find_conda_prefix(target, base)
+    if not _is_conda_prefix(prefix):
+        raise EnvironmentError_(
+            "%s is not a conda environment (no conda-meta/ directory)%s"
+            % (
+                prefix,
+                "" if os.path.isdir(prefix) else "; it does not exist",
+            )
+        )
+    python = os.path.join(prefix, "bin", "python")
+    if not os.path.exists(python):
+        raise EnvironmentError_(
+            "conda environment %s has no bin/python: install Python >= 3.8 into it "
+            "(`conda install -p %s python`)" % (prefix, shlex.quote(prefix))
+        )
+    env = clean_environment(base, keep=spec.keep, keep_conda_tool=True)
+    # What `conda activate` sets for a first-level activation.
+    name = prefix if by_path else target
+    env["CONDA_PREFIX"] = prefix
+    env["CONDA_DEFAULT_ENV"] = name
+    env["CONDA_SHLVL"] = "1"
+    env["CONDA_PROMPT_MODIFIER"] = "(%s) " % (os.path.basename(prefix) if by_path else name)
+    _prepend_path(env, os.path.join(prefix, "bin"))
+    env.update(_conda_env_vars(prefix))
+    scripts = _conda_activation_scripts(prefix)
+    if scripts:
+        body = 'for f in "$@"; do . "$f" >&2; done'
+        env = _bash_environment(
+            body,
+            env,
+            what="activating conda environment %s" % prefix,
+            timeout=timeout,
+            args=scripts,
+        )
     return ResolvedEnvironment(
-        python=python,
-        env=env,
-        description="current interpreter %s" % python,
-        sourced=list(sourced_scripts),
+        python, env, "conda %s" % name, sourced=scripts, kind="conda", prefix=prefix
+    )
+
+
+def _activate_script(
+    spec: EnvironmentSpec, base: Dict[str, str], timeout: float
+) -> ResolvedEnvironment:
+    env = source_script(spec.target, clean_environment(base, keep=spec.keep), timeout=timeout)
+    python = _interpreter_on_path(spec, env, "the script %s" % spec.target)
+    return ResolvedEnvironment(
+        python, env, "script %s (%s)" % (spec.target, python), sourced=[spec.target], kind="script"
+    )
+
+
+def _activate_modules(
+    spec: EnvironmentSpec, base: Dict[str, str], timeout: float
+) -> ResolvedEnvironment:
+    if shutil.which("bash") is None:
+        raise EnvironmentError_("modules: bash is needed to run 'module' and is not on PATH")
+    env = clean_environment(base, keep=spec.keep)
+    inits = " ".join(shlex.quote(p) for p in MODULE_INIT_FILES)
+    lines = [
+        "if ! type module >/dev/null 2>&1; then",
+        '  for init in ${MODULESHOME:+"$MODULESHOME/init/bash"} %s; do' % inits,
+        '    if [ -r "$init" ]; then . "$init" >&2; type module >/dev/null 2>&1 && break; fi',
+        "  done",
+        "fi",
+        "type module >/dev/null 2>&1 || exit %d" % _MODULES_MISSING_EXIT,
+    ]
+    for index, line in enumerate(spec.lines):
+        words = " ".join(shlex.quote(w) for w in shlex.split(line))
+        lines.append("module %s >&2 || exit %d" % (words, _MODULE_LINE_EXIT_BASE + index))
+    try:
+        env = _bash_environment("\n".join(lines), env, what="running module", timeout=timeout)
+    except _BashExit as failed:
+        if failed.code == _MODULES_MISSING_EXIT:
+            raise EnvironmentError_(
+                "modules: no 'module' command here (neither environment-modules nor Lmod: "
+                "looked for a 'module' function, $MODULESHOME/init/bash and %s); install "
+                "one, or describe the environment with {script: ...} or {venv: ...}"
+                % ", ".join(MODULE_INIT_FILES)
+            ) from None
+        index = failed.code - _MODULE_LINE_EXIT_BASE
+        if 0 <= index < len(spec.lines):
+            raise EnvironmentError_(
+                "modules: `module %s` failed:\n%s" % (spec.lines[index], failed.stderr)
+            ) from None
+        raise EnvironmentError_(str(failed)) from None
+    python = _interpreter_on_path(spec, env, "the module lines")
+    return ResolvedEnvironment(
+        python,
+        env,
+        "modules %s (%s)" % ("; ".join(spec.lines), python),
+        kind="modules",
+    )
+
+
+_ACTIVATORS: Dict[str, Callable[[EnvironmentSpec, Dict[str, str], float], ResolvedEnvironment]]
+_ACTIVATORS = {
+    "current": _activate_current,
+    "venv": _activate_venv,
+    "python": _activate_python,
+    "conda": _activate_conda,
+    "script": _activate_script,
+    "modules": _activate_modules,
+}
+
+
+# Processes ----------------------------------------------------------------------------
+def run_bounded(
+    argv: Sequence[str], env: Mapping[str, str], timeout: float
+) -> subprocess.CompletedProcess[bytes]:
+    """Run ``argv`` with captured output; on timeout kill its whole process group.
+
+    Killing only the direct child would leave its children (a ``sleep`` in a script, a
+    server started by an import) holding the output pipes open, and reading them would
+    then wait for those children.
+
+    Raises:
+        subprocess.TimeoutExpired: It ran longer than ``timeout`` seconds (and was killed).
+        OSError: It could not be started.
+    """
+    process = subprocess.Popen(
+        list(argv),
+        env=dict(env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except OSError:
+            pass  # already gone
+        process.communicate()
+        raise
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+# Bash ---------------------------------------------------------------------------------
+class _BashExit(EnvironmentError_):
+    """Bash exited non-zero; ``code`` and ``stderr`` say how."""
+
+    def __init__(self, message: str, code: int, stderr: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.stderr = stderr
+
+
+def _bash_environment(
+    body: str,
+    env: Mapping[str, str],
+    *,
+    what: str,
+    timeout: float,
+    args: Sequence[str] = (),
+) -> Dict[str, str]:
+    """Run ``body`` in bash with ``env``; return the variables it leaves behind.
+
+    ``args`` become ``"$@"``. The variables are read from ``env -0`` after a sentinel,
+    so output on stdout cannot be mistaken for variables, and a script that exits the
+    shell early is reported instead of yielding an empty environment.
+    """
+    bash = shutil.which("bash")
+    if bash is None:
+        raise EnvironmentError_("%s needs bash, which is not on PATH" % what)
+    # `env` by absolute path: the script may have replaced PATH.
+    env_tool = shutil.which("env") or "/usr/bin/env"
+    command = "%s\nprintf '%%s\\0' %s && %s -0" % (body, _SENTINEL, shlex.quote(env_tool))
+    try:
+        done = run_bounded([bash, "-c", command, "bash", *args], env, timeout)
+    except subprocess.TimeoutExpired:
+        raise EnvironmentError_("%s took longer than %.0f s" % (what, timeout)) from None
+    stderr = done.stderr.decode(errors="replace").strip()
+    if done.returncode != 0:
+        raise _BashExit(
+            "%s failed with exit code %d:\n%s" % (what, done.returncode, stderr),
+            done.returncode,
+            stderr,
+        )
+    entries = done.stdout.split(b"\0")
+    marker = _SENTINEL.encode()
+    if marker not in entries:
+        raise EnvironmentError_(
+            "%s: the shell exited before its environment could be read (does a script "
+            "call `exit`?)\n%s" % (what, stderr)
+        )
+    result: Dict[str, str] = {}
+    for entry in entries[entries.index(marker) + 1 :]:
+        name, sep, value = entry.decode(errors="replace").partition("=")
+        if sep and name:
+            result[name] = value
+    for name in _BASH_BOOKKEEPING:
+        if name in env:
+            result[name] = env[name]
+        else:
+            result.pop(name, None)
+    return result
+
+
+# Helpers --------------------------------------------------------------------------------
+def _absolute(path: str, kind: str) -> str:
+    if not isinstance(path, str) or not path.strip():
+        raise EnvironmentError_("%s: expected a path, got %r" % (kind, path))
+    return os.path.abspath(os.path.expanduser(path.strip()))
+
+
+def _looks_like_path(target: str) -> bool:
+    return os.sep in target or target.startswith(("~", "."))
+
+
+def _string_list(value: Any, key: str) -> Tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise EnvironmentError_("%s must be a string or a list of strings, not %r" % (key, value))
+
+
+def _normal(path: str) -> str:
+    return os.path.normpath(os.path.abspath(path)) if path else ""
+
+
+def _prepend_path(env: Dict[str, str], directory: str) -> None:
+    existing = env.get("PATH", "")
+    env["PATH"] = directory + (os.pathsep + existing if existing else "")
+
+
+def _executor_bin_dirs(env: Mapping[str, str]) -> Set[str]:
+    """``bin`` directories of the Executor's venv and conda environments."""
+    prefixes = [env.get("VIRTUAL_ENV", ""), env.get("CONDA_PREFIX", "")]
+    prefixes += [value for name, value in env.items() if re.match(r"^CONDA_PREFIX_\d+$", name)]
+    if sys.prefix != sys.base_prefix or _is_conda_prefix(sys.prefix):
+        prefixes.append(sys.prefix)
+    dirs: Set[str] = set()
+    for prefix in prefixes:
+        if prefix:
+            bin_dir = os.path.join(prefix, "bin")
+            dirs.add(_normal(bin_dir))
+            dirs.add(_normal(os.path.realpath(bin_dir)))
+    return dirs
+
+
+def _is_conda_prefix(path: str) -> bool:
+    return bool(path) and os.path.isdir(os.path.join(path, "conda-meta"))
+
+
+def _conda_roots(env: Mapping[str, str]) -> List[str]:
+    roots: List[str] = []
+    if env.get("CONDA_ROOT"):
+        roots.append(env["CONDA_ROOT"])
+    for name in ("CONDA_EXE", "CONDA_PYTHON_EXE"):
+        if env.get(name):  # <root>/bin/conda, <root>/bin/python
+            roots.append(os.path.dirname(os.path.dirname(env[name])))
+    if env.get("MAMBA_ROOT_PREFIX"):
+        roots.append(env["MAMBA_ROOT_PREFIX"])
+    unique: List[str] = []
+    for root in roots:
+        if _normal(root) not in unique:
+            unique.append(_normal(root))
+    return unique
+
+
+def _home(env: Mapping[str, str]) -> str:
+    return env.get("HOME") or os.path.expanduser("~")
+
+
+def _conda_envs_dirs(env: Mapping[str, str], roots: Sequence[str]) -> List[str]:
+    dirs: List[str] = []
+    for name in ("CONDA_ENVS_PATH", "CONDA_ENVS_DIRS"):
+        dirs += [d for d in env.get(name, "").split(os.pathsep) if d]
+    dirs += [os.path.join(root, "envs") for root in roots]
+    dirs.append(os.path.join(_home(env), ".conda", "envs"))
+    unique: List[str] = []
+    for directory in dirs:
+        normal = _normal(os.path.expanduser(directory))
+        if normal not in unique:
+            unique.append(normal)
+    return unique
+
+
+def _listed_conda_envs(env: Mapping[str, str]) -> List[str]:
+    """Prefixes conda recorded in ``~/.conda/environments.txt`` when creating them."""
+    listing = os.path.join(_home(env), ".conda", "environments.txt")
+    try:
+        with open(listing) as handle:
+            return [line.strip() for line in handle if line.strip()]
+    except OSError:
+        return []
+
+
+def _conda_env_vars(prefix: str) -> Dict[str, str]:
+    """Variables set with ``conda env config vars set`` (``conda-meta/state``)."""
+    state = os.path.join(prefix, "conda-meta", "state")
+    try:
+        with open(state) as handle:
+            data = json.load(handle)
+    except (OSError, ValueError):
+        return {}
+    variables = data.get("env_vars") if isinstance(data, dict) else None
+    if not isinstance(variables, dict):
+        return {}
+    return {str(k): str(v) for k, v in variables.items()}
+
+
+def _conda_activation_scripts(prefix: str) -> List[str]:
+    directory = os.path.join(prefix, "etc", "conda", "activate.d")
+    if not os.path.isdir(directory):
+        return []
+    return [
+        os.path.join(directory, name)
+        for name in sorted(os.listdir(directory))
+        if name.endswith(".sh") and os.path.isfile(os.path.join(directory, name))
+    ]
+
+
+def _interpreter_on_path(spec: EnvironmentSpec, env: Mapping[str, str], source: str) -> str:
+    if spec.interpreter:
+        if os.sep in spec.interpreter:
+            if not os.path.exists(spec.interpreter):
+                raise EnvironmentError_("interpreter %s does not exist" % spec.interpreter)
+            return spec.interpreter
+        candidates: Tuple[str, ...] = (spec.interpreter,)
+    else:
+        candidates = ("python3", "python")
+    for name in candidates:
+        found = shutil.which(name, path=env.get("PATH", ""))
+        if found is not None:
+            return found
+    raise EnvironmentError_(
+        "no %s on the PATH set up by %s; pass the interpreter explicitly "
+        "(interpreter: /path/to/python)" % (" or ".join(candidates), source)
     )
