@@ -24,8 +24,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
-from lute.execution.ipc import LUTE_SIGNALS, Listener, Message, Peer, new_key
-
 from lute.execution.console import Console
 from lute.execution.environments import (
     EnvironmentSpec,
@@ -33,6 +31,7 @@ from lute.execution.environments import (
     ResolvedEnvironment,
     resolve_environment,
 )
+from lute.execution.ipc import LUTE_SIGNALS, Listener, Message, Peer, new_key
 from lute.execution.supervision import Event, TaskProcess, describe_exit
 from lute.tasks.dataclasses import DescribedAnalysis, TaskResult, TaskStatus
 
@@ -364,7 +363,8 @@ class BaseExecutor:
             on_message=lambda peer, msg: events.put(Event("message", (peer, msg))),
             on_error=lambda peer, err: events.put(Event("ipc_error", (peer, err))),
             transport=self._transport,
-            zmq=self._use_zmq,
+            # Offer ZMQ only where the Task's environment can import pyzmq.
+            zmq=self._use_zmq if plan.probe is None or plan.probe.zmq else False,
         )
         listener.start()
         env = dict(plan.resolved.env)
@@ -386,7 +386,8 @@ class BaseExecutor:
             if not listener.wait_idle(timeout=5.0):
                 console.line("warning: some Task connections did not close within 5 s")
             self._drain(events)
-        return self._final_status(returncode)
+            lost = [peer for peer in listener.peers if not peer.goodbye]
+        return self._final_status(returncode, lost)
 
     def _event_loop(
         self, events: queue.Queue[Event], process: TaskProcess, deadline: Optional[float]
@@ -475,7 +476,13 @@ class BaseExecutor:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 
-    def _final_status(self, returncode: int) -> TaskStatus:
+    def _final_status(self, returncode: int, lost: Sequence[Peer] = ()) -> TaskStatus:
+        """Decide the outcome from what the Task said and how its process(es) ended.
+
+        ``lost`` are the Task processes (MPI ranks) whose connection ended without a
+        goodbye: they died abruptly, which fails the run even if another rank reported
+        something else (e.g. CANCELLED because the MPI launcher then stopped it).
+        """
         run = self._run
         assert run is not None
         how = describe_exit(returncode)
@@ -486,6 +493,13 @@ class BaseExecutor:
             run.error = run.error or "cancelled by %s" % signal.Signals(run.cancelled_by).name
             return TaskStatus.CANCELLED
         reported = run.reported_status
+        if lost and reported != TaskStatus.FAILED:
+            who = ", ".join("rank %d (pid %d)" % (peer.rank, peer.pid) for peer in lost)
+            run.error = "%s ended without closing its connection (killed or crashed); %s" % (
+                who,
+                "the process ended with %s" % how,
+            )
+            return TaskStatus.FAILED
         if reported is not None:
             if reported == TaskStatus.COMPLETED and returncode != 0:
                 run.error = "the Task reported success but its process ended with %s" % how
@@ -522,20 +536,23 @@ class BaseExecutor:
             run.result_recorded = False
 
     def _finish(self, plan: Any, status: TaskStatus) -> None:
-        from lute.io.elog import make_reporters, summarise
+        from lute.io.elog import plots_directory, report_all, summarise
 
         run = self._run
         console = self._console
         assert run is not None and console is not None and run.execution_id is not None
         run.status = status
         if run.result is None and status == TaskStatus.COMPLETED:
-            derived = plan.result_from_parameters()
-            if derived is not None:
-                run.result = TaskResult(self._task_name, status, "", derived)
+            known = plan.result_from_parameters()
+            if known is not None:
+                run.result = TaskResult(
+                    self._task_name, status, known.summary or "", known.payload, known.impl_schemas
+                )
         items: List[Any] = []
         if run.result is not None:
             run.result.task_status = status
-            items = summarise(run.result, plots_dir=os.path.join(plan.work_dir, "summary_plots"))
+            plots_dir = plots_directory(plan.work_dir, plan.experiment, plan.run_number)
+            items = summarise(run.result, plots_dir=plots_dir)
             if not run.result_recorded:
                 run.db.add_result(
                     run.execution_id,
@@ -563,11 +580,8 @@ class BaseExecutor:
             parameters=run.parameters,
             duration_s=round(time.time() - run.started, 3),
         )
-        for reporter in make_reporters(plan.work_dir):
-            try:
-                reporter.report(execution=record, items=items)
-            except Exception as error:  # a report must never change the Task's outcome
-                console.line("warning: %s failed: %s" % (type(reporter).__name__, error))
+        # A failing reporter is logged and never changes the Task's outcome.
+        report_all(plan.reporters, execution=record, items=items)
         verdict = "%s %s (%s)" % (self._task_name, status.value, describe_exit(run.returncode or 0))
         if run.error and status != TaskStatus.COMPLETED:
             console.line("%s: %s" % (verdict, run.error.strip().splitlines()[-1]))

@@ -43,6 +43,8 @@ class LaunchPlan:
     run_number: Any
     run_directory: Optional[str]
     third_party_argv: Optional[List[str]]
+    reporters: List[Any]
+    probe: Any = None
 
     @classmethod
     def prepare(
@@ -54,10 +56,11 @@ class LaunchPlan:
             lute.io.config.ConfigError: The configuration is invalid.
             ExecutorError: The environment or executable is unusable.
         """
-        from lute.io.config import load_config
-
         from lute.execution.executor import ExecutorError
+        from lute.execution.preflight import preflight
+        from lute.io.config import load_config
         from lute.io.db import default_db_path
+        from lute.io.elog import make_reporters
         from lute.io.models import ThirdPartyParameters, to_argv, to_wire
 
         loaded = load_config(config_path, executor.task_name, overrides)
@@ -65,9 +68,10 @@ class LaunchPlan:
         header = model.lute_config
         work_dir = os.path.abspath(str(header.work_dir))
         resolved = executor.resolve_environment()
+        probe = preflight(resolved, executor.task_name)
 
         third_party_argv: Optional[List[str]] = None
-        run_directory = getattr(_model_config(model), "run_directory", None)
+        run_directory = model.resolved_run_directory()
         if isinstance(model, ThirdPartyParameters):
             third_party_argv = to_argv(model)
             executable = third_party_argv[0]
@@ -82,6 +86,10 @@ class LaunchPlan:
         if timeout is None and getattr(header, "task_timeout", None):
             timeout = float(header.task_timeout)
         db_path = getattr(header, "db_path", None) or default_db_path(work_dir)
+        try:
+            reporters = make_reporters(work_dir)
+        except ValueError as error:  # a bad eLog setting: say so before anything runs
+            raise ExecutorError("reporting is misconfigured: %s" % error) from None
         return cls(
             executor_name=executor.name,
             task_name=executor.task_name,
@@ -97,6 +105,8 @@ class LaunchPlan:
             run_number=getattr(header, "run", None),
             run_directory=str(run_directory) if run_directory else None,
             third_party_argv=third_party_argv,
+            reporters=reporters,
+            probe=probe,
         )
 
     def handoff(self, row_ids: Any) -> Dict[str, Any]:
@@ -116,15 +126,21 @@ class LaunchPlan:
         }
 
     def result_from_parameters(self) -> Any:
-        """The result a model declares through ``set_result`` (``None`` if it does not)."""
-        from lute.io.models import result_from_params
+        """The result a model declares through ``set_result`` (``None`` if it does not).
 
-        return result_from_params(self.model)
+        Returns:
+            A ``KnownResult`` (payload, summary, impl_schemas) or ``None``.
+        """
+        return self.model.known_result()
 
     def environment_record(self) -> Dict[str, Any]:
         """What the database records about the Task's environment."""
+        probe = self.probe
         return {
             "python": self.resolved.python,
+            "python_version": getattr(probe, "python_version", None),
+            "lute_runtime": getattr(probe, "lute_runtime", None),
+            "kind": self.resolved.kind,
             "description": self.resolved.description,
             "sourced": self.resolved.sourced,
             "argv": self.argv,
@@ -147,6 +163,16 @@ class LaunchPlan:
         out.write("Managed task:  %s (Task %s)\n" % (self.executor_name, self.task_name))
         out.write("Config:        %s\n" % self.config_path)
         out.write("Environment:   %s\n" % self.resolved.description)
+        if self.probe is not None:
+            out.write(
+                "Probe:         Python %s, lute-runtime %s, pyzmq %s%s\n"
+                % (
+                    self.probe.python_version,
+                    self.probe.lute_runtime,
+                    "available" if self.probe.zmq else "absent (stdlib socket)",
+                    " (cached)" if self.probe.cached else "",
+                )
+            )
         out.write("Command:       %s\n" % " ".join(_quote(a) for a in self.argv))
         if self.third_party_argv is not None:
             out.write("Executable:    %s\n" % " ".join(_quote(a) for a in self.third_party_argv))
@@ -172,13 +198,6 @@ class LaunchPlan:
             out.write("  removed: %s\n" % ", ".join(removed))
         out.write("Parameters:\n")
         out.write(json.dumps(self.wire_parameters, indent=2, sort_keys=True) + "\n")
-
-
-def _model_config(model: Any) -> Any:
-    """The legacy ``class Config`` values of a model, as an attribute namespace."""
-    from lute.io.models import model_options
-
-    return model_options(type(model))
 
 
 def _quote(arg: str) -> str:

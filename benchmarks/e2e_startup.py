@@ -1,0 +1,97 @@
+"""End-to-end cost of a no-op managed task beside its unavoidable floor.
+
+Runs, in one go and interleaved (so machine noise hits every row alike):
+- ``lute-exec run -c CFG -t Tester`` with a Test Task that does no work;
+- the floor: ``python -c "from pydantic import BaseModel"`` plus
+  ``python -c "import lute.tasks.task"`` (one interpreter each, run back to back);
+- ``python -c "import lute.execution.executor"`` beside ``python -c "from pydantic
+  import BaseModel"``.
+
+Usage: python benchmarks/e2e_startup.py [--repeat N]
+Prints one table of median wall times (ms) and the ratio to the floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable, Dict, List
+
+CONFIG = """\
+%YAML 1.3
+---
+title: "benchmark"
+experiment: "BENCH"
+run: 1
+date: "2026/11/25"
+lute_version: 0.1
+task_timeout: 600
+work_dir: "{work}"
+...
+---
+Test:
+  float_var: 0.01
+  str_var: "bench"
+  compound_var: {{int_var: 1, dict_var: {{a: "b"}}}}
+  throw_error: false
+...
+"""
+
+
+def timed(argv: List[str], env: Dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=15)
+    args = parser.parse_args()
+    py = sys.executable
+    env = dict(os.environ)
+    with tempfile.TemporaryDirectory(prefix="lute-bench-", dir="/tmp") as tmp:
+        cfg = Path(tmp) / "config.yaml"
+        cfg.write_text(CONFIG.format(work=Path(tmp) / "work"))
+        cases: Dict[str, Callable[[], float]] = {
+            "lute-exec run Tester (no-op)": lambda: timed(
+                [py, "-m", "lute.execution.cli", "run", "-c", str(cfg), "-t", "Tester"], env
+            ),
+            "floor: pydantic + runtime interpreters": lambda: (
+                timed([py, "-c", "from pydantic import BaseModel"], env)
+                + timed([py, "-c", "import lute.tasks.task"], env)
+            ),
+            "python -c 'import lute.execution.executor'": lambda: timed(
+                [py, "-c", "import lute.execution.executor"], env
+            ),
+            "python -c 'from pydantic import BaseModel'": lambda: timed(
+                [py, "-c", "from pydantic import BaseModel"], env
+            ),
+            "python -c pass": lambda: timed([py, "-c", "pass"], env),
+        }
+        for case in cases.values():  # warm the file cache and the work dir
+            case()
+        samples: Dict[str, List[float]] = {name: [] for name in cases}
+        for _ in range(args.repeat):
+            for name, case in cases.items():
+                samples[name].append(case())
+    medians = {name: statistics.median(values) * 1000 for name, values in samples.items()}
+    floor = medians["floor: pydantic + runtime interpreters"]
+    width = max(len(name) for name in medians)
+    print("%-*s  %9s  %9s  %8s" % (width, "case", "median ms", "min ms", "x floor"))
+    for name, median in medians.items():
+        print(
+            "%-*s  %9.1f  %9.1f  %8.2f"
+            % (width, name, median, min(samples[name]) * 1000, median / floor)
+        )
+    print("(%d runs each, interleaved; Python %s)" % (args.repeat, sys.version.split()[0]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""Shared fixtures: config files and a runner for the real ``lute-exec`` command."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Sequence
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+LUTE_EXEC = [sys.executable, "-m", "lute.execution.cli"]
+
+HEADER = """\
+%YAML 1.3
+---
+title: "LUTE test run"
+experiment: "TST12345"
+run: {run}
+date: "2026/11/25"
+lute_version: 0.1
+task_timeout: {timeout}
+work_dir: "{work_dir}"
+...
+---
+"""
+
+DEFAULT_SECTIONS = """\
+Test:
+  float_var: 0.01
+  str_var: "test"
+  compound_var: {int_var: 10, dict_var: {a: "b"}}
+  throw_error: false
+TestSocket:
+  array_size: 1000
+  num_arrays: 20
+TestWriteOutput:
+  num_values: 50
+TestReadOutput: {}
+TestBinary: {}
+MPITest:
+  total_items: 1000
+...
+"""
+
+
+@pytest.fixture
+def short_tmp() -> Iterator[Path]:
+    """A temporary directory with a short path (AF_UNIX paths are limited to 107 bytes)."""
+    with tempfile.TemporaryDirectory(prefix="lute-", dir="/tmp") as tmp:
+        yield Path(tmp)
+
+
+def write_config(
+    directory: Path,
+    sections: str = DEFAULT_SECTIONS,
+    *,
+    run: Any = 12,
+    timeout: Any = 120,
+    name: str = "config.yaml",
+) -> Path:
+    """Write a two-document LUTE config whose work_dir is ``directory/work``."""
+    path = directory / name
+    header = HEADER.format(run=run, timeout=timeout, work_dir=directory / "work")
+    path.write_text(header + sections)
+    return path
+
+
+@pytest.fixture
+def config(short_tmp: Path) -> Path:
+    return write_config(short_tmp)
+
+
+def lute_exec(
+    args: Sequence[str],
+    *,
+    env: Optional[Dict[str, str]] = None,
+    timeout: float = 120,
+    cwd: Optional[Path] = None,
+) -> subprocess.CompletedProcess:  # type: ignore[type-arg]
+    """Run ``lute-exec`` for real and capture its output."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return subprocess.run(
+        [*LUTE_EXEC, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
+        cwd=cwd,
+        check=False,
+    )
+
+
+def popen_lute_exec(args: List[str], **kwargs: Any) -> subprocess.Popen:  # type: ignore[type-arg]
+    """Start ``lute-exec`` without waiting for it."""
+    return subprocess.Popen(
+        [*LUTE_EXEC, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
