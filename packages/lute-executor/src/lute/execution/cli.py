@@ -107,11 +107,10 @@ def _error(message: str) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from lute.io.config import ConfigError
-
     from lute.execution.environments import EnvironmentError_
     from lute.execution.executor import ExecutorError, exit_code_for_status
     from lute.execution.mpi import MPILaunchError
+    from lute.io.config import ConfigError
     from lute.managed_tasks import ManagedTaskNotFound, get_managed_task
 
     try:

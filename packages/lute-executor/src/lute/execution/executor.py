@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import signal
 import socket
 import sys
@@ -108,24 +109,32 @@ class RunState:
     parameters: Dict[str, Any] = field(default_factory=dict)
 
 
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.]*)\}")
+
+
 def _fill_placeholders(value: Any, parameters: Mapping[str, Any]) -> Any:
-    """Format ``{dotted.name}`` placeholders of a tasklet argument from parameters."""
+    """Fill ``{dotted.name}`` placeholders of a tasklet argument from the parameters.
+
+    An argument that is exactly one placeholder gets the parameter's value with its
+    type; placeholders inside a longer string are formatted into it.
+    """
     if not isinstance(value, str) or "{" not in value:
         return value
 
-    class _Dotted(dict):  # type: ignore[type-arg]
-        def __missing__(self, key: str) -> Any:
-            node: Any = parameters
-            for part in key.split("."):
-                if not isinstance(node, Mapping) or part not in node:
-                    raise ExecutorError(
-                        "tasklet argument %r names parameter %r, which does not exist"
-                        % (value, key)
-                    )
-                node = node[part]
-            return node
+    def lookup(name: str) -> Any:
+        node: Any = parameters
+        for part in name.split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                raise ExecutorError(
+                    "tasklet argument %r names parameter %r, which does not exist" % (value, name)
+                )
+            node = node[part]
+        return node
 
-    return value.format_map(_Dotted())
+    whole = _PLACEHOLDER.fullmatch(value)
+    if whole is not None:
+        return lookup(whole.group(1))
+    return _PLACEHOLDER.sub(lambda match: str(lookup(match.group(1))), value)
 
 
 class BaseExecutor:

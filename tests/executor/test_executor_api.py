@@ -1,0 +1,146 @@
+"""The Executor's Python API: hooks, tasklets, environment updates, reporting."""
+
+from __future__ import annotations
+
+import io
+import os
+import pty
+import select
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, List
+
+import pytest
+from elog_server import ElogTestServer
+
+from lute.execution.console import Console
+from lute.execution.executor import Executor, ExecutorError
+from lute.io.db import Database
+from lute.tasks.dataclasses import TaskStatus
+from tests.conftest import LUTE_EXEC, lute_exec
+
+
+def quiet() -> Console:
+    return Console("test", stream=io.StringIO(), live=False)
+
+
+def test_hooks_run_in_order_and_belong_to_one_instance(config: Path) -> None:
+    seen: List[Any] = []
+    first = Executor("Test")
+    second = Executor("Test")
+    first.add_hook("TASK_DONE", lambda executor, msg: seen.append(("done", executor is first)))
+    first.add_hook("", lambda executor, msg: seen.append(("msg", msg.contents)))
+    assert first.execute_task(str(config), console=quiet()) is TaskStatus.COMPLETED
+    assert ("done", True) in seen
+    assert any(kind == "msg" and "float_var" in text for kind, text in seen)
+    count = len(seen)
+    assert second.execute_task(str(config), console=quiet()) is TaskStatus.COMPLETED
+    assert len(seen) == count  # the second instance has only its own default hooks
+    with pytest.raises(ValueError, match="unknown signal 'TASK_FINISHED'"):
+        first.add_hook("TASK_FINISHED", lambda executor, msg: None)
+
+
+def test_tasklets_see_parameters_and_merge_into_the_result(config: Path) -> None:
+    calls: List[Any] = []
+
+    def before(run: int) -> None:
+        calls.append(("before", run))
+
+    def after(value: int, experiment: str) -> dict:  # type: ignore[type-arg]
+        calls.append(("after", value))
+        return {"tasklet": "%s/%s" % (experiment, value)}
+
+    executor = Executor("Test")
+    executor.add_tasklet(before, ("{lute_config.run}",), when="before")
+    executor.add_tasklet(
+        after, ("{compound_var.int_var}", "{lute_config.experiment}"), set_summary=True
+    )
+    assert executor.execute_task(str(config), console=quiet()) is TaskStatus.COMPLETED
+    assert calls == [("before", 12), ("after", 10)]
+    with Database(str(config.parent / "work" / "lute.db"), readonly=True) as db:
+        [execution] = db.executions()
+        summaries = [r.summary for r in db.results(execution.id)]
+    assert any("tasklet: TST12345/10" in s for s in summaries)
+    with pytest.raises(ValueError, match="'before' or 'after'"):
+        executor.add_tasklet(before, (), when="during")
+
+
+def test_tasklet_naming_a_missing_parameter_is_a_clear_error(config: Path) -> None:
+    executor = Executor("Test")
+    executor.add_tasklet(print, ("{no_such.param}",), when="before")
+    with pytest.raises(ExecutorError, match=r"no_such\.param"):
+        executor.execute_task(str(config), console=quiet())
+
+
+def test_update_environment_calls_accumulate(config: Path, capsys: Any) -> None:
+    executor = Executor("Test")
+    executor.update_environment({"LUTE_TEST_A": "1", "PATH": "/opt/first"})
+    executor.update_environment({"LUTE_TEST_B": "2", "PATH": "/opt/second"})
+    executor.update_environment({"PATH": "/opt/last"}, update_path="append")
+    executor.execute_task(str(config), dry_run=True, console=quiet())
+    out = capsys.readouterr().out
+    assert "LUTE_TEST_A=1" in out and "LUTE_TEST_B=2" in out
+    path_line = next(line for line in out.splitlines() if " PATH=" in line)
+    assert path_line.split("PATH=", 1)[1].startswith("/opt/second:/opt/first:")
+    assert path_line.endswith(":/opt/last")
+    with pytest.raises(ValueError, match="update_path"):
+        executor.update_environment({"X": "1"}, update_path="sideways")
+
+
+def test_shell_source_takes_the_scripts_variables(config: Path, capsys: Any) -> None:
+    script = config.parent / "setup.sh"
+    script.write_text('export LUTE_FROM_SCRIPT="sourced value"\necho noise\n')
+    executor = Executor("Test")
+    executor.shell_source(str(script))
+    executor.execute_task(str(config), dry_run=True, console=quiet())
+    assert "LUTE_FROM_SCRIPT=sourced value" in capsys.readouterr().out
+
+
+def test_missing_executable_fails_before_anything_is_recorded(config: Path) -> None:
+    done = lute_exec(
+        ["run", "-c", str(config), "-t", "BinaryTester", "TestBinary.executable=/no/such/tool"]
+    )
+    assert done.returncode == 2
+    assert "/no/such/tool" in done.stderr
+    assert not (config.parent / "work" / "lute.db").exists()
+
+
+def test_results_are_posted_to_the_elog(config: Path) -> None:
+    with ElogTestServer() as server:
+        done = lute_exec(["run", "-c", str(config), "-t", "Tester"], env=server.environ())
+        assert done.returncode == 0, done.stderr
+        counters = server.wait_for_requests(1, path_prefix="/jid/")
+        entries = server.wait_for_requests(1, path_prefix="/lbapi/elog/TST12345/")
+    keys = {item["key"] for item in counters[0].json}
+    assert {"float_var", "str_var"} <= keys
+    assert "COMPLETED" in entries[0].form["log_title"]
+
+
+def test_terminal_gets_a_live_status_line(config: Path) -> None:
+    main, child = pty.openpty()
+    proc = subprocess.Popen(
+        [*LUTE_EXEC, "run", "-c", str(config), "-t", "Tester"],
+        stdin=child,
+        stdout=child,
+        stderr=child,
+        env=dict(os.environ),
+    )
+    os.close(child)
+    output = b""
+    while True:
+        ready, _, _ = select.select([main], [], [], 60)
+        if not ready:
+            break
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # the child side closed
+            break
+        if not chunk:
+            break
+        output += chunk
+    assert proc.wait(timeout=60) == 0
+    os.close(main)
+    text = output.decode(errors="replace")
+    assert "\r\x1b[K[Tester RUNNING" in text or "\r\x1b[K[Tester COMPLETED" in text
+    assert sys.platform.startswith("linux")
