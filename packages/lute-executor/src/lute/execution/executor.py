@@ -378,16 +378,16 @@ class BaseExecutor:
         listener.start()
         env = dict(plan.resolved.env)
         env.update(listener.task_environment())
-        run.log_path = os.path.join(
-            plan.work_dir, "logs", "%s_%d.log" % (self.name, run.execution_id)
-        )
+        execution_id = run.execution_id
+        assert execution_id is not None
+        run.log_path = os.path.join(plan.work_dir, "logs", "%s_%d.log" % (self.name, execution_id))
         os.makedirs(os.path.dirname(run.log_path), exist_ok=True)
         deadline = None if plan.timeout is None else time.monotonic() + plan.timeout
         with open(run.log_path, "w") as log_file, listener, self._forward_signals(events):
             process = TaskProcess(plan.argv, env, events, cwd=plan.run_directory, log_file=log_file)
             console.line(
                 "launched %s (pid %d, execution %d): %s"
-                % (self._task_name, process.pid, run.execution_id, " ".join(plan.argv))
+                % (self._task_name, process.pid, execution_id, " ".join(plan.argv))
             )
             console.status("LAUNCHED")
             returncode = self._event_loop(events, process, deadline)
@@ -414,7 +414,7 @@ class BaseExecutor:
                     "timeout: %s ran past %.0f s; stopping it (SIGTERM, SIGKILL after %.0f s)"
                     % (
                         self._task_name,
-                        deadline and (time.monotonic() - process.started_at),
+                        time.monotonic() - process.started_at,
                         self._kill_grace,
                     )
                 )
@@ -624,7 +624,8 @@ class BaseExecutor:
         run = self._run
         assert run is not None and self._console is not None
         run.status = TaskStatus.RUNNING
-        pid = self._current_peer.pid if getattr(self, "_current_peer", None) else None
+        peer = getattr(self, "_current_peer", None)
+        pid = peer.pid if peer is not None else None
         run.db.set_status(run.execution_id, "RUNNING", pid=pid)
         self._console.status("RUNNING")
 

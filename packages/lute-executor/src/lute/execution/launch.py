@@ -83,8 +83,9 @@ class LaunchPlan:
                     % (executor.name, executable, executor.task_name)
                 )
         timeout = executor._timeout
-        if timeout is None and getattr(header, "task_timeout", None):
-            timeout = float(header.task_timeout)
+        header_timeout = getattr(header, "task_timeout", None)
+        if timeout is None and header_timeout:
+            timeout = float(header_timeout)
         db_path = getattr(header, "db_path", None) or default_db_path(work_dir)
         try:
             reporters = make_reporters(work_dir)

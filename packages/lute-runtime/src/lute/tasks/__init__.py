@@ -36,7 +36,7 @@ def _entry_points() -> Dict[str, object]:
     if hasattr(eps, "select"):  # 3.10+
         selected = eps.select(group=ENTRY_POINT_GROUP)
     else:  # 3.8/3.9: a dict of group -> list
-        selected = eps.get(ENTRY_POINT_GROUP, [])  # type: ignore[attr-defined]
+        selected = eps.get(ENTRY_POINT_GROUP, [])  # type: ignore[attr-defined,arg-type]
     return {ep.name: ep for ep in selected}
 
 

@@ -11,7 +11,6 @@ import time
 from typing import Any, Optional
 
 from lute.execution.ipc import Message
-
 from lute.io.parameters import RowIds
 from lute.tasks.task import Task
 

@@ -98,7 +98,6 @@ def probe(task_name: Optional[str]) -> Dict[str, Any]:
     from importlib.util import find_spec
 
     from lute.execution.ipc import PROTOCOL_VERSION
-
     from lute.runtime_version import __version__
 
     info: Dict[str, Any] = {
@@ -157,7 +156,6 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
 
     from lute.execution.ipc import IPCError, connect
-
     from lute.tasks import _context
 
     try:

@@ -29,7 +29,6 @@ from contextlib import contextmanager
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 from lute.execution.ipc import Message
-
 from lute.io.parameters import RowIds
 from lute.tasks import _context
 from lute.tasks.dataclasses import DescribedAnalysis, ElogSummaryPlots, TaskResult, TaskStatus

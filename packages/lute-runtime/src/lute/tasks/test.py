@@ -19,7 +19,6 @@ import time
 from typing import Any, List
 
 from lute.execution.ipc import Message
-
 from lute.tasks.task import Task, ThirdPartyTask
 
 __all__ = [
@@ -84,6 +83,7 @@ class TestSocket(Task):
         size = int(params.array_size)
         count = int(params.num_arrays)
         checksums: List[str] = []
+        np: Any
         try:
             import numpy as np  # optional: richer arrays where the environment has it
         except ImportError:
