@@ -1,0 +1,325 @@
+"""The versioned, authenticated handshake: HELLO from the Task, WELCOME or REJECT back.
+
+Both handshake frames are tagged with the run key and sequence number 0. Each side adds a
+random nonce; the keys of the connection are derived from the run key and both nonces,
+so frames recorded from one connection are worthless on another.
+"""
+
+from __future__ import annotations
+
+import binascii
+import json
+import os
+import pickle
+import socket
+import sys
+from typing import Any, Dict, Optional, Tuple
+
+from lute.execution import _wire, ipc
+from lute.execution.ipc import AuthenticationError, FrameError, IPCError, ProtocolError
+
+NONCE_BYTES = 16
+
+# REJECT reasons, mapped to the exception the Task side raises.
+REASON_AUTH = "authentication"
+REASON_PROTOCOL = "protocol"
+REASON_FRAME = "frame"
+_REASON_ERRORS = {
+    REASON_AUTH: AuthenticationError,
+    REASON_PROTOCOL: ProtocolError,
+    REASON_FRAME: FrameError,
+}
+
+
+class Session:
+    """Per-connection state agreed in the handshake."""
+
+    __slots__ = ("max_frame", "out_of_band", "pickle_protocol", "rx", "tx")
+
+    def __init__(
+        self,
+        tx: _wire.MacStream,
+        rx: _wire.MacStream,
+        pickle_protocol: int,
+        out_of_band: bool,
+        max_frame: int,
+    ) -> None:
+        self.tx = tx
+        self.rx = rx
+        self.pickle_protocol = pickle_protocol
+        self.out_of_band = out_of_band
+        self.max_frame = max_frame
+
+
+class Rejected(IPCError):
+    """Raised on the listener side: the handshake failed; ``reply`` is the REJECT frame."""
+
+    def __init__(self, error: IPCError, reply: bytes) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.reply = reply
+
+
+def lute_version() -> str:
+    """Version of the installed lute-runtime (cheap: no package metadata lookup)."""
+    try:
+        from lute.runtime_version import __version__
+    except ImportError:  # pragma: no cover - only in a broken checkout
+        return "unknown"
+    return str(__version__)
+
+
+def _frame(key: bytes, kind: int, body: bytes, version: Optional[int] = None) -> bytes:
+    header = _wire.pack_header(kind, 0, len(body), version)
+    return header + body + _wire.seal(_wire.MacStream(key).next(), (header, body))
+
+
+def _session(
+    key: bytes, task_nonce: bytes, listener_nonce: bytes, task_side: bool, **agreed: Any
+) -> Session:
+    to_listener = _wire.MacStream(
+        _wire.derive_key(key, b"task>listener", task_nonce, listener_nonce)
+    )
+    to_task = _wire.MacStream(_wire.derive_key(key, b"listener>task", task_nonce, listener_nonce))
+    if task_side:
+        return Session(to_listener, to_task, **agreed)
+    return Session(to_task, to_listener, **agreed)
+
+
+def _json(body: Any, what: str) -> Dict[str, Any]:
+    try:
+        doc = json.loads(bytes(body).decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as error:
+        raise ProtocolError("%s is not valid JSON: %s" % (what, error)) from None
+    if not isinstance(doc, dict):
+        raise ProtocolError("%s is not a JSON object" % what)
+    return doc
+
+
+def _field(doc: Dict[str, Any], name: str, kind: Any, what: str) -> Any:
+    value = doc.get(name)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ProtocolError("%s: field %r is missing or not %s" % (what, name, kind.__name__))
+    return value
+
+
+def _nonce(doc: Dict[str, Any], name: str, what: str) -> bytes:
+    text = _field(doc, name, str, what)
+    try:
+        value = binascii.unhexlify(text)
+    except (binascii.Error, ValueError):
+        value = b""
+    if len(value) != NONCE_BYTES:
+        raise ProtocolError("%s: field %r is not a %d-byte hex nonce" % (what, name, NONCE_BYTES))
+    return value
+
+
+# --- Task side ---------------------------------------------------------------------------
+
+
+def make_hello(key: bytes, rank: int, version: Optional[int] = None) -> Tuple[bytes, bytes]:
+    """Build the Task's HELLO frame.
+
+    Returns:
+        ``(frame, task_nonce)``.
+    """
+    nonce = os.urandom(NONCE_BYTES)
+    doc = {
+        "protocol": ipc.PROTOCOL_VERSION if version is None else version,
+        "pid": os.getpid(),
+        "rank": int(rank),
+        "host": socket.gethostname(),
+        "python": "%d.%d.%d" % sys.version_info[:3],
+        "lute_version": lute_version(),
+        "pickle_protocol": pickle.HIGHEST_PROTOCOL,
+        "out_of_band": pickle.HIGHEST_PROTOCOL >= 5,
+        "nonce": binascii.hexlify(nonce).decode("ascii"),
+    }
+    body = json.dumps(doc, separators=(",", ":")).encode("utf-8")
+    return _frame(key, _wire.HELLO, body, version), nonce
+
+
+def read_reply(
+    key: bytes,
+    header: Tuple[int, int, int, int],
+    body: Any,
+    tag: Any,
+    task_nonce: bytes,
+    endpoint: str,
+) -> Tuple[Session, Dict[str, Any]]:
+    """Check the listener's answer to our HELLO.
+
+    Args:
+        key: The run key.
+        header: ``(version, kind, count, length)`` of the reply.
+        body: The reply body.
+        tag: The reply tag.
+        task_nonce: The nonce sent in our HELLO.
+        endpoint: Address of the listener, for error messages.
+
+    Returns:
+        ``(session, welcome document)``.
+
+    Raises:
+        AuthenticationError, ProtocolError, FrameError: The handshake failed.
+    """
+    version, kind, _, _ = header
+    if kind == _wire.REJECT:
+        # REJECT bodies keep their format in every protocol version.
+        try:
+            doc = _json(body, "REJECT")
+        except ProtocolError:
+            doc = {}
+        reason = doc.get("reason")
+        message = doc.get("message") or "no reason given"
+        error = _REASON_ERRORS.get(str(reason), IPCError)
+        raise error("the Executor at %s rejected the handshake: %s" % (endpoint, message))
+    if version != ipc.PROTOCOL_VERSION:
+        raise ProtocolError(
+            "protocol version mismatch: the Executor at %s speaks LUTE IPC protocol %d, this "
+            "Task speaks %d" % (endpoint, version, ipc.PROTOCOL_VERSION)
+        )
+    if kind != _wire.WELCOME:
+        raise ProtocolError("expected WELCOME from %s, got %s" % (endpoint, _wire.kind_name(kind)))
+    mac = _wire.MacStream(key).next()
+    mac.update(_wire.pack_header(kind, header[2], header[3], version))
+    mac.update(body)
+    try:
+        _wire.check_tag(mac, tag, "the WELCOME frame")
+    except AuthenticationError:
+        raise AuthenticationError(
+            "the Executor at %s answered with another key: check %s" % (endpoint, ipc.ENV_KEY)
+        ) from None
+    what = "WELCOME from %s" % endpoint
+    doc = _json(body, what)
+    if _nonce(doc, "task_nonce", what) != task_nonce:
+        raise AuthenticationError("%s answers another HELLO (replayed reply?)" % what)
+    agreed_pickle = _field(doc, "pickle_protocol", int, what)
+    if not _wire.MIN_PICKLE_PROTOCOL <= agreed_pickle <= pickle.HIGHEST_PROTOCOL:
+        raise ProtocolError("%s: unusable pickle protocol %d" % (what, agreed_pickle))
+    hello_reply = doc.get("hello_reply")
+    if not isinstance(hello_reply, dict):
+        raise ProtocolError("%s: 'hello_reply' is not a JSON object" % what)
+    _field(doc, "peer_id", int, what)
+    session = _session(
+        key,
+        task_nonce,
+        _nonce(doc, "nonce", what),
+        True,
+        pickle_protocol=agreed_pickle,
+        out_of_band=bool(doc.get("out_of_band")) and agreed_pickle >= 5,
+        max_frame=_field(doc, "max_frame_size", int, what),
+    )
+    return session, doc
+
+
+# --- listener side -----------------------------------------------------------------------
+
+
+def reject(key: bytes, reason: str, message: str) -> bytes:
+    """A REJECT frame telling the Task why the handshake failed."""
+    body = json.dumps(
+        {"reason": reason, "message": message, "protocol": ipc.PROTOCOL_VERSION},
+        separators=(",", ":"),
+    ).encode("utf-8")
+    return _frame(key, _wire.REJECT, body)
+
+
+def answer_hello(
+    key: bytes,
+    header: Tuple[int, int, int, int],
+    body: Any,
+    tag: Any,
+    *,
+    peer_id: int,
+    max_frame: int,
+    hello_reply_json: str,
+) -> Tuple[bytes, Session, Dict[str, Any]]:
+    """Check a HELLO and build the WELCOME.
+
+    Args:
+        key: The run key.
+        header: ``(version, kind, count, length)`` of the HELLO.
+        body: The HELLO body.
+        tag: The HELLO tag (``None`` when not read because the version differs).
+        peer_id: Identifier given to this peer if accepted.
+        max_frame: Frame limit announced to the peer.
+        hello_reply_json: The Executor's ``hello_reply``, already JSON-encoded.
+
+    Returns:
+        ``(welcome frame, session, hello document)``.
+
+    Raises:
+        Rejected: Carries the error to report and the REJECT frame to send back.
+    """
+    version, kind, _, length = header
+    if version != ipc.PROTOCOL_VERSION:
+        claimed = ""
+        if kind == _wire.HELLO and body is not None:
+            try:
+                claimed = " (pid %s)" % _json(body, "HELLO").get("pid")
+            except ProtocolError:
+                pass
+        message = (
+            "protocol version mismatch: the Task%s speaks LUTE IPC protocol %d, the Executor "
+            "speaks %d; install matching lute-runtime versions"
+            % (claimed, version, ipc.PROTOCOL_VERSION)
+        )
+        raise Rejected(ProtocolError(message), reject(key, REASON_PROTOCOL, message))
+    if kind != _wire.HELLO:
+        message = "expected HELLO as the first frame, got %s" % _wire.kind_name(kind)
+        raise Rejected(ProtocolError(message), reject(key, REASON_PROTOCOL, message))
+    mac = _wire.MacStream(key).next()
+    mac.update(_wire.pack_header(kind, header[2], length, version))
+    mac.update(body)
+    try:
+        _wire.check_tag(mac, tag, "the HELLO frame")
+    except AuthenticationError:
+        message = "HELLO failed authentication: the Task's %s is not this run's key" % ipc.ENV_KEY
+        raise Rejected(AuthenticationError(message), reject(key, REASON_AUTH, message)) from None
+    try:
+        doc = _json(body, "HELLO")
+        task_nonce = _nonce(doc, "nonce", "HELLO")
+        for name in ("pid", "rank", "pickle_protocol"):
+            _field(doc, name, int, "HELLO")
+        for name in ("host", "python", "lute_version"):
+            _field(doc, name, str, "HELLO")
+        claimed_version = _field(doc, "protocol", int, "HELLO")
+        if claimed_version != version:
+            raise ProtocolError(
+                "HELLO claims protocol %d in a version %d frame" % (claimed_version, version)
+            )
+        agreed = min(doc["pickle_protocol"], pickle.HIGHEST_PROTOCOL)
+        if agreed < _wire.MIN_PICKLE_PROTOCOL:
+            raise ProtocolError(
+                "the Task offers pickle protocol %d; at least %d is required"
+                % (doc["pickle_protocol"], _wire.MIN_PICKLE_PROTOCOL)
+            )
+    except ProtocolError as error:
+        raise Rejected(error, reject(key, REASON_PROTOCOL, str(error))) from None
+    out_of_band = agreed >= 5 and doc.get("out_of_band") is True
+    listener_nonce = os.urandom(NONCE_BYTES)
+    head = json.dumps(
+        {
+            "protocol": ipc.PROTOCOL_VERSION,
+            "pickle_protocol": agreed,
+            "out_of_band": out_of_band,
+            "max_frame_size": max_frame,
+            "peer_id": peer_id,
+            "nonce": binascii.hexlify(listener_nonce).decode("ascii"),
+            "task_nonce": binascii.hexlify(task_nonce).decode("ascii"),
+        },
+        separators=(",", ":"),
+    )
+    # The hello_reply was encoded once by the Listener; splice it in rather than re-encode.
+    welcome = (head[:-1] + ',"hello_reply":' + hello_reply_json + "}").encode("utf-8")
+    session = _session(
+        key,
+        task_nonce,
+        listener_nonce,
+        False,
+        pickle_protocol=agreed,
+        out_of_band=out_of_band,
+        max_frame=max_frame,
+    )
+    return _frame(key, _wire.WELCOME, welcome), session, doc

@@ -1,0 +1,480 @@
+"""Executor side of the IPC layer: the :class:`Listener` thread and :class:`Peer`.
+
+One background thread multiplexes every endpoint (a Unix or TCP listening socket, its
+connections and, when offered, a ZMQ ROUTER socket) with ``selectors``; all callbacks run
+on that thread, one at a time, so the Executor's handlers need no locking of their own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import socket
+import threading
+import time
+from typing import Any, Callable, Dict, List, Optional
+
+from lute.execution import _address, _wire
+from lute.execution.ipc import (
+    ENV_ADDRESS,
+    ENV_KEY,
+    ENV_MAX_FRAME,
+    ENV_USE_ZMQ,
+    ENV_ZMQ_ADDRESS,
+    FrameError,
+    IPCError,
+    Message,
+    PayloadError,
+)
+
+#: Seconds a connection may take to send its HELLO.
+HANDSHAKE_TIMEOUT = 30.0
+#: Poll interval of the loop while a wait_idle() is pending or ZMQ is active (seconds).
+BUSY_POLL = 0.02
+#: Poll interval otherwise: only for handshake deadlines (seconds).
+IDLE_POLL = 1.0
+
+
+class Peer:
+    """Who is on the other end of one connection, as announced in its handshake.
+
+    Attributes:
+        peer_id: Identifier given by the Listener (1, 2, ... in connection order).
+        pid: Process id of the Task process.
+        rank: Rank announced by the Task (MPI), 0 otherwise.
+        host: Host name of the Task process.
+        python: Python version of the Task process (``"3.8.18"``).
+        transport: ``"unix"``, ``"tcp"`` or ``"zmq"``.
+        lute_version: lute-runtime version of the Task process.
+        pickle_protocol: Pickle protocol agreed for this connection.
+        out_of_band: Whether large buffers travel out of band on this connection.
+        hello: The whole HELLO document (for fields added by later versions).
+        connected: False once the connection has ended.
+        goodbye: True when the Task closed the connection properly.
+    """
+
+    __slots__ = (
+        "connected",
+        "goodbye",
+        "hello",
+        "host",
+        "lute_version",
+        "out_of_band",
+        "peer_id",
+        "pickle_protocol",
+        "pid",
+        "python",
+        "rank",
+        "transport",
+    )
+
+    def __init__(
+        self,
+        peer_id: int,
+        transport: str,
+        hello: Dict[str, Any],
+        pickle_protocol: int,
+        out_of_band: bool,
+    ) -> None:
+        self.peer_id = peer_id
+        self.transport = transport
+        self.hello = hello
+        self.pid: int = hello["pid"]
+        self.rank: int = hello["rank"]
+        self.host: str = hello["host"]
+        self.python: str = hello["python"]
+        self.lute_version: str = hello["lute_version"]
+        self.pickle_protocol = pickle_protocol
+        self.out_of_band = out_of_band
+        self.connected = True
+        self.goodbye = False
+
+    def __repr__(self) -> str:
+        return "Peer(peer_id=%d, pid=%d, rank=%d, host=%r, transport=%r, python=%r)" % (
+            self.peer_id,
+            self.pid,
+            self.rank,
+            self.host,
+            self.transport,
+            self.python,
+        )
+
+
+def _log(text: str) -> None:
+    import logging  # only on the error path: keeps the import cost off the Task side
+
+    logging.getLogger("lute.execution.ipc").warning(text)
+
+
+class Listener:
+    """Receives Messages from Task processes on a background thread.
+
+    Args:
+        key: The run's secret (``new_key()``); the Task gets it through the environment.
+        hello_reply: JSON-serializable dict handed to every Task in the handshake.
+        on_message: Called with ``(peer, message)`` for every message, in order per peer.
+        on_error: Called with ``(peer or None, error)`` for bad frames, rejected
+            handshakes, payloads that cannot be unpickled and connections that end
+            without a goodbye. Default: log a warning.
+        on_connect: Called with the :class:`Peer` after its handshake succeeds.
+        transport: ``"unix"`` (same host) or ``"tcp"``.
+        host: TCP bind address (``"0.0.0.0"`` to accept Tasks on other nodes).
+        zmq: Also offer a ZMQ endpoint: ``None`` follows ``LUTE_USE_ZMQ`` (off when
+            unset); ``True`` offers it when pyzmq is importable; ``False`` never.
+        max_frame_size: Largest frame body accepted (bytes); default from
+            ``LUTE_IPC_MAX_FRAME`` or 4 GiB.
+
+    Raises:
+        TypeError, ValueError: An argument is unusable (the message says which).
+    """
+
+    def __init__(
+        self,
+        key: bytes,
+        *,
+        hello_reply: Dict[str, Any],
+        on_message: Callable[[Peer, Message], None],
+        on_error: Optional[Callable[[Optional[Peer], IPCError], None]] = None,
+        on_connect: Optional[Callable[[Peer], None]] = None,
+        transport: str = "unix",
+        host: str = "127.0.0.1",
+        zmq: Optional[bool] = None,
+        max_frame_size: Optional[int] = None,
+    ) -> None:
+        self.key = _address.check_key(key)
+        if transport not in ("unix", "tcp"):
+            raise ValueError("transport must be 'unix' or 'tcp', not %r" % (transport,))
+        for name, callback in (
+            ("on_message", on_message),
+            ("on_error", on_error),
+            ("on_connect", on_connect),
+        ):
+            if callback is not None and not callable(callback):
+                raise TypeError("%s must be callable, got %r" % (name, callback))
+        if not isinstance(hello_reply, dict):
+            raise TypeError("hello_reply must be a dict, not %s" % type(hello_reply).__name__)
+        try:
+            self.hello_reply_json = json.dumps(hello_reply, separators=(",", ":"))
+        except (TypeError, ValueError) as error:
+            raise ValueError("hello_reply must be JSON-serializable: %s" % error) from None
+        if max_frame_size is None:
+            try:
+                max_frame_size = _address.max_frame_from_env(os.environ)
+            except IPCError as error:
+                raise ValueError(str(error)) from None
+        self.max_frame = _address.check_max_frame(max_frame_size)
+        if zmq is None:
+            zmq = bool(_address.parse_flag(ENV_USE_ZMQ, os.environ.get(ENV_USE_ZMQ)))
+        self._want_zmq = bool(zmq)
+        self._transport = transport
+        self._host = host
+        self._on_message = on_message
+        self._on_error = on_error
+        self._on_connect = on_connect
+        self.handshake_timeout = HANDSHAKE_TIMEOUT
+
+        self._lock = threading.Lock()
+        self._idle_cond = threading.Condition(self._lock)
+        self._peers: List[Peer] = []
+        self._next_peer_id = 1
+        self._started = False
+        self._closed = False
+        self._cleaned = False
+        self._stopping = False
+        self._thread: Optional[threading.Thread] = None
+        self._thread_error: Optional[BaseException] = None
+        self._drain_requests = 0
+        self._drain_started = 0.0
+        self._idle_generation = 0
+        self._selector: Any = None
+        self._wake_r: Optional[socket.socket] = None
+        self._wake_w: Optional[socket.socket] = None
+        self._endpoint: Any = None
+        self._zmq: Any = None
+
+    # -- public API -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Bind the endpoint(s) and start the listener thread (no-op when started).
+
+        Raises:
+            IPCError: The listener was closed, or binding failed.
+        """
+        with self._lock:
+            if self._closed:
+                raise IPCError("this Listener is closed")
+            if self._started:
+                return
+            self._started = True
+        from lute.execution import _socket_listener
+
+        try:
+            self._selector = selectors.DefaultSelector()
+            self._wake_r, self._wake_w = socket.socketpair()
+            self._wake_r.setblocking(False)
+            self._wake_w.setblocking(False)
+            self._selector.register(self._wake_r, selectors.EVENT_READ, self._drain_wake)
+            self._endpoint = _socket_listener.SocketEndpoint(self, self._transport, self._host)
+            if self._want_zmq:
+                self._zmq = self._open_zmq()
+        except BaseException:
+            self._cleanup()
+            raise
+        self._thread = threading.Thread(target=self._run, name="lute-ipc-listener", daemon=True)
+        self._thread.start()
+
+    def task_environment(self) -> Dict[str, str]:
+        """The environment variables a Task needs to connect (includes the secret key).
+
+        Raises:
+            IPCError: :meth:`start` has not been called.
+        """
+        if self._endpoint is None:
+            raise IPCError("call Listener.start() before task_environment()")
+        env = {
+            ENV_ADDRESS: self._endpoint.address,
+            ENV_KEY: self.key.hex(),
+            ENV_MAX_FRAME: str(self.max_frame),
+            ENV_USE_ZMQ: "1" if self._zmq is not None else "0",
+        }
+        if self._zmq is not None:
+            env[ENV_ZMQ_ADDRESS] = self._zmq.address
+        return env
+
+    @property
+    def address(self) -> Optional[str]:
+        """The stdlib endpoint (``unix:...`` or ``tcp:...``), once started."""
+        return None if self._endpoint is None else self._endpoint.address
+
+    @property
+    def zmq_address(self) -> Optional[str]:
+        """The ZMQ endpoint when one is offered."""
+        return None if self._zmq is None else self._zmq.address
+
+    @property
+    def peers(self) -> List[Peer]:
+        """Every peer that completed its handshake, in connection order."""
+        with self._lock:
+            return list(self._peers)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Deliver everything the (exited) Task processes sent, then return.
+
+        Accepts connections still in the backlog, reads every open connection to its end
+        (ZMQ: until each peer's goodbye, or a short grace for peers that vanished) and
+        delivers every message.
+
+        Args:
+            timeout: Most seconds to wait.
+
+        Returns:
+            True when fully drained, False on timeout (or if the thread has died).
+        """
+        if not self._started:
+            raise IPCError("call Listener.start() before wait_idle()")
+        deadline = time.monotonic() + timeout
+        with self._idle_cond:
+            if self._drain_requests == 0:
+                self._drain_started = time.monotonic()
+            self._drain_requests += 1
+            generation = self._idle_generation
+            try:
+                self._wake()
+                while self._idle_generation == generation:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0 or self._thread is None or not self._thread.is_alive():
+                        return False
+                    self._idle_cond.wait(min(remaining, 0.5))
+                return True
+            finally:
+                self._drain_requests -= 1
+
+    def close(self) -> None:
+        """Stop the thread, close every connection and remove the socket directory.
+
+        Idempotent. Safe to call from a callback (the thread then stops after it).
+        """
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._stopping = True
+        self._wake()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(10.0)
+        if thread is None or not thread.is_alive():
+            self._cleanup()
+
+    def __enter__(self) -> Listener:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return "<Listener %s%s>" % (
+            self.address or "(not started)",
+            " zmq=%s" % self.zmq_address if self._zmq is not None else "",
+        )
+
+    # -- used by the endpoints (on the listener thread) -------------------------------------
+
+    def new_peer(
+        self, transport: str, hello: Dict[str, Any], pickle_protocol: int, out_of_band: bool
+    ) -> Peer:
+        """Create and record the Peer of a successful handshake, then call on_connect."""
+        with self._lock:
+            peer = Peer(self._next_peer_id, transport, hello, pickle_protocol, out_of_band)
+            self._next_peer_id += 1
+            self._peers.append(peer)
+        if self._on_connect is not None:
+            try:
+                self._on_connect(peer)
+            except Exception as failure:
+                self._callback_failed(peer, "on_connect", failure)
+        return peer
+
+    @property
+    def next_peer_id(self) -> int:
+        """The id the next successful handshake gets."""
+        return self._next_peer_id
+
+    def deliver_batch(self, peer: Peer, body: memoryview, count: int) -> None:
+        """Unpickle the messages of an authenticated BATCH frame and hand them over."""
+        try:
+            pickles = _wire.split_batch(body, count)
+        except FrameError as error:
+            self.report(peer, error)  # authenticated, so the next frame is still found
+            return
+        on_message = self._on_message
+        load = _wire.load_message
+        for item in pickles:
+            try:
+                message = load(item)
+            except PayloadError as error:
+                self.report(peer, error)  # bytes intact: the next message is still fine
+                continue
+            try:
+                on_message(peer, message)
+            except Exception as failure:
+                self._callback_failed(peer, "on_message", failure)
+
+    def deliver_message(self, peer: Peer, stream: Any, buffers: List[Any]) -> None:
+        """Unpickle the message of an authenticated MESSAGE frame and hand it over."""
+        try:
+            message = _wire.load_message(stream, buffers)
+        except PayloadError as error:
+            self.report(peer, error)
+            return
+        try:
+            self._on_message(peer, message)
+        except Exception as failure:
+            self._callback_failed(peer, "on_message", failure)
+
+    def report(self, peer: Optional[Peer], error: IPCError) -> None:
+        """Hand one error to on_error (or log it)."""
+        if self._on_error is None:
+            _log("LUTE IPC: %s%s" % ("" if peer is None else "%r: " % (peer,), error))
+            return
+        try:
+            self._on_error(peer, error)
+        except Exception as failure:
+            _log("LUTE IPC: on_error raised %r while reporting: %s" % (failure, error))
+
+    def register(self, fileobj: Any, handler: Callable[[], None]) -> None:
+        """Watch ``fileobj`` for input; ``handler`` runs on the listener thread."""
+        self._selector.register(fileobj, selectors.EVENT_READ, handler)
+
+    def unregister(self, fileobj: Any) -> None:
+        """Stop watching ``fileobj`` (ignores objects that are not watched)."""
+        try:
+            self._selector.unregister(fileobj)
+        except (KeyError, ValueError):
+            pass
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _callback_failed(self, peer: Optional[Peer], what: str, failure: Exception) -> None:
+        error = IPCError("%s callback raised %s: %s" % (what, type(failure).__name__, failure))
+        error.__cause__ = failure
+        self.report(peer, error)
+
+    def _open_zmq(self) -> Any:
+        try:
+            from lute.execution import _zmq_transport
+        except ImportError as error:
+            _log("LUTE IPC: ZMQ requested but pyzmq is not importable (%s); stdlib only" % error)
+            return None
+        return _zmq_transport.ZmqEndpoint(
+            self, self._transport, self._host, self._endpoint.directory
+        )
+
+    def _wake(self) -> None:
+        wake = self._wake_w
+        if wake is not None:
+            try:
+                wake.send(b"\0")
+            except OSError:
+                pass  # buffer full (a wake-up is pending anyway) or already closed
+
+    def _drain_wake(self) -> None:
+        try:
+            while self._wake_r is not None and self._wake_r.recv(4096):
+                pass
+        except OSError:
+            pass
+
+    def _run(self) -> None:
+        try:
+            while not self._stopping:
+                busy = self._drain_requests > 0 or self._zmq is not None
+                events = self._selector.select(BUSY_POLL if busy else IDLE_POLL)
+                for selector_key, _ in events:
+                    if self._stopping:
+                        break
+                    selector_key.data()
+                if self._stopping:
+                    break
+                if self._zmq is not None:
+                    self._zmq.poll()
+                self._endpoint.check_deadlines(time.monotonic())
+                if self._drain_requests > 0:
+                    self._check_idle()
+        except BaseException as error:  # never die silently: waiters and on_error learn it
+            self._thread_error = error
+            self.report(None, IPCError("the IPC listener thread failed: %r" % (error,)))
+        finally:
+            if self._closed:
+                self._cleanup()
+
+    def _check_idle(self) -> None:
+        self._endpoint.accept_all()
+        if self._endpoint.busy():
+            return
+        if self._zmq is not None and self._zmq.busy(self._drain_started):
+            return
+        with self._idle_cond:
+            self._idle_generation += 1
+            self._idle_cond.notify_all()
+
+    def _cleanup(self) -> None:
+        with self._lock:
+            if self._cleaned:
+                return
+            self._cleaned = True
+        for part in (self._zmq, self._endpoint):
+            if part is not None:
+                try:
+                    part.close()
+                except Exception as error:
+                    _log("LUTE IPC: error while closing %r: %r" % (part, error))
+        for peer in self.peers:
+            peer.connected = False
+        for sock in (self._wake_r, self._wake_w):
+            if sock is not None:
+                sock.close()
+        if self._selector is not None:
+            self._selector.close()

@@ -1,0 +1,308 @@
+"""Listener side of the stdlib transport: the listening socket and its connections.
+
+Each connection is a non-blocking socket read by the Listener's thread when the selector
+reports input; the bytes go straight into a :class:`~lute.execution._reader.FrameReader`.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+import time
+from typing import TYPE_CHECKING, Any, Optional, Set, Tuple
+
+from lute.execution import _address, _handshake, _wire
+from lute.execution._reader import FrameReader
+from lute.execution.ipc import FrameError, IPCError, ProtocolError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from lute.execution._listener import Listener, Peer
+
+#: Longest Unix socket path (sun_path is 108 bytes including the terminating NUL).
+MAX_UNIX_PATH = 107
+#: Most bytes read from one connection per wake-up, so others are served too.
+FAIR_SHARE = 16 << 20
+#: Seconds to keep reading (and discarding) after a REJECT, so the Task reads it.
+LINGER = 2.0
+#: Seconds allowed for sending the WELCOME frame to a Task.
+WELCOME_TIMEOUT = 5.0
+#: Names of the sockets inside the private directory (short: the path limit).
+SOCKET_NAME = "ipc"
+ZMQ_SOCKET_NAME = "zmq"
+
+_CANDIDATE_DIRS = (None, "/tmp", "/var/tmp", "/dev/shm")
+
+
+def private_dir() -> str:
+    """Create a 0700 directory whose socket paths fit the AF_UNIX limit.
+
+    Tries the default temporary directory first, then short system ones, so a very long
+    ``TMPDIR`` still works.
+
+    Raises:
+        IPCError: No candidate directory is short enough and writable.
+    """
+    longest = max(len(SOCKET_NAME), len(ZMQ_SOCKET_NAME)) + 1
+    tried = []
+    for base in _CANDIDATE_DIRS:
+        try:
+            path = tempfile.mkdtemp(prefix="lute-", dir=base)
+        except OSError as error:
+            tried.append("%s (%s)" % (base or tempfile.gettempdir(), error))
+            continue
+        if len(os.fsencode(path)) + longest <= MAX_UNIX_PATH:
+            os.chmod(path, 0o700)  # mkdtemp's mode is filtered by the umask
+            return path
+        os.rmdir(path)
+        tried.append("%s (path too long)" % (base or tempfile.gettempdir()))
+    raise IPCError(
+        "found no directory for the Unix socket within the %d-byte path limit: tried %s"
+        % (MAX_UNIX_PATH, ", ".join(tried))
+    )
+
+
+class SocketEndpoint:
+    """The listening socket (Unix or TCP) and the connections accepted from it."""
+
+    def __init__(self, listener: Listener, transport: str, host: str) -> None:
+        self.listener = listener
+        self.transport = transport
+        self.connections: Set[Connection] = set()
+        self.directory: Optional[str] = None
+        self._path: Optional[str] = None
+        if transport == "unix":
+            self.directory = private_dir()
+            self._path = os.path.join(self.directory, SOCKET_NAME)
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.bind(self._path)
+            except OSError:
+                sock.close()
+                os.rmdir(self.directory)
+                raise
+            self.address = _address.format_unix(self._path)
+        else:
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.bind((host, 0))
+            except OSError as error:
+                sock.close()
+                raise IPCError("cannot bind a TCP socket on %r: %s" % (host, error)) from None
+            port = sock.getsockname()[1]
+            advertised = host
+            if host in ("0.0.0.0", "::", ""):
+                advertised = socket.gethostname()  # reachable from the other nodes
+            self.address = _address.format_tcp(advertised, port)
+            # A private directory still hosts the ZMQ ipc socket if one is offered.
+        sock.listen(socket.SOMAXCONN)
+        sock.setblocking(False)
+        self.sock = sock
+        listener.register(sock, self.accept_all)
+
+    def accept_all(self) -> None:
+        """Accept every pending connection (the backlog)."""
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as error:
+                # e.g. EMFILE: report and keep serving the connections we have
+                self.listener.report(None, IPCError("accept() failed: %s" % error))
+                return
+            conn.setblocking(False)
+            if self.transport == "tcp":
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            connection = Connection(self, conn)
+            self.connections.add(connection)
+            self.listener.register(conn, connection.on_readable)
+
+    def busy(self) -> bool:
+        """True while any connection is open."""
+        return bool(self.connections)
+
+    def check_deadlines(self, now: float) -> None:
+        """Drop connections that missed their handshake or linger deadline."""
+        for connection in [c for c in self.connections if c.deadline and c.deadline < now]:
+            connection.expire()
+
+    def drop(self, connection: Connection) -> None:
+        """Forget a connection and close its socket."""
+        self.listener.unregister(connection.sock)
+        self.connections.discard(connection)
+        connection.sock.close()
+        if connection.peer is not None:
+            connection.peer.connected = False
+
+    def close(self) -> None:
+        """Close the listening socket and every connection; remove the socket directory."""
+        self.listener.unregister(self.sock)
+        self.sock.close()
+        for connection in list(self.connections):
+            self.drop(connection)
+        if self._path is not None:
+            try:
+                os.unlink(self._path)
+            except FileNotFoundError:
+                pass
+        if self.directory is not None:
+            try:
+                os.rmdir(self.directory)
+            except OSError as error:
+                raise IPCError("could not remove %s: %s" % (self.directory, error)) from None
+
+    def __repr__(self) -> str:
+        return "<SocketEndpoint %s>" % self.address
+
+
+class Connection:
+    """One accepted connection: handshake, then frames until GOODBYE or end of stream."""
+
+    def __init__(self, endpoint: SocketEndpoint, sock: socket.socket) -> None:
+        self.endpoint = endpoint
+        self.listener = endpoint.listener
+        self.sock = sock
+        self.reader = FrameReader(self._answer_hello, self._deliver)
+        self.peer: Optional[Peer] = None
+        self.rejected = False
+        self.deadline = time.monotonic() + self.listener.handshake_timeout
+
+    def on_readable(self) -> None:
+        """Read what is available (up to a fair share) and act on every complete frame."""
+        try:
+            if self.rejected:
+                self._discard()
+                return
+            budget = FAIR_SHARE
+            while budget > 0:
+                view = self.reader.writable()
+                try:
+                    count = self.sock.recv_into(view)
+                except (BlockingIOError, InterruptedError):
+                    return
+                except OSError as error:
+                    raise IPCError("connection error: %s" % error) from None
+                if count == 0:
+                    self._eof()
+                self.reader.feed(count)
+                if count < len(view):
+                    return  # the socket is drained: skip the extra EAGAIN round trip
+                budget -= count
+        except _Lingering:
+            pass
+        except _Closed:
+            self.endpoint.drop(self)
+        except IPCError as error:
+            self.listener.report(self.peer, error)
+            self.endpoint.drop(self)
+
+    def expire(self) -> None:
+        """The handshake (or the linger after a REJECT) took too long."""
+        if not self.rejected:
+            self.listener.report(
+                None,
+                ProtocolError(
+                    "a connection sent no complete HELLO within %gs; dropped"
+                    % self.listener.handshake_timeout
+                ),
+            )
+        self.endpoint.drop(self)
+
+    # -- frames ---------------------------------------------------------------------------
+
+    def _deliver(self, kind: int, count: int, body: memoryview) -> None:
+        peer = self.peer
+        assert peer is not None
+        if kind == _wire.BATCH:
+            self.listener.deliver_batch(peer, body, count)
+        elif kind == _wire.MESSAGE:
+            try:
+                stream, buffers = _wire.split_message(body, count, _wire.SOCKET_ALIGN)
+            except FrameError as error:
+                self.listener.report(peer, error)
+                return
+            self.listener.deliver_message(peer, stream, buffers)
+        else:  # GOODBYE: the Task closed properly
+            peer.goodbye = True
+            raise _Closed()
+
+    def _answer_hello(self, header: Tuple[int, int, int, int], body: Any, tag: Any) -> None:
+        listener = self.listener
+        try:
+            reply, session, hello = _handshake.answer_hello(
+                listener.key,
+                header,
+                body,
+                tag,
+                peer_id=listener.next_peer_id,
+                max_frame=listener.max_frame,
+                hello_reply_json=listener.hello_reply_json,
+            )
+        except _handshake.Rejected as rejected:
+            self._send_reject(rejected)
+            return
+        try:
+            self.sock.settimeout(WELCOME_TIMEOUT)
+            self.sock.sendall(reply)
+            self.sock.setblocking(False)
+        except OSError as error:
+            raise IPCError(
+                "could not send WELCOME to the Task (pid %s): %s" % (hello.get("pid"), error)
+            ) from None
+        self.reader.session = session
+        self.deadline = 0.0
+        self.peer = listener.new_peer(
+            self.endpoint.transport, hello, session.pickle_protocol, session.out_of_band
+        )
+
+    def _send_reject(self, rejected: _handshake.Rejected) -> None:
+        """Report the failed handshake, send REJECT, then linger until the Task hangs up."""
+        self.listener.report(None, rejected.error)
+        try:
+            self.sock.send(rejected.reply)  # small: fits the empty send buffer
+            self.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            raise _Closed() from None
+        # Keep reading (and discarding) for a while: closing with unread input would
+        # reset a TCP connection and could destroy the REJECT before the Task reads it.
+        self.rejected = True
+        self.deadline = time.monotonic() + LINGER
+        raise _Lingering()
+
+    def _discard(self) -> None:
+        scratch = bytearray(1 << 16)
+        while True:
+            try:
+                if not self.sock.recv_into(scratch):
+                    raise _Closed()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                raise _Closed() from None
+
+    def _eof(self) -> None:
+        """The peer closed its side: raise what to report (or _Closed if nothing)."""
+        truncation = self.reader.truncation()
+        if self.peer is None:
+            if self.reader.received or truncation:
+                raise FrameError(
+                    "connection closed during the handshake after %d bytes" % (self.reader.received)
+                )
+            raise _Closed()  # connected and left without a word (e.g. a port probe)
+        if truncation is not None:
+            raise FrameError("truncated frame: the connection closed after %s" % truncation)
+        raise IPCError(
+            "the Task (pid %d) closed the connection without a goodbye; did it crash?"
+            % self.peer.pid
+        )
+
+
+class _Closed(Exception):
+    """Internal: the connection ends without an error to report."""
+
+
+class _Lingering(Exception):
+    """Internal: a REJECT was sent; keep the socket open to linger, skip the rest."""

@@ -1,0 +1,256 @@
+"""Hostile or broken peers on raw sockets: the Listener reports them and keeps serving."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import socket
+import time
+from typing import Any, Callable, Tuple
+
+import pytest
+
+from lute.execution import _handshake, _wire
+from lute.execution._address import parse_address
+from lute.execution.ipc import (
+    AuthenticationError,
+    FrameError,
+    IPCError,
+    Listener,
+    Message,
+    ProtocolError,
+)
+
+
+class CreatesFile:
+    """Unpickling this creates a file: the proof that a payload was unpickled."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self) -> Tuple[Any, Tuple[str, str]]:
+        return (open, (self.path, "w"))
+
+
+def raw_connect(listener: Listener) -> socket.socket:
+    family, where, port = parse_address("address", listener.task_environment()["LUTE_IPC_ADDRESS"])
+    if family == "unix":
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(where)
+    else:
+        sock = socket.create_connection((where, port))
+    sock.settimeout(30)
+    return sock
+
+
+def recv_frame(sock: socket.socket) -> Tuple[Tuple[int, int, int, int], bytes, bytes]:
+    def exact(size: int) -> bytes:
+        data = b""
+        while len(data) < size:
+            chunk = sock.recv(size - len(data))
+            if not chunk:
+                raise EOFError("closed after %d of %d bytes" % (len(data), size))
+            data += chunk
+        return data
+
+    header = _wire.read_header(exact(_wire.HEADER_SIZE))
+    rest = exact(header[3] + _wire.TAG_SIZE)
+    return header, rest[: header[3]], rest[header[3] :]
+
+
+def raw_handshake(listener: Listener) -> Tuple[socket.socket, Any]:
+    """Connect and complete a valid handshake by hand; returns the socket and session."""
+    sock = raw_connect(listener)
+    hello, nonce = _handshake.make_hello(listener.key, rank=9)
+    sock.sendall(hello)
+    session, _ = _handshake.read_reply(listener.key, *recv_frame(sock), nonce, "raw")
+    return sock, session
+
+
+def batch_frame(session: Any, pickles: Any, *, tamper: bool = False) -> bytes:
+    body = _wire.encode_batch(pickles)
+    header = _wire.pack_header(_wire.BATCH, len(pickles), len(body))
+    tag = bytearray(_wire.seal(session.tx.next(), [header, body]))
+    if tamper:
+        tag[0] ^= 1
+    return header + body + bytes(tag)
+
+
+def still_serves(listener: Listener, inbox: Any, tasks: Any) -> None:
+    """A well-behaved Task in a subprocess still gets through."""
+    before = len(inbox.contents())
+    sender = "from lute.execution.ipc import *\nwith connect() as c: c.send(Message('ok'))\n"
+    tasks.check_ok(tasks.run(sender, tasks.env(listener)))
+    assert inbox.wait(lambda box: len(box.contents()) > before)
+    assert inbox.contents()[-1] == "ok"
+
+
+@pytest.mark.parametrize("transport", ["unix", "tcp"])
+def test_a_frame_with_a_bad_hmac_is_never_unpickled(
+    make_listener: Callable[..., Listener], inbox: Any, tasks: Any, tmp_path: Any, transport: str
+) -> None:
+    listener = make_listener(transport=transport)
+    target = str(tmp_path / "pwned")
+    bomb = pickle.dumps(Message(CreatesFile(target)), 4)
+
+    sock, session = raw_handshake(listener)
+    with sock:
+        sock.sendall(batch_frame(session, [bomb], tamper=True))
+        assert inbox.wait(lambda box: box.errors)
+        assert tasks.wait_until(lambda: not listener.peers[0].connected)  # dropped
+    error = inbox.errors[0][1]
+    assert isinstance(error, AuthenticationError) and "HMAC mismatch" in str(error)
+    assert not os.path.exists(target)
+    assert inbox.contents() == []
+    still_serves(listener, inbox, tasks)
+
+    # Control: the same payload with a valid tag *is* unpickled, so the check above matters.
+    sock, session = raw_handshake(listener)
+    with sock:
+        sock.sendall(batch_frame(session, [bomb]))
+        assert tasks.wait_until(lambda: os.path.exists(target))
+
+
+def test_a_truncated_frame_is_reported(
+    make_listener: Callable[..., Listener], inbox: Any, tasks: Any
+) -> None:
+    listener = make_listener()
+    sock, session = raw_handshake(listener)
+    frame = batch_frame(session, [pickle.dumps(Message("never"))])
+    sock.sendall(frame[: len(frame) // 2])
+    sock.close()
+    assert inbox.wait(lambda box: box.errors)
+    error = inbox.errors[0][1]
+    assert isinstance(error, FrameError) and "truncated frame" in str(error)
+    assert "%d of the %d bytes" % (len(frame) // 2, len(frame)) in str(error)
+    still_serves(listener, inbox, tasks)
+
+
+def test_an_oversized_header_is_refused_before_its_body_is_read(
+    make_listener: Callable[..., Listener], inbox: Any, tasks: Any
+) -> None:
+    listener = make_listener(max_frame_size=1 << 20)
+    sock, _ = raw_handshake(listener)
+    with sock:
+        sock.sendall(_wire.pack_header(_wire.BATCH, 1, (1 << 20) + 1))  # no body follows
+        assert inbox.wait(lambda box: box.errors)  # decided on the header alone
+        assert sock.recv(1) == b""  # and the connection was dropped
+    error = inbox.errors[0][1]
+    assert isinstance(error, FrameError) and "more than the limit of 1048576" in str(error)
+    still_serves(listener, inbox, tasks)
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", os.urandom(4096), b"LU" + bytes(14)],
+    ids=["http", "random", "zero-header"],
+)
+def test_garbage_before_the_handshake(
+    make_listener: Callable[..., Listener], inbox: Any, tasks: Any, garbage: bytes
+) -> None:
+    listener = make_listener()
+    with raw_connect(listener) as sock:
+        sock.sendall(garbage)
+        assert inbox.wait(lambda box: box.errors)
+    error = inbox.errors[0][1]
+    assert isinstance(error, (FrameError, ProtocolError))
+    assert "LUTE IPC frame" in str(error) or "HELLO" in str(error) or "version" in str(error)
+    still_serves(listener, inbox, tasks)
+
+
+def test_garbage_after_the_handshake(
+    make_listener: Callable[..., Listener], inbox: Any, tasks: Any
+) -> None:
+    listener = make_listener()
+    sock, session = raw_handshake(listener)
+    with sock:
+        sock.sendall(batch_frame(session, [pickle.dumps(Message("fine"))]))
+        sock.sendall(b"\x00" * 100)
+        assert inbox.wait(lambda box: box.errors)
+    assert isinstance(inbox.errors[0][1], FrameError)
+    assert inbox.contents() == ["fine"]
+    still_serves(listener, inbox, tasks)
+
+
+def test_a_replayed_frame_is_rejected(
+    make_listener: Callable[..., Listener], inbox: Any, tasks: Any
+) -> None:
+    listener = make_listener()
+    sock, session = raw_handshake(listener)
+    with sock:
+        frame = batch_frame(session, [pickle.dumps(Message("once"))])
+        sock.sendall(frame + frame)
+        assert inbox.wait(lambda box: box.errors)
+    assert isinstance(inbox.errors[0][1], AuthenticationError)
+    assert inbox.contents() == ["once"]
+
+
+def test_a_frame_from_another_connection_is_rejected(
+    make_listener: Callable[..., Listener], inbox: Any
+) -> None:
+    listener = make_listener()
+    first, first_session = raw_handshake(listener)
+    second, _ = raw_handshake(listener)
+    with first, second:
+        second.sendall(batch_frame(first_session, [pickle.dumps(Message("stolen"))]))
+        assert inbox.wait(lambda box: box.errors)
+    assert isinstance(inbox.errors[0][1], AuthenticationError)
+    assert inbox.contents() == []
+
+
+def test_a_data_frame_instead_of_hello_is_rejected(
+    make_listener: Callable[..., Listener], inbox: Any
+) -> None:
+    listener = make_listener()
+    with raw_connect(listener) as sock:
+        body = _wire.encode_batch([pickle.dumps(Message("x"))])
+        header = _wire.pack_header(_wire.BATCH, 1, len(body))
+        sock.sendall(header + body + _wire.seal(_wire.MacStream(listener.key).next(), [header]))
+        reply_header, reply_body, _ = recv_frame(sock)  # the Task is told why
+    assert reply_header[1] == _wire.REJECT and b"expected HELLO" in reply_body
+    assert inbox.wait(lambda box: box.errors)
+    assert isinstance(inbox.errors[0][1], ProtocolError)
+
+
+def test_a_silent_connection_is_dropped_after_the_handshake_timeout(
+    make_listener: Callable[..., Listener], inbox: Any, tasks: Any
+) -> None:
+    listener = make_listener()
+    listener.handshake_timeout = 0.3
+    with raw_connect(listener) as sock:
+        assert inbox.wait(lambda box: box.errors)
+        assert sock.recv(1) == b""
+    assert "no complete HELLO" in inbox.error_text()
+    still_serves(listener, inbox, tasks)
+
+
+def test_a_connection_that_says_nothing_and_leaves_is_not_an_error(
+    make_listener: Callable[..., Listener], inbox: Any
+) -> None:
+    listener = make_listener()
+    raw_connect(listener).close()
+    assert listener.wait_idle(30)
+    assert inbox.errors == []
+
+
+def test_many_bad_peers_do_not_disturb_a_good_one(
+    make_listener: Callable[..., Listener], inbox: Any, tasks: Any
+) -> None:
+    listener = make_listener()
+    process = tasks.spawn(
+        "import time\nfrom lute.execution.ipc import *\nwith connect() as c:\n"
+        "    for i in range(2000):\n        c.send(Message(i))\n        time.sleep(0.0005)\n",
+        tasks.env(listener),
+    )
+    deadline = time.monotonic() + 30
+    bad = 0
+    while process.poll() is None and time.monotonic() < deadline and bad < 50:
+        with raw_connect(listener) as sock:
+            sock.sendall(os.urandom(64))
+        bad += 1
+    process.communicate(timeout=60)
+    assert process.returncode == 0
+    assert listener.wait_idle(30)
+    good = [p for p in listener.peers if p.pid == process.pid]
+    assert len(good) == 1 and inbox.contents(good[0].peer_id) == list(range(2000))
+    assert all(isinstance(e, (FrameError, ProtocolError, IPCError)) for _, e in inbox.errors)
