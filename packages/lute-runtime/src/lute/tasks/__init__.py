@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import sys
 from typing import TYPE_CHECKING, Dict, List, Type
 
@@ -81,6 +80,8 @@ def import_task(task_name: str) -> Type[Task]:
 
     entry_point = _entry_points().get(task_name)
     if entry_point is None:
+        import difflib  # only for the error message: keeps Task start-up lean
+
         known = known_tasks()
         close = difflib.get_close_matches(task_name, known, n=3)
         hint = (" Did you mean %s?" % " or ".join(close)) if close else ""

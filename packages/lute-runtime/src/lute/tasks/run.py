@@ -21,15 +21,11 @@ to know about this environment before launching a Task in it.
 
 from __future__ import annotations
 
-import argparse
 import importlib
-import inspect
-import json
 import os
-import platform
 import sys
 import traceback
-from typing import Any, Dict, List, Mapping, Optional, Type
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Type
 
 EXIT_COMPLETED = 0
 EXIT_FAILED = 1
@@ -70,6 +66,25 @@ def build_parameters(handoff: Mapping[str, Any], task_class: Type[Any]) -> Any:
     return TaskParameters.from_wire(data, model_name=model_ref.rpartition(":")[2])
 
 
+def _keyword_parameters(function: Any) -> Tuple[Tuple[str, ...], bool]:
+    """Names ``function`` accepts by keyword, and whether it takes ``**kwargs``.
+
+    Read from the code object where there is one: ``inspect`` costs more to import
+    than the rest of the Task start-up.
+    """
+    code = getattr(function, "__code__", None)
+    if code is None or getattr(function, "__wrapped__", None) is not None:
+        import inspect
+
+        parameters = inspect.signature(function).parameters.values()
+        names = tuple(
+            p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        )
+        return names, any(p.kind == p.VAR_KEYWORD for p in parameters)
+    count = code.co_argcount + code.co_kwonlyargcount
+    return tuple(code.co_varnames[:count]), bool(code.co_flags & 0x08)  # CO_VARKEYWORDS
+
+
 def instantiate(task_class: Type[Any], params: Any, handoff: Mapping[str, Any]) -> Any:
     """Construct the Task, passing only the keyword arguments its ``__init__`` accepts."""
     from lute.io.parameters import RowIds
@@ -80,12 +95,11 @@ def instantiate(task_class: Type[Any], params: Any, handoff: Mapping[str, Any]) 
         "argv": handoff.get("argv"),
         "run_directory": handoff.get("run_directory"),
     }
-    signature = inspect.signature(task_class.__init__)
-    takes_any = any(p.kind == p.VAR_KEYWORD for p in signature.parameters.values())
+    accepted, takes_any = _keyword_parameters(task_class.__init__)
     kwargs = {
         key: value
         for key, value in offered.items()
-        if key == "params" or takes_any or key in signature.parameters
+        if key == "params" or takes_any or key in accepted
     }
     task = task_class(**kwargs)
     if "row_ids" not in kwargs:
@@ -95,6 +109,7 @@ def instantiate(task_class: Type[Any], params: Any, handoff: Mapping[str, Any]) 
 
 def probe(task_name: Optional[str]) -> Dict[str, Any]:
     """Describe this environment for an Executor's pre-flight check."""
+    import platform
     from importlib.util import find_spec
 
     from lute.execution.ipc import PROTOCOL_VERSION
@@ -123,7 +138,9 @@ def probe(task_name: Optional[str]) -> Dict[str, Any]:
     return info
 
 
-def _parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
+def _parse_args(argv: Optional[List[str]]) -> Any:
+    import argparse  # the Executor starts us without arguments: skip argparse then
+
     parser = argparse.ArgumentParser(
         prog="python -m lute.tasks.run",
         description="Run one LUTE Task on behalf of an Executor (started by lute-exec).",
@@ -150,10 +167,16 @@ def _fail_setup(communicator: Any, detail: str) -> int:
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point; returns the process exit code."""
-    args = _parse_args(argv)
-    if args.probe:
-        print(json.dumps(probe(args.task)))
-        return 0
+    arguments = sys.argv[1:] if argv is None else argv
+    task_override: Optional[str] = None
+    if arguments:
+        args = _parse_args(arguments)
+        if args.probe:
+            import json
+
+            print(json.dumps(probe(args.task)))
+            return 0
+        task_override = args.task
 
     from lute.execution.ipc import IPCError, connect
     from lute.tasks import _context
@@ -165,7 +188,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return EXIT_SETUP
     _context.set_communicator(communicator)
     handoff = communicator.hello_reply
-    task_name = args.task or handoff.get("task_name")
+    task_name = task_override or handoff.get("task_name")
     try:
         if not task_name:
             raise ValueError("the Executor sent no task name and --task was not given")
