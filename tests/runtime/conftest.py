@@ -198,7 +198,7 @@ class Replay:
     def __init__(self, recording: Recording, buffer_size: int = 1 << 20) -> None:
         self.recording = recording
         self.delivered: List[Any] = []
-        self.reader = FrameReader(self.on_hello, self.on_frame, buffer_size)
+        self.reader = FrameReader(self.on_hello, self.on_frame, buffer_size, 4 * buffer_size)
 
     def on_hello(self, header: Any, body: Any, tag: Any) -> None:
         if body is None:

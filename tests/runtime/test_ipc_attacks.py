@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import socket
+import textwrap
 import time
 from typing import Any, Callable, Tuple
 
@@ -254,3 +256,36 @@ def test_many_bad_peers_do_not_disturb_a_good_one(
     good = [p for p in listener.peers if p.pid == process.pid]
     assert len(good) == 1 and inbox.contents(good[0].peer_id) == list(range(2000))
     assert all(isinstance(e, (FrameError, ProtocolError, IPCError)) for _, e in inbox.errors)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc/self/fd")
+def test_running_out_of_descriptors_pauses_accepting_instead_of_spinning(tasks: Any) -> None:
+    host = textwrap.dedent(
+        """
+        import json, os, resource, subprocess, sys
+        from lute.execution.ipc import Listener, new_key
+        got, errors = [], []
+        client = (
+            "import time\\nfrom lute.execution.ipc import *\\n"
+            "with connect(timeout=60) as c:\\n    c.send(Message(1))\\n    time.sleep(0.3)\\n"
+        )
+        with Listener(new_key(), hello_reply={},
+                      on_message=lambda peer, message: got.append(message.contents),
+                      on_error=lambda peer, error: errors.append(str(error))) as listener:
+            env = dict(os.environ, **listener.task_environment())
+            clients = [subprocess.Popen([sys.executable, "-c", client], env=env,
+                                        stdin=subprocess.DEVNULL) for _ in range(6)]
+            soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+            # room for about two connections at a time
+            resource.setrlimit(resource.RLIMIT_NOFILE, (len(os.listdir("/proc/self/fd")) + 2, hard))
+            codes = [c.wait(120) for c in clients]
+            assert listener.wait_idle(60)
+        failed = [e for e in errors if "accept() failed" in e]
+        print(json.dumps([codes, len(got), len(failed), len(errors) - len(failed)]))
+        """
+    )
+    result = tasks.run(host, tasks.env())
+    tasks.check_ok(result)
+    codes, received, accept_failures, others = json.loads(result.stdout)
+    assert codes == [0] * 6 and received == 6 and others == 0
+    assert 1 <= accept_failures < 100  # it ran out, paused and resumed: no busy loop

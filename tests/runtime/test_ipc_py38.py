@@ -94,10 +94,12 @@ def test_a_listener_runs_on_python38(tasks: Any, py38: str) -> None:
         import os, subprocess, sys
         from lute.execution.ipc import Listener, new_key
         got, errors = [], []
-        with Listener(new_key(), hello_reply={"x": 1}, transport="tcp",
+        with Listener(new_key(), hello_reply={"x": 1}, transport="tcp", zmq=True,
                       on_message=lambda peer, message: got.append(message.contents),
                       on_error=lambda peer, error: errors.append(error)) as listener:
             env = dict(os.environ, **listener.task_environment())
+            # ZMQ was asked for, but pyzmq is missing here: only the stdlib endpoint
+            assert env["LUTE_USE_ZMQ"] == "0" and "LUTE_ZMQ_ADDRESS" not in env, env
             task = "from lute.execution.ipc import *\\nwith connect() as c:\\n" \\
                    "    [c.send(Message(i)) for i in range(1000)]\\n" \\
                    "    c.send(Message(bytearray(9 << 20)))\\n"

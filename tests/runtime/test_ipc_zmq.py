@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import textwrap
 from typing import Any, Callable
 
@@ -146,3 +148,7 @@ def test_zmq_listener_from_the_environment(monkeypatch: Any) -> None:
         env = listener.task_environment()
         assert env["LUTE_USE_ZMQ"] == "1" and env["LUTE_ZMQ_ADDRESS"].startswith("ipc://")
         assert env["LUTE_IPC_ADDRESS"].startswith("unix:")  # always offered beside ZMQ
+        directory = os.path.dirname(env["LUTE_ZMQ_ADDRESS"][len("ipc://") :])
+        assert directory == os.path.dirname(env["LUTE_IPC_ADDRESS"][len("unix:") :])
+        assert stat.S_IMODE(os.stat(directory).st_mode) == 0o700
+    assert not os.path.exists(directory)  # both sockets and the directory are gone

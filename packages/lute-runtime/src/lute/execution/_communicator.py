@@ -304,7 +304,7 @@ def _use_zmq(env: Mapping[str, str]) -> bool:
         return False
     try:
         import zmq  # noqa: F401  (only to learn whether pyzmq is importable here)
-    except ImportError:
+    except Exception:  # ImportError, or a broken libzmq: either way, use the stdlib
         return False
     return True
 

@@ -7,12 +7,14 @@ on that thread, one at a time, so the Executor's handlers need no locking of the
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import selectors
 import socket
 import threading
 import time
+import weakref
 from typing import Any, Callable, Dict, List, Optional
 
 from lute.execution import _address, _wire
@@ -99,6 +101,16 @@ class Peer:
             self.transport,
             self.python,
         )
+
+
+_open: weakref.WeakSet[Listener] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all_at_exit() -> None:
+    # A Listener left open would leave its socket directory behind.
+    for listener in list(_open):
+        listener.close()
 
 
 def _log(text: str) -> None:
@@ -223,6 +235,7 @@ class Listener:
             raise
         self._thread = threading.Thread(target=self._run, name="lute-ipc-listener", daemon=True)
         self._thread.start()
+        _open.add(self)
 
     def task_environment(self) -> Dict[str, str]:
         """The environment variables a Task needs to connect (includes the secret key).
@@ -405,7 +418,7 @@ class Listener:
     def _open_zmq(self) -> Any:
         try:
             from lute.execution import _zmq_transport
-        except ImportError as error:
+        except Exception as error:  # ImportError, or a broken libzmq
             _log("LUTE IPC: ZMQ requested but pyzmq is not importable (%s); stdlib only" % error)
             return None
         return _zmq_transport.ZmqEndpoint(

@@ -17,8 +17,10 @@ from lute.execution import _wire, ipc
 from lute.execution._handshake import Session
 from lute.execution.ipc import AuthenticationError, FrameError, ProtocolError
 
-#: Default receive buffer; frames up to this size are handled in place.
-RECV_BUFFER = 1 << 20
+#: Receive buffer of a new connection; frames up to its size are handled in place.
+RECV_BUFFER = 128 << 10
+#: The buffer doubles, up to this size, while receives keep filling it (busy peers).
+MAX_RECV_BUFFER = 1 << 20
 #: A large frame is fed to its HMAC in chunks of at least this size.
 MAC_CHUNK = 4 << 20
 #: Frames from this size are received into an anonymous mmap instead of a bytearray.
@@ -69,24 +71,33 @@ class FrameReader:
         on_hello: Called with the first frame; it must set :attr:`session` (accept) or
             raise (reject).
         on_frame: Called with each later frame after its HMAC has been verified.
-        buffer_size: Receive buffer size (small values exercise the large-frame path).
+        buffer_size: Initial receive buffer size (small values exercise the large-frame
+            path); it grows up to ``max_buffer_size`` while receives fill it.
+        max_buffer_size: Largest receive buffer (default: at least ``buffer_size``).
 
     Handlers and :meth:`feed` raise :class:`~lute.execution.ipc.IPCError` subclasses for
     anything wrong with the stream; the connection should then be dropped.
     """
 
     def __init__(
-        self, on_hello: HelloHandler, on_frame: FrameHandler, buffer_size: int = RECV_BUFFER
+        self,
+        on_hello: HelloHandler,
+        on_frame: FrameHandler,
+        buffer_size: int = RECV_BUFFER,
+        max_buffer_size: int = MAX_RECV_BUFFER,
     ) -> None:
         if buffer_size < _wire.HANDSHAKE_LIMIT + _wire.HEADER_SIZE + _wire.TAG_SIZE:
             raise ValueError("buffer_size must hold a whole handshake frame")
         self._on_hello = on_hello
         self._on_frame = on_frame
+        # Small at first: an Executor may serve hundreds of ranks, most of them quiet.
         self._buf = bytearray(buffer_size)
         self._view = memoryview(self._buf)
+        self._max_size = max(buffer_size, max_buffer_size)
+        self._offered = 0
+        self._grow = False
         self._start = 0
         self._end = 0
-        self._compact_below = min(1 << 16, buffer_size // 4)
         self._large: Optional[_LargeFrame] = None
         self.session: Optional[Session] = None
         self.received = 0
@@ -96,12 +107,21 @@ class FrameReader:
         large = self._large
         if large is not None:
             return large.view[large.pos :]
-        if len(self._buf) - self._end < self._compact_below and self._start > 0:
-            pending = self._end - self._start
+        pending = self._end - self._start
+        if self._grow:
+            self._grow = False
+            bigger = bytearray(min(2 * len(self._buf), self._max_size))
+            bigger[:pending] = self._view[self._start : self._end]
+            self._buf = bigger
+            self._view = memoryview(bigger)
+            self._start, self._end = 0, pending
+        elif self._start > 0 and len(self._buf) - self._end < len(self._buf) // 4:
             # memoryview assignment copies with memmove, so the overlap is safe
             self._view[:pending] = self._view[self._start : self._end]
             self._start, self._end = 0, pending
-        return self._view[self._end :]
+        view = self._view[self._end :]
+        self._offered = len(view)
+        return view
 
     def feed(self, count: int) -> None:
         """Account for ``count`` bytes written into :meth:`writable` and parse them."""
@@ -114,6 +134,8 @@ class FrameReader:
                 self._parse()
             return
         self._end += count
+        if count == self._offered and len(self._buf) < self._max_size:
+            self._grow = True  # the peer had more to give than we could take
         self._parse()
 
     def truncation(self) -> Optional[str]:

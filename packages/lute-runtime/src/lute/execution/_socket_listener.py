@@ -27,6 +27,8 @@ FAIR_SHARE = 16 << 20
 LINGER = 2.0
 #: Seconds allowed for sending the WELCOME frame to a Task.
 WELCOME_TIMEOUT = 5.0
+#: Seconds to wait before accepting again after accept() failed (e.g. out of descriptors).
+ACCEPT_RETRY = 0.5
 #: Names of the sockets inside the private directory (short: the path limit).
 SOCKET_NAME = "ipc"
 ZMQ_SOCKET_NAME = "zmq"
@@ -71,6 +73,7 @@ class SocketEndpoint:
         self.connections: Set[Connection] = set()
         self.directory: Optional[str] = None
         self._path: Optional[str] = None
+        self._resume_at = 0.0  # when to accept again after accept() failed
         if transport == "unix":
             self.directory = private_dir()
             self._path = os.path.join(self.directory, SOCKET_NAME)
@@ -96,7 +99,6 @@ class SocketEndpoint:
             if host in ("0.0.0.0", "::", ""):
                 advertised = socket.gethostname()  # reachable from the other nodes
             self.address = _address.format_tcp(advertised, port)
-            # A private directory still hosts the ZMQ ipc socket if one is offered.
         sock.listen(socket.SOMAXCONN)
         sock.setblocking(False)
         self.sock = sock
@@ -104,14 +106,19 @@ class SocketEndpoint:
 
     def accept_all(self) -> None:
         """Accept every pending connection (the backlog)."""
+        if self._resume_at:
+            return  # paused after a failure; check_deadlines resumes
         while True:
             try:
                 conn, _ = self.sock.accept()
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as error:
-                # e.g. EMFILE: report and keep serving the connections we have
+                # e.g. EMFILE: keep serving the connections we have, retry accepting
+                # later (a readable listening socket would otherwise spin the loop)
                 self.listener.report(None, IPCError("accept() failed: %s" % error))
+                self.listener.unregister(self.sock)
+                self._resume_at = time.monotonic() + ACCEPT_RETRY
                 return
             conn.setblocking(False)
             if self.transport == "tcp":
@@ -126,6 +133,9 @@ class SocketEndpoint:
 
     def check_deadlines(self, now: float) -> None:
         """Drop connections that missed their handshake or linger deadline."""
+        if self._resume_at and self._resume_at <= now:
+            self._resume_at = 0.0
+            self.listener.register(self.sock, self.accept_all)
         for connection in [c for c in self.connections if c.deadline and c.deadline < now]:
             connection.expire()
 

@@ -148,21 +148,19 @@ class Message:
 
 
 def _contents_equal(left: Any, right: Any) -> bool:
-    """Compare message contents, including array-likes whose ``==`` is elementwise."""
+    """Compare message contents; numpy-style arrays compare by shape and elements."""
     if left is right:
         return True
+    if hasattr(left, "shape") and hasattr(left, "dtype"):
+        if type(left) is not type(right) or left.shape != right.shape:
+            return False
+        try:
+            return bool((left == right).all())
+        except Exception:
+            return False
     try:
         return bool(left == right)
-    except (TypeError, ValueError):
-        pass
-    # numpy-style arrays: same type, same shape, every element equal.
-    if type(left) is not type(right) or getattr(left, "shape", None) != getattr(
-        right, "shape", None
-    ):
-        return False
-    try:
-        return bool((left == right).all())
-    except Exception:
+    except (TypeError, ValueError):  # e.g. containers holding arrays: not comparable
         return False
 
 
