@@ -145,7 +145,7 @@ class Listener:
         self,
         key: bytes,
         *,
-        hello_reply: Dict[str, Any],
+        hello_reply: Optional[Dict[str, Any]],
         on_message: Callable[[Peer, Message], None],
         on_error: Optional[Callable[[Optional[Peer], IPCError], None]] = None,
         on_connect: Optional[Callable[[Peer], None]] = None,
@@ -164,12 +164,9 @@ class Listener:
         ):
             if callback is not None and not callable(callback):
                 raise TypeError("%s must be callable, got %r" % (name, callback))
-        if not isinstance(hello_reply, dict):
-            raise TypeError("hello_reply must be a dict, not %s" % type(hello_reply).__name__)
-        try:
-            self.hello_reply_json = json.dumps(hello_reply, separators=(",", ":"))
-        except (TypeError, ValueError) as error:
-            raise ValueError("hello_reply must be JSON-serializable: %s" % error) from None
+        self.hello_reply_json: Optional[str] = None
+        if hello_reply is not None:
+            self.hello_reply_json = self._encode_reply(hello_reply)
         if max_frame_size is None:
             try:
                 max_frame_size = _address.max_frame_from_env(os.environ)
@@ -178,6 +175,8 @@ class Listener:
         self.max_frame = _address.check_max_frame(max_frame_size)
         if zmq is None:
             zmq = bool(_address.parse_flag(ENV_USE_ZMQ, os.environ.get(ENV_USE_ZMQ)))
+        if zmq and hello_reply is None:
+            raise ValueError("a deferred hello_reply is only supported without ZMQ")
         self._want_zmq = bool(zmq)
         self._transport = transport
         self._host = host
@@ -236,6 +235,32 @@ class Listener:
         self._thread = threading.Thread(target=self._run, name="lute-ipc-listener", daemon=True)
         self._thread.start()
         _open.add(self)
+
+    @staticmethod
+    def _encode_reply(hello_reply: Dict[str, Any]) -> str:
+        if not isinstance(hello_reply, dict):
+            raise TypeError("hello_reply must be a dict, not %s" % type(hello_reply).__name__)
+        try:
+            return json.dumps(hello_reply, separators=(",", ":"))
+        except (TypeError, ValueError) as error:
+            raise ValueError("hello_reply must be JSON-serializable: %s" % error) from None
+
+    def set_hello_reply(self, hello_reply: Dict[str, Any]) -> None:
+        """Provide the hand-off document of a Listener created with ``hello_reply=None``.
+
+        Tasks that connected before this call wait in their handshake (their HELLO is
+        kept, without a deadline) and are answered now; later ones are answered at once.
+        This lets an Executor start the Task process while it is still validating.
+
+        Raises:
+            IPCError: The reply was already set.
+        """
+        encoded = self._encode_reply(hello_reply)
+        with self._lock:
+            if self.hello_reply_json is not None:
+                raise IPCError("the hello_reply is already set")
+            self.hello_reply_json = encoded
+        self._wake()
 
     def task_environment(self) -> Dict[str, str]:
         """The environment variables a Task needs to connect (includes the secret key).
@@ -453,6 +478,8 @@ class Listener:
                     break
                 if self._zmq is not None:
                     self._zmq.poll()
+                if self.hello_reply_json is not None and self._endpoint.waiting:
+                    self._endpoint.answer_waiting()
                 self._endpoint.check_deadlines(time.monotonic())
                 if self._drain_requests > 0:
                     self._check_idle()

@@ -100,6 +100,8 @@ class FrameReader:
         self._end = 0
         self._large: Optional[_LargeFrame] = None
         self.session: Optional[Session] = None
+        #: Set by ``on_hello`` to answer later (the hand-off is not ready yet).
+        self.hello_pending = False
         self.received = 0
 
     def writable(self) -> memoryview:
@@ -163,6 +165,8 @@ class FrameReader:
 
     def _parse(self) -> None:
         view = self._view
+        if self.hello_pending and self._end > self._start:
+            raise ProtocolError("the Task sent data before its handshake was answered")
         while self._end - self._start >= _wire.HEADER_SIZE:
             start = self._start
             header = _wire.read_header(view, start)
@@ -183,6 +187,8 @@ class FrameReader:
             if self.session is None:
                 self._on_hello(header, body, tag)
                 if self.session is None:
+                    if self.hello_pending:
+                        return  # answered later; nothing may follow until then
                     raise ProtocolError("the handshake was not accepted")  # pragma: no cover
                 continue
             mac = self.session.rx.next()

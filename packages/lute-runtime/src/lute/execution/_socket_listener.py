@@ -10,7 +10,7 @@ import os
 import socket
 import tempfile
 import time
-from typing import TYPE_CHECKING, Any, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Any, List, Optional, Set, Tuple
 
 from lute.execution import _address, _handshake, _wire
 from lute.execution._reader import FrameReader
@@ -71,6 +71,8 @@ class SocketEndpoint:
         self.listener = listener
         self.transport = transport
         self.connections: Set[Connection] = set()
+        # Connections whose HELLO waits for the Listener's hello_reply (see set_hello_reply).
+        self.waiting: List[Connection] = []
         self.directory: Optional[str] = None
         self._path: Optional[str] = None
         self._resume_at = 0.0  # when to accept again after accept() failed
@@ -127,6 +129,13 @@ class SocketEndpoint:
             self.connections.add(connection)
             self.listener.register(conn, connection.on_readable)
 
+    def answer_waiting(self) -> None:
+        """Answer the HELLOs that arrived before the Listener had its hello_reply."""
+        waiting, self.waiting = self.waiting, []
+        for connection in waiting:
+            if connection in self.connections:
+                connection.answer_waiting()
+
     def busy(self) -> bool:
         """True while any connection is open."""
         return bool(self.connections)
@@ -179,6 +188,7 @@ class Connection:
         self.peer: Optional[Peer] = None
         self.rejected = False
         self.deadline = time.monotonic() + self.listener.handshake_timeout
+        self.waiting_hello: Optional[Tuple[Tuple[int, int, int, int], bytes, bytes]] = None
 
     def on_readable(self) -> None:
         """Read what is available (up to a fair share) and act on every complete frame."""
@@ -239,8 +249,31 @@ class Connection:
             peer.goodbye = True
             raise _Closed()
 
+    def answer_waiting(self) -> None:
+        """Answer the HELLO kept while the hello_reply was not known yet."""
+        assert self.waiting_hello is not None
+        header, body, tag = self.waiting_hello
+        self.waiting_hello = None
+        self.reader.hello_pending = False
+        try:
+            self._answer_hello(header, body, tag)
+        except IPCError as error:
+            self.listener.report(self.peer, error)
+            self.endpoint.drop(self)
+        except (_Closed, _Lingering):
+            pass
+
     def _answer_hello(self, header: Tuple[int, int, int, int], body: Any, tag: Any) -> None:
         listener = self.listener
+        if listener.hello_reply_json is None:
+            # The Executor is still preparing the hand-off: keep the HELLO (the Task waits
+            # for its WELCOME) and answer once the Listener has it. No deadline meanwhile:
+            # the Executor ends this Task itself if preparation fails.
+            self.waiting_hello = (header, bytes(body), bytes(tag))
+            self.reader.hello_pending = True
+            self.deadline = 0.0
+            self.endpoint.waiting.append(self)
+            return
         try:
             reply, session, hello = _handshake.answer_hello(
                 listener.key,
