@@ -50,6 +50,11 @@ class RowIds(NamedTuple):
         return dict(self._asdict())
 
 
+# Export methods that always win over a parameter of the same name; pydantic forbids
+# fields with these names too, so no model can define them.
+_OWN_METHODS = frozenset(("dict", "model_dump", "from_wire"))
+
+
 def _read_only(*_args: Any, **_kwargs: Any) -> None:
     raise TypeError("Task parameters are read-only; use .dict() for a mutable copy")
 
@@ -145,7 +150,7 @@ class TaskParameters(Mapping[str, Any]):
         # ``keys`` reads like it does on the pydantic model.
         # Names starting with "_" are never fields (pydantic forbids them) but may be
         # this object's own slots.
-        if not name.startswith("_"):
+        if not name.startswith("_") and name not in _OWN_METHODS:
             data = object.__getattribute__(self, "_data")
             if name in data:
                 return data[name]
@@ -185,7 +190,7 @@ class TaskParameters(Mapping[str, Any]):
         if isinstance(other, TaskParameters):
             return self._data == other._data
         if isinstance(other, Mapping):
-            return self.dict() == dict(other)
+            return _thaw(self) == dict(other)
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]
