@@ -218,3 +218,15 @@ def test_list_describe_version_help() -> None:
     assert lute_exec(["--version"]).stdout.startswith("lute-exec ")
     helped = lute_exec(["--help"])
     assert "examples:" in helped.stdout
+
+
+def test_bad_config_leaves_no_task_process_behind(short_tmp: Path) -> None:
+    # The Task's interpreter starts while the config is validated; a bad config ends it.
+    from tests.executor.test_mpi import processes_with_marker
+
+    config = write_config(short_tmp, "Test:\n  float_var: nope\n...\n")
+    marker = "bad-config-%d" % os.getpid()
+    done = lute_exec(["run", "-c", str(config), "-t", "Tester"], env={"LUTE_TEST_MARKER": marker})
+    assert done.returncode == 2
+    assert processes_with_marker(marker) == []
+    assert not (short_tmp / "work").exists()

@@ -110,7 +110,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from lute.execution.environments import EnvironmentError_
     from lute.execution.executor import ExecutorError, exit_code_for_status
     from lute.execution.mpi import MPILaunchError
-    from lute.io.config import ConfigError
     from lute.managed_tasks import ManagedTaskNotFound, get_managed_task
 
     try:
@@ -121,11 +120,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
         executor._timeout = args.timeout
     try:
         status = executor.execute_task(args.config, args.overrides, dry_run=args.dry_run)
-    except ConfigError as error:
-        sys.stderr.write("%s\n" % error)
-        return EXIT_USAGE
     except (ExecutorError, EnvironmentError_, MPILaunchError, OSError) as error:
         return _error(str(error))
+    except Exception as error:
+        # Imported only now: pydantic and the models load while the Task starts up.
+        from lute.io.config import ConfigError
+
+        if not isinstance(error, ConfigError):
+            raise
+        sys.stderr.write("%s\n" % error)
+        return EXIT_USAGE
     if args.dry_run:
         return 0
     return exit_code_for_status(status)

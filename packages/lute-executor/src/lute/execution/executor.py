@@ -298,12 +298,26 @@ class BaseExecutor:
         config_path = config_path or os.environ.get("LUTE_CONFIGPATH")
         if not config_path:
             raise ExecutorError("no config file: pass one (-c CONFIG) or set LUTE_CONFIGPATH")
+        from lute.execution.preflight import preflight
+
         self._console = console or Console(self.name)
-        plan = LaunchPlan.prepare(self, config_path, overrides)
-        if dry_run:
-            plan.print_dry_run(sys.stdout)
-            return TaskStatus.PENDING
-        return self._execute(plan)
+        resolved = self.resolve_environment()
+        probe = preflight(resolved, self._task_name)
+        launch = None
+        if not dry_run and self._launches_before_validation(probe):
+            # Start the Task's interpreter now: it imports itself while we validate, then
+            # waits in the IPC handshake for its parameters (see Listener.set_hello_reply).
+            launch = _Launch(self, self._listener_zmq(probe), hello_reply=None)
+            launch.spawn(self.task_argv(resolved.python, None), resolved.env)
+        try:
+            plan = LaunchPlan.prepare(self, config_path, overrides, resolved=resolved, probe=probe)
+            if dry_run:
+                plan.print_dry_run(sys.stdout)
+                return TaskStatus.PENDING
+            return self._execute(plan, launch)
+        finally:
+            if launch is not None:
+                launch.close()  # ends a Task process that never got its parameters
 
     # Internals ----------------------------------------------------------------------
     def resolve_environment(self) -> ResolvedEnvironment:
@@ -314,7 +328,23 @@ class BaseExecutor:
             sourced_scripts=self._sourced_scripts,
         )
 
-    def _execute(self, plan: Any) -> TaskStatus:
+    def _launches_before_validation(self, probe: Any) -> bool:
+        """Whether the Task can start before its config is validated.
+
+        Only when its command line does not depend on the parameters (an MPI launch
+        line does) and no ZMQ endpoint is offered (its hand-off cannot be deferred).
+        """
+        return type(self).task_argv is BaseExecutor.task_argv and not self._listener_zmq(probe)
+
+    def _listener_zmq(self, probe: Any) -> bool:
+        """Offer ZMQ only when asked for and where the Task's environment has pyzmq."""
+        if probe is not None and not probe.zmq:
+            return False
+        if self._use_zmq is not None:
+            return bool(self._use_zmq)
+        return os.environ.get("LUTE_USE_ZMQ", "").strip().lower() in ("1", "true", "yes", "on")
+
+    def _execute(self, plan: Any, launch: Optional[_Launch] = None) -> TaskStatus:
         from lute.io.db import Database
 
         console = self._console
@@ -345,7 +375,7 @@ class BaseExecutor:
                 task_env=plan.resolved.env,
             )
             self._run_tasklets("before", plan.wire_parameters)
-            status = self._supervise(plan, row_ids)
+            status = self._supervise(plan, row_ids, launch)
             self._run_tasklets("after", plan.wire_parameters)
             self._finish(plan, status)
             return run.status
@@ -360,42 +390,39 @@ class BaseExecutor:
             console.close()
             run.db.close()
 
-    def _supervise(self, plan: Any, row_ids: Any) -> TaskStatus:
+    def _supervise(self, plan: Any, row_ids: Any, launch: Optional[_Launch]) -> TaskStatus:
         run = self._run
         console = self._console
         assert run is not None and console is not None
-        events: queue.Queue[Event] = queue.Queue()
         handoff = plan.handoff(row_ids)
-        listener = Listener(
-            new_key(),
-            hello_reply=handoff,
-            on_message=lambda peer, msg: events.put(Event("message", (peer, msg))),
-            on_error=lambda peer, err: events.put(Event("ipc_error", (peer, err))),
-            transport=self._transport,
-            # Offer ZMQ only where the Task's environment can import pyzmq.
-            zmq=self._use_zmq if plan.probe is None or plan.probe.zmq else False,
-        )
-        listener.start()
-        env = dict(plan.resolved.env)
-        env.update(listener.task_environment())
+        if launch is None:
+            launch = _Launch(self, self._listener_zmq(plan.probe), hello_reply=handoff)
         execution_id = run.execution_id
         assert execution_id is not None
         run.log_path = os.path.join(plan.work_dir, "logs", "%s_%d.log" % (self.name, execution_id))
         os.makedirs(os.path.dirname(run.log_path), exist_ok=True)
         deadline = None if plan.timeout is None else time.monotonic() + plan.timeout
-        with open(run.log_path, "w") as log_file, listener, self._forward_signals(events):
-            process = TaskProcess(plan.argv, env, events, cwd=plan.run_directory, log_file=log_file)
+        if plan.run_directory:
+            os.makedirs(plan.run_directory, exist_ok=True)
+        with open(run.log_path, "w") as log_file, self._forward_signals(launch.events):
+            if launch.process is None:
+                launch.spawn(plan.argv, plan.resolved.env)
+            else:
+                launch.listener.set_hello_reply(handoff)
+            process = launch.process
+            assert process is not None
+            process.attach_log(log_file)
             console.line(
                 "launched %s (pid %d, execution %d): %s"
                 % (self._task_name, process.pid, execution_id, " ".join(plan.argv))
             )
             console.status("LAUNCHED")
-            returncode = self._event_loop(events, process, deadline)
+            returncode = self._event_loop(launch.events, process, deadline)
             run.returncode = returncode
-            if not listener.wait_idle(timeout=5.0):
+            if not launch.listener.wait_idle(timeout=5.0):
                 console.line("warning: some Task connections did not close within 5 s")
-            self._drain(events)
-            lost = [peer for peer in listener.peers if not peer.goodbye]
+            self._drain(launch.events)
+            lost = [peer for peer in launch.listener.peers if not peer.goodbye]
         return self._final_status(returncode, lost)
 
     def _event_loop(
@@ -705,6 +732,39 @@ def _summary_for_db(summary: Any, items: Sequence[Any]) -> Any:
         return value
 
     return convert(summary)
+
+
+class _Launch:
+    """The IPC listener, event queue and (once spawned) process of one Task run."""
+
+    def __init__(
+        self, executor: BaseExecutor, zmq: bool, hello_reply: Optional[Dict[str, Any]]
+    ) -> None:
+        self.events: queue.Queue[Event] = queue.Queue()
+        events = self.events
+        self.listener = Listener(
+            new_key(),
+            hello_reply=hello_reply,
+            on_message=lambda peer, msg: events.put(Event("message", (peer, msg))),
+            on_error=lambda peer, err: events.put(Event("ipc_error", (peer, err))),
+            transport=executor._transport,
+            zmq=zmq,
+        )
+        self.listener.start()
+        self.process: Optional[TaskProcess] = None
+
+    def spawn(self, argv: Sequence[str], env: Mapping[str, str]) -> None:
+        """Start the Task process with the IPC variables added to ``env``."""
+        full_env = dict(env)
+        full_env.update(self.listener.task_environment())
+        self.process = TaskProcess(argv, full_env, self.events)
+
+    def close(self) -> None:
+        """Close the listener; kill a process that is still running (never got going)."""
+        if self.process is not None and self.process.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.process.wait()
+        self.listener.close()
 
 
 class Executor(BaseExecutor):

@@ -48,9 +48,18 @@ class LaunchPlan:
 
     @classmethod
     def prepare(
-        cls, executor: BaseExecutor, config_path: str, overrides: Sequence[str]
+        cls,
+        executor: BaseExecutor,
+        config_path: str,
+        overrides: Sequence[str],
+        *,
+        resolved: Optional[ResolvedEnvironment] = None,
+        probe: Any = None,
     ) -> LaunchPlan:
         """Validate and resolve everything for ``executor``; write nothing.
+
+        ``resolved`` and ``probe`` may be passed when the caller already resolved and
+        probed the environment (they do not depend on the config).
 
         Raises:
             lute.io.config.ConfigError: The configuration is invalid.
@@ -67,8 +76,10 @@ class LaunchPlan:
         model = loaded.model
         header = model.lute_config
         work_dir = os.path.abspath(str(header.work_dir))
-        resolved = executor.resolve_environment()
-        probe = preflight(resolved, executor.task_name)
+        if resolved is None:
+            resolved = executor.resolve_environment()
+        if probe is None:
+            probe = preflight(resolved, executor.task_name)
 
         third_party_argv: Optional[List[str]] = None
         run_directory = model.resolved_run_directory()

@@ -58,7 +58,8 @@ class TaskProcess:
         env: Complete environment of the child.
         events: Queue receiving ``output`` and ``exit`` events.
         cwd: Working directory.
-        log_file: Open text file receiving every output line (with its stream).
+        log_file: Open text file receiving every output line (with its stream); may be
+            given later with :meth:`attach_log` (lines seen before are kept until then).
     """
 
     def __init__(
@@ -73,6 +74,7 @@ class TaskProcess:
         self.argv = list(argv)
         self._events = events
         self._log_file = log_file
+        self._log_backlog: List[str] = []
         self._log_lock = threading.Lock()
         self.started_at = time.monotonic()
         self.process = subprocess.Popen(
@@ -95,6 +97,14 @@ class TaskProcess:
         self._waiter = threading.Thread(target=self._wait, name="lute-waiter", daemon=True)
         self._waiter.start()
 
+    def attach_log(self, log_file: TextIO) -> None:
+        """Send output to ``log_file`` from now on, after the lines seen so far."""
+        with self._log_lock:
+            log_file.writelines(self._log_backlog)
+            log_file.flush()
+            self._log_backlog = []
+            self._log_file = log_file
+
     @property
     def pid(self) -> int:
         """Process id of the child."""
@@ -103,8 +113,10 @@ class TaskProcess:
     def _pump(self, name: str, stream: IO[bytes]) -> None:
         for raw in iter(stream.readline, b""):
             line = raw.decode("utf-8", errors="replace").rstrip("\n")
-            if self._log_file is not None:
-                with self._log_lock:
+            with self._log_lock:
+                if self._log_file is None:
+                    self._log_backlog.append("%s: %s\n" % (name, line))
+                else:
                     self._log_file.write("%s: %s\n" % (name, line))
                     self._log_file.flush()
             self._events.put(Event("output", (name, line)))

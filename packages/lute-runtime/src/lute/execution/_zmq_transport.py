@@ -265,6 +265,8 @@ class ZmqEndpoint:
                     % (header[3], _wire.HANDSHAKE_LIMIT)
                 )
             body_end = _wire.HEADER_SIZE + header[3]
+            # A Listener offering ZMQ always has its hello_reply (deferral is refused).
+            assert listener.hello_reply_json is not None
             if len(data) != body_end + _wire.TAG_SIZE:
                 raise FrameError("HELLO frame length does not match its header")
             reply, session, hello = _handshake.answer_hello(

@@ -15,24 +15,33 @@ model runs unchanged in an environment that holds only lute-runtime::
 
 from __future__ import annotations
 
-import copy
-from typing import Any, Dict, Iterator, List, Mapping, NamedTuple, Optional
+from collections import namedtuple
+from collections.abc import Mapping
+
+# Annotations only (PEP 563): importing typing costs more than this module on 3.8.
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Any, Dict, Iterator, List, Optional
 
 __all__ = ["FrozenList", "RowIds", "TaskParameters"]
 
 
-class RowIds(NamedTuple):
+class RowIds(
+    namedtuple("RowIds", ("execution_id", "parameters_id", "db_path"), defaults=(None, None))
+):
     """Where a Task's records live in the results database.
 
     Attributes:
         execution_id: Row of this run in the ``executions`` table.
-        parameters_id: Row of the validated parameters in the ``parameters`` table.
-        db_path: Path of the SQLite file.
+        parameters_id: Row of the validated parameters in the ``parameters`` table
+            (``None`` if unknown).
+        db_path: Path of the SQLite file (``None`` if unknown).
     """
 
+    __slots__ = ()
     execution_id: int
-    parameters_id: Optional[int] = None
-    db_path: Optional[str] = None
+    parameters_id: Optional[int]
+    db_path: Optional[str]
 
     @classmethod
     def from_wire(cls, data: Optional[Mapping[str, Any]]) -> Optional[RowIds]:
@@ -72,6 +81,8 @@ class FrozenList(list):  # type: ignore[type-arg]
         return (FrozenList, (list(self),))
 
     def __deepcopy__(self, memo: Dict[int, Any]) -> List[Any]:
+        import copy  # rarely needed: keep it off the start-up path
+
         return [copy.deepcopy(item, memo) for item in self]
 
 
@@ -93,7 +104,7 @@ def _thaw(value: Any) -> Any:
     return value
 
 
-class TaskParameters(Mapping[str, Any]):
+class TaskParameters(Mapping):  # type: ignore[type-arg]
     """Read-only parameters rebuilt from the JSON form of a validated model.
 
     Fields are reachable as attributes (``params.float_var``) and as items

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Dict, List, Type
 
+# Annotations only (PEP 563): importing typing costs more than this module on 3.8.
+TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
+    from typing import Dict, List, Type
+
     from lute.tasks.task import Task
 
 __all__ = ["TaskNotFoundError", "import_task", "known_tasks"]

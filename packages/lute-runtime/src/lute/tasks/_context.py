@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, Optional
 
+# Annotations only (PEP 563): importing typing costs more than this module on 3.8.
+TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
+    from typing import Optional
+
     from lute.execution.ipc import Communicator, Message
 
 _communicator: Optional[Communicator] = None

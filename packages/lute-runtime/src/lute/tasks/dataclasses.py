@@ -1,14 +1,19 @@
 """Plain data types shared by Tasks and Executors.
 
 These travel over IPC (pickled) and therefore live in lute-runtime, which both the
-Task's environment and the Executor's environment have installed.
+Task's environment and the Executor's environment have installed. They are plain
+classes rather than ``@dataclass``es: the ``dataclasses`` module (and the ``inspect``
+module it loads) would cost more to import than the rest of a Task's start-up.
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Union
+
+# Annotations only (PEP 563): importing typing costs more than this module on 3.8.
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Any, Dict, List, Optional, Tuple
 
 __all__ = ["DescribedAnalysis", "ElogSummaryPlots", "TaskResult", "TaskStatus"]
 
@@ -33,8 +38,27 @@ class TaskStatus(enum.Enum):
         return self.value
 
 
-@dataclass
-class ElogSummaryPlots:
+class _Record:
+    """Equality, repr and field access shared by the plain data classes below."""
+
+    _fields: Tuple[str, ...] = ()
+
+    def _values(self) -> Tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self._fields)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like a dataclass
+
+    def __repr__(self) -> str:
+        fields = ", ".join("%s=%r" % (name, getattr(self, name)) for name in self._fields)
+        return "%s(%s)" % (type(self).__name__, fields)
+
+
+class ElogSummaryPlots(_Record):
     """Figures to be rendered into an HTML page and attached to the eLog/report.
 
     Attributes:
@@ -42,12 +66,14 @@ class ElogSummaryPlots:
         figures: A matplotlib/plotly/bokeh figure, an HTML string, or a list of them.
     """
 
-    display_name: str
-    figures: Any
+    _fields = ("display_name", "figures")
+
+    def __init__(self, display_name: str, figures: Any) -> None:
+        self.display_name = display_name
+        self.figures = figures
 
 
-@dataclass
-class TaskResult:
+class TaskResult(_Record):
     """What a Task produced.
 
     Attributes:
@@ -60,15 +86,24 @@ class TaskResult:
         impl_schemas: Optional description of the payload's format.
     """
 
-    task_name: str
-    task_status: TaskStatus
-    summary: Union[str, Dict[str, Any], ElogSummaryPlots, List[Any], Any] = ""
-    payload: Any = ""
-    impl_schemas: Optional[str] = None
+    _fields = ("task_name", "task_status", "summary", "payload", "impl_schemas")
+
+    def __init__(
+        self,
+        task_name: str,
+        task_status: TaskStatus,
+        summary: Any = "",
+        payload: Any = "",
+        impl_schemas: Optional[str] = None,
+    ) -> None:
+        self.task_name = task_name
+        self.task_status = task_status
+        self.summary = summary
+        self.payload = payload
+        self.impl_schemas = impl_schemas
 
 
-@dataclass
-class DescribedAnalysis:
+class DescribedAnalysis(_Record):
     """A complete description of one analysis step, as assembled by an Executor.
 
     Attributes:
@@ -79,8 +114,18 @@ class DescribedAnalysis:
         communicator_desc: Human-readable descriptions of the IPC channels used.
     """
 
-    task_result: TaskResult
-    task_parameters: Any
-    task_env: Dict[str, str] = field(default_factory=dict)
-    poll_interval: float = 0.0
-    communicator_desc: List[str] = field(default_factory=list)
+    _fields = ("task_result", "task_parameters", "task_env", "poll_interval", "communicator_desc")
+
+    def __init__(
+        self,
+        task_result: TaskResult,
+        task_parameters: Any,
+        task_env: Optional[Dict[str, str]] = None,
+        poll_interval: float = 0.0,
+        communicator_desc: Optional[List[str]] = None,
+    ) -> None:
+        self.task_result = task_result
+        self.task_parameters = task_parameters
+        self.task_env = {} if task_env is None else task_env
+        self.poll_interval = poll_interval
+        self.communicator_desc = [] if communicator_desc is None else communicator_desc

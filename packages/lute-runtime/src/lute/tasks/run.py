@@ -24,8 +24,11 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-import traceback
-from typing import Any, Dict, List, Mapping, Optional, Tuple, Type
+
+# Annotations only (PEP 563): importing typing costs more than this module on 3.8.
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Any, Dict, List, Mapping, Optional, Tuple, Type
 
 EXIT_COMPLETED = 0
 EXIT_FAILED = 1
@@ -192,11 +195,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         if not task_name:
             raise ValueError("the Executor sent no task name and --task was not given")
+        run_directory = handoff.get("run_directory")
+        if run_directory:
+            os.chdir(run_directory)  # the model's run_directory option
         from lute.tasks import import_task
 
         task_class = import_task(str(task_name))
         task = instantiate(task_class, build_parameters(handoff, task_class), handoff)
     except Exception:
+        import traceback
+
         return _fail_setup(
             communicator,
             "Task %r could not be set up in %s (pid %d):\n%s"

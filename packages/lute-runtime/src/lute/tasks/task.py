@@ -21,17 +21,18 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 import threading
-import traceback
-from contextlib import contextmanager
-from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 from lute.execution.ipc import Message
 from lute.io.parameters import RowIds
 from lute.tasks import _context
 from lute.tasks.dataclasses import DescribedAnalysis, ElogSummaryPlots, TaskResult, TaskStatus
+
+# Annotations only (PEP 563): importing typing costs more than this module on 3.8.
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Any, Dict, List, Optional, Sequence
 
 __all__ = [
     "DescribedAnalysis",
@@ -65,21 +66,22 @@ class TaskCancelled(BaseException):
         self.signum = signum
 
 
-@contextmanager
-def _cancellation_handlers() -> Iterator[None]:
+def _raise_cancelled(signum: int, _frame: Any) -> None:
+    raise TaskCancelled(signum)
+
+
+class _CancellationHandlers:
     """Turn SIGTERM/SIGINT into :class:`TaskCancelled` while a Task runs."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signal handlers can only be installed from the main thread
-        return
 
-    def _raise(signum: int, _frame: Any) -> None:
-        raise TaskCancelled(signum)
+    def __enter__(self) -> None:
+        self.previous: Dict[int, Any] = {}
+        # Signal handlers can only be installed from the main thread.
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                self.previous[sig] = signal.signal(sig, _raise_cancelled)
 
-    previous = {sig: signal.signal(sig, _raise) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
+    def __exit__(self, *_exc: Any) -> None:
+        for sig, handler in self.previous.items():
             signal.signal(sig, handler)
 
 
@@ -147,7 +149,7 @@ class Task:
         if self._rank == 0:
             self._report_to_executor(Message(contents=self.name, signal="TASK_STARTED"))
         try:
-            with _cancellation_handlers():
+            with _CancellationHandlers():
                 self._pre_run()
                 self._run()
                 self._post_run()
@@ -195,6 +197,8 @@ class Task:
             self._mpi_comm.Barrier()
 
     def _describe_failure(self) -> str:
+        import traceback  # only on failure: keeps Task start-up lean
+
         text = traceback.format_exc()
         if self._mpi_comm is not None:
             text = "rank %d of %d failed:\n%s" % (self._rank, self._world_size, text)
@@ -242,6 +246,8 @@ class ThirdPartyTask(Task):
         self._returncode: Optional[int] = None
 
     def _run(self) -> None:
+        import subprocess  # only third-party Tasks need it
+
         if not self._argv:
             raise ValueError(
                 "%s has no command line: the Executor hands over 'argv' with the parameters"
