@@ -83,11 +83,13 @@ class TestSocket(Task):
         size = int(params.array_size)
         count = int(params.num_arrays)
         checksums: List[str] = []
-        np: Any
+        np: Any = None
         try:
-            import numpy as np  # optional: richer arrays where the environment has it
+            import numpy  # optional: richer arrays where the environment has it
+
+            np = numpy
         except ImportError:
-            np = None
+            pass
         rng = random.Random(0xC0FFEE)
         for _ in range(count):
             if np is not None:

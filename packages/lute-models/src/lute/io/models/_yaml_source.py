@@ -131,7 +131,9 @@ def compose_documents(text: str) -> List[Node]:
     try:
         documents = []
         while loader.check_node():
-            documents.append(loader.get_node())
+            node = loader.get_node()
+            if node is not None:  # check_node() guarantees one; the stubs cannot know
+                documents.append(node)
         return documents
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
