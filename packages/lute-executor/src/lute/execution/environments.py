@@ -847,3 +847,42 @@ def _interpreter_on_path(spec: EnvironmentSpec, env: Mapping[str, str], source: 
         "no %s on the PATH set up by %s; pass the interpreter explicitly "
         "(interpreter: /path/to/python)" % (" or ".join(candidates), source)
     )
+
+
+def spec_from_config_file(path: str, names: Sequence[str]) -> Optional[EnvironmentSpec]:
+    """The environment a config's header assigns to the first of ``names`` that has one.
+
+    The header's ``task_environments`` maps managed task or Task names to specs in
+    their YAML form. Read before the config is validated (the Task may start early),
+    and only parsed when the file mentions ``task_environments`` at all.
+
+    Raises:
+        EnvironmentError_: The entry is malformed (the message names the file).
+    """
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError:
+        return None  # the config loader reports unreadable files properly
+    if "task_environments" not in text:
+        return None
+    import yaml
+
+    # PyYAML knows YAML 1.1 only; the facility's files declare 1.3.
+    text = re.sub(r"^%YAML 1\.\d+", "%YAML 1.1", text, count=1, flags=re.MULTILINE)
+    try:
+        header = next(iter(yaml.safe_load_all(text)), None)
+    except yaml.YAMLError:
+        return None  # reported, with its line, by the config loader
+    entries = header.get("task_environments") if isinstance(header, Mapping) else None
+    if not isinstance(entries, Mapping):
+        return None
+    for name in names:
+        if name in entries:
+            try:
+                return EnvironmentSpec.from_config(entries[name])
+            except EnvironmentError_ as error:
+                raise EnvironmentError_(
+                    "%s: task_environments.%s: %s" % (path, name, error)
+                ) from None
+    return None

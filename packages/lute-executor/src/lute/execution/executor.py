@@ -31,6 +31,7 @@ from lute.execution.environments import (
     EnvironmentUpdate,
     ResolvedEnvironment,
     resolve_environment,
+    spec_from_config_file,
 )
 from lute.execution.ipc import LUTE_SIGNALS, Listener, Message, Peer, new_key
 from lute.execution.supervision import Event, TaskProcess, describe_exit
@@ -301,7 +302,9 @@ class BaseExecutor:
         from lute.execution.preflight import preflight
 
         self._console = console or Console(self.name)
-        resolved = self.resolve_environment()
+        # A config's task_environments entry overrides the environment set in Python.
+        configured = spec_from_config_file(config_path, (self.name, self._task_name))
+        resolved = self.resolve_environment(configured)
         probe = preflight(resolved, self._task_name)
         launch = None
         if not dry_run and self._launches_before_validation(probe):
@@ -320,10 +323,10 @@ class BaseExecutor:
                 launch.close()  # ends a Task process that never got its parameters
 
     # Internals ----------------------------------------------------------------------
-    def resolve_environment(self) -> ResolvedEnvironment:
-        """Resolve this Executor's environment spec and updates (done once per launch)."""
+    def resolve_environment(self, spec: Optional[EnvironmentSpec] = None) -> ResolvedEnvironment:
+        """Resolve an environment spec (default: this Executor's) plus the updates."""
         return resolve_environment(
-            self._environment,
+            spec or self._environment,
             updates=self._env_updates,
             sourced_scripts=self._sourced_scripts,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 import os
-from typing import Any, Optional, Union
+from typing import Any, Dict, Optional, Union
 
 from pydantic import ConfigDict, field_validator
 
@@ -85,6 +85,11 @@ class AnalysisHeader(LuteModel):
         None, description="Results database file (default: <work_dir>/lute.db)."
     )
     elog: ElogSettings = Field(default_factory=ElogSettings, description="eLog posting (optional).")
+    task_environments: Dict[str, Any] = Field(
+        default_factory=dict,
+        description="Where Tasks run, by managed task or Task name, e.g. "
+        "{FitSpectrum: {conda: psana}, Tester: {venv: /envs/py38}} (see docs/environments.md).",
+    )
 
     @field_validator("run", mode="before")
     @classmethod
