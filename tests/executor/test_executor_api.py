@@ -144,3 +144,25 @@ def test_terminal_gets_a_live_status_line(config: Path) -> None:
     text = output.decode(errors="replace")
     assert "\r\x1b[K[Tester RUNNING" in text or "\r\x1b[K[Tester COMPLETED" in text
     assert sys.platform.startswith("linux")
+
+
+def test_elog_settings_in_the_config_are_used(short_tmp: Path) -> None:
+    from tests.conftest import write_config
+
+    with ElogTestServer(credentials=("opr", "secret")) as server:
+        config = write_config(short_tmp)
+        text = config.read_text().replace(
+            'work_dir: "',
+            'elog: {url: "%s", user: opr, password_env: LUTE_TEST_ELOG_PW}\nwork_dir: "'
+            % server.url,
+        )
+        config.write_text(text)
+        done = lute_exec(
+            ["run", "-c", str(config), "-t", "Tester"], env={"LUTE_TEST_ELOG_PW": "secret"}
+        )
+        assert done.returncode == 0, done.stderr
+        [entry] = server.wait_for_requests(1, path_prefix="/lbapi/elog/TST12345/")
+    assert entry.auth == ("opr", "secret")
+    missing = lute_exec(["run", "-c", str(config), "-t", "Tester"])
+    assert missing.returncode == 2
+    assert "LUTE_TEST_ELOG_PW" in missing.stderr

@@ -11,7 +11,7 @@ import os
 import platform
 import shutil
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, TextIO
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, TextIO
 
 from lute.execution.environments import ResolvedEnvironment
 from lute.runtime_version import __version__ as runtime_version
@@ -99,7 +99,7 @@ class LaunchPlan:
             timeout = float(header_timeout)
         db_path = getattr(header, "db_path", None) or default_db_path(work_dir)
         try:
-            reporters = make_reporters(work_dir)
+            reporters = make_reporters(work_dir, elog_environment(header, os.environ))
         except ValueError as error:  # a bad eLog setting: say so before anything runs
             raise ExecutorError("reporting is misconfigured: %s" % error) from None
         return cls(
@@ -210,6 +210,30 @@ class LaunchPlan:
             out.write("  removed: %s\n" % ", ".join(removed))
         out.write("Parameters:\n")
         out.write(json.dumps(self.wire_parameters, indent=2, sort_keys=True) + "\n")
+
+
+def elog_environment(header: Any, environ: Mapping[str, str]) -> Dict[str, str]:
+    """``environ`` with the config's ``elog`` settings applied (the config wins).
+
+    The header's ``elog`` block (url, post, user, password_env, timeout) maps onto the
+    ``LUTE_ELOG_*`` variables that :func:`lute.io.elog.make_reporters` reads.
+    """
+    env = dict(environ)
+    settings = getattr(header, "elog", None)
+    if settings is None:
+        return env
+    if settings.url:
+        env["LUTE_ELOG_URL"] = str(settings.url)
+    if not settings.post:
+        env["LUTE_ELOG_ENTRIES"] = "0"
+    if settings.user:
+        env["LUTE_ELOG_USER"] = str(settings.user)
+    if settings.password_env:
+        if settings.password_env not in environ:
+            raise ValueError("elog.password_env names %s, which is not set" % settings.password_env)
+        env["LUTE_ELOG_PASSWORD"] = environ[settings.password_env]
+    env["LUTE_ELOG_TIMEOUT"] = str(settings.timeout)
+    return env
 
 
 def _quote(arg: str) -> str:
