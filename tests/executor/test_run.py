@@ -51,7 +51,9 @@ def test_tester_completes_and_records_everything(config: Path) -> None:
     assert shown["parameters"]["float_var"] == 0.01
     summaries = [r["summary"] for r in shown["results"]]
     assert any("float_var: 0.01" in s for s in summaries)
-    assert (work / "reports").is_dir()
+    report = work / "reports" / ("Tester_%d.html" % row["id"])
+    assert "report: %s" % report in done.stderr
+    assert "COMPLETED" in report.read_text()
     log = next((work / "logs").iterdir())
     assert log.stat().st_size >= 0
 

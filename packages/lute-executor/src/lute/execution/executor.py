@@ -629,6 +629,9 @@ class BaseExecutor:
         console.line(
             "log: %s; database: %s (execution %d)" % (run.log_path, plan.db_path, run.execution_id)
         )
+        for reporter in plan.reporters:
+            if hasattr(reporter, "paths"):  # the local report: say where to open it
+                console.line("report: %s" % reporter.paths(record)[0])
 
     # Default hooks ----------------------------------------------------------------
     def _hook_plain_message(self, msg: Message) -> None:
