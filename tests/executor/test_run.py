@@ -232,3 +232,20 @@ def test_bad_config_leaves_no_task_process_behind(short_tmp: Path) -> None:
     assert done.returncode == 2
     assert processes_with_marker(marker) == []
     assert not (short_tmp / "work").exists()
+
+
+def test_db_command_shows_tables_for_people(config: Path) -> None:
+    work = config.parent / "work"
+    assert lute_exec(["run", "-c", str(config), "-t", "Tester"]).returncode == 0
+    listed = lute_exec(["db", "list", "-w", str(work)])
+    assert listed.returncode == 0, listed.stderr
+    header, row = listed.stdout.splitlines()[:2]
+    assert header.split()[:6] == ["ID", "MANAGED", "TASK", "EXPERIMENT", "RUN", "STATUS"]
+    assert row.split()[:6] == ["1", "Tester", "Test", "TST12345", "12", "COMPLETED"]
+    shown = lute_exec(["db", "show", "1", "-w", str(work)])
+    assert shown.returncode == 0, shown.stderr
+    assert "status:       COMPLETED" in shown.stdout
+    assert "float_var: 0.01" in shown.stdout
+    missing = lute_exec(["db", "list", "-w", str(config.parent / "nowhere")])
+    assert missing.returncode == 2
+    assert "lute.db" in missing.stderr
