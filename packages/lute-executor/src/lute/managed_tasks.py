@@ -56,9 +56,9 @@ def _builtin() -> Dict[str, BaseExecutor]:
 
 
 def _entry_points() -> Dict[str, object]:
-    from importlib import metadata
+    from lute.tasks import entry_points_in
 
-    return {ep.name: ep for ep in metadata.entry_points().select(group=ENTRY_POINT_GROUP)}
+    return entry_points_in(ENTRY_POINT_GROUP)
 
 
 def managed_task_names() -> List[str]:

@@ -7,11 +7,11 @@ import sys
 # Annotations only (PEP 563): importing typing costs more than this module on 3.8.
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Dict, List, Type
+    from typing import Any, Dict, List, Type
 
     from lute.tasks.task import Task
 
-__all__ = ["TaskNotFoundError", "import_task", "known_tasks"]
+__all__ = ["TaskNotFoundError", "entry_points_in", "import_task", "known_tasks"]
 
 ENTRY_POINT_GROUP = "lute.tasks"
 
@@ -30,16 +30,22 @@ class TaskNotFoundError(ImportError):
     """No built-in Task and no installed entry point has the requested name."""
 
 
-def _entry_points() -> Dict[str, object]:
-    """Entry points of group ``lute.tasks``, by name (3.8-3.13 APIs)."""
+def entry_points_in(group: str) -> Dict[str, Any]:
+    """Installed entry points of ``group``, by name (handles the 3.8-3.13 APIs).
+
+    Shared by the lookups of Tasks, models and managed tasks.
+    """
     from importlib import metadata
 
     eps = metadata.entry_points()
     if hasattr(eps, "select"):  # 3.10+
-        selected = eps.select(group=ENTRY_POINT_GROUP)
-    else:  # 3.8/3.9: a dict of group -> list
-        selected = eps.get(ENTRY_POINT_GROUP, [])  # type: ignore[attr-defined,arg-type]
-    return {ep.name: ep for ep in selected}
+        return {ep.name: ep for ep in eps.select(group=group)}
+    # 3.8/3.9: a dict of group -> list
+    return {ep.name: ep for ep in eps.get(group, [])}  # type: ignore[attr-defined]
+
+
+def _entry_points() -> Dict[str, Any]:
+    return entry_points_in(ENTRY_POINT_GROUP)
 
 
 def known_tasks() -> List[str]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import difflib
 import importlib
 import pkgutil
-import sys
 from typing import Any, Dict, List, Optional, Type
 
 from lute.io.models.base import TaskParameters, ThirdPartyParameters
@@ -99,11 +98,9 @@ def _builtin_models() -> Dict[str, Type[TaskParameters]]:
 
 
 def _entry_points() -> List[Any]:
-    from importlib import metadata
+    from lute.tasks import entry_points_in
 
-    if sys.version_info >= (3, 10):
-        return list(metadata.entry_points(group=ENTRY_POINT_GROUP))
-    return list(metadata.entry_points().get(ENTRY_POINT_GROUP, []))
+    return list(entry_points_in(ENTRY_POINT_GROUP).values())
 
 
 def _load_entry_point(entry_point: Any) -> Type[TaskParameters]:
