@@ -16,12 +16,12 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Callable, Dict, List
+
+from _timing import timed  # benchmarks/ is the script's directory
 
 CONFIG = """\
 %YAML 1.3
@@ -42,12 +42,6 @@ Test:
   throw_error: false
 ...
 """
-
-
-def timed(argv: List[str], env: Dict[str, str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
 
 
 def main() -> None:

@@ -15,12 +15,12 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Dict, List, Tuple
+
+from _timing import timed  # benchmarks/ is the script's directory
 
 CONFIG = """\
 %YAML 1.3
@@ -38,12 +38,6 @@ MPITest:
   total_items: 1
 ...
 """
-
-
-def timed(argv: List[str], env: Dict[str, str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
 
 
 def main() -> None:
