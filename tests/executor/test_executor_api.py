@@ -166,3 +166,22 @@ def test_elog_settings_in_the_config_are_used(short_tmp: Path) -> None:
     missing = lute_exec(["run", "-c", str(config), "-t", "Tester"])
     assert missing.returncode == 2
     assert "LUTE_TEST_ELOG_PW" in missing.stderr
+
+
+def test_a_failing_hook_leaves_no_task_process_and_records_failed(config: Path) -> None:
+    from tests.executor.test_mpi import processes_with_marker
+
+    def explode(executor: Any, msg: Any) -> None:
+        raise RuntimeError("hook failed")
+
+    marker = "hook-%d" % os.getpid()
+    executor = Executor("Test")
+    executor.update_environment({"LUTE_TEST_MARKER": marker})
+    executor.add_hook("TASK_STARTED", explode)
+    with pytest.raises(RuntimeError, match="hook failed"):
+        executor.execute_task(str(config), ["Test.sleep_seconds=30"], console=quiet())
+    assert processes_with_marker(marker) == []
+    with Database(str(config.parent / "work" / "lute.db"), readonly=True) as db:
+        [execution] = db.executions()
+    assert execution.status == "FAILED"
+    assert "hook failed" in (execution.error or "")

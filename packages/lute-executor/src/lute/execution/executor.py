@@ -407,7 +407,7 @@ class BaseExecutor:
         deadline = None if plan.timeout is None else time.monotonic() + plan.timeout
         if plan.run_directory:
             os.makedirs(plan.run_directory, exist_ok=True)
-        with open(run.log_path, "w") as log_file, self._forward_signals(launch.events):
+        with launch, open(run.log_path, "w") as log_file, self._forward_signals(launch.events):
             if launch.process is None:
                 launch.spawn(plan.argv, plan.resolved.env)
             else:
@@ -765,8 +765,19 @@ class _Launch:
         full_env.update(self.listener.task_environment())
         self.process = TaskProcess(argv, full_env, self.events)
 
+    def __enter__(self) -> _Launch:
+        return self
+
+    def __exit__(self, *_exc: Any) -> None:
+        self.close()
+
     def close(self) -> None:
-        """Close the listener; kill a process that is still running (never got going)."""
+        """Close the listener; kill the Task's process group if it is still running.
+
+        Idempotent. After a normal run the process has exited and only the listener is
+        closed; after an error in the Executor (or before the hand-off was sent) the
+        Task must not outlive it.
+        """
         if self.process is not None and self.process.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
             self.process.process.wait()
