@@ -94,6 +94,14 @@ def test_hanging_rank_times_out_and_every_rank_is_gone(short_tmp: Path) -> None:
     assert processes_with_marker(marker) == []
 
 
+def test_ranks_come_from_the_config(short_tmp: Path) -> None:
+    config = write_config(short_tmp)
+    config.write_text(config.read_text().replace("task_timeout:", "mpi_ranks: 3\ntask_timeout:"))
+    done = lute_exec(["run", "-c", str(config), "-t", "MPITester", "--dry-run"])
+    assert done.returncode == 0, done.stderr
+    assert "%s -n 3 " % shutil.which("mpirun") in done.stdout
+
+
 def test_dry_run_shows_the_resolved_launcher(config: Path) -> None:
     done = lute_exec(
         ["run", "-c", str(config), "-t", "MPITester", "--dry-run"], env={"LUTE_MPI_RANKS": "4"}

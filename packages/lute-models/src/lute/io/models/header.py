@@ -85,6 +85,11 @@ class AnalysisHeader(LuteModel):
         None, description="Results database file (default: <work_dir>/lute.db)."
     )
     elog: ElogSettings = Field(default_factory=ElogSettings, description="eLog posting (optional).")
+    mpi_ranks: Optional[int] = Field(
+        None,
+        gt=0,
+        description="Ranks for MPI Tasks (default: the SLURM allocation, LUTE_MPI_RANKS, or 2).",
+    )
     task_environments: Dict[str, Any] = Field(
         default_factory=dict,
         description="Where Tasks run, by managed task or Task name, e.g. "
