@@ -36,7 +36,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, Optional, Tuple
 
 import pydantic
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from lute.io.models._dynamic import install_dynamic_defaults
 from lute.io.models._fields import Field
@@ -235,3 +235,7 @@ class LuteModel(BaseModel, metaclass=_SeedCompatMeta):
     Use it (or :class:`~lute.io.models.base.TaskParameters`) for nested parameter
     groups too when they use ``class Config`` or extra ``Field`` keywords.
     """
+
+    # Build each model's validator on first use, not at import: a run validates one
+    # Task's model, and building every installed model costs more than validating it.
+    model_config = ConfigDict(defer_build=True)
