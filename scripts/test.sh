@@ -4,6 +4,8 @@
 # Long matrices live in nox sessions (see README).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The SLURM tests start a one-node cluster on localhost (scripts/slurm-local.sh).
+export LUTE_BOOTSTRAP_SLURM="${LUTE_BOOTSTRAP_SLURM:-1}"
 bash scripts/bootstrap.sh
 export UV_PYTHON_DOWNLOADS=never
 if command -v pyenv >/dev/null 2>&1 && [ -z "${PYENV_VERSION:-}" ]; then

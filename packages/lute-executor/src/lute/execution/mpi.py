@@ -38,6 +38,22 @@ def detect_mpi_flavour(launcher: str) -> str:
     return "unknown"
 
 
+@functools.lru_cache(maxsize=4)
+def srun_mpi_plugin(srun: str) -> Optional[str]:
+    """The ``--mpi`` plugin srun should use: ``$LUTE_SRUN_MPI``, else ``pmix`` when srun
+    offers it (mpi4py on Open MPI needs PMIx under srun), else none (site default)."""
+    configured = os.environ.get("LUTE_SRUN_MPI")
+    if configured:
+        return configured
+    try:
+        out = subprocess.run(
+            [srun, "--mpi=list"], capture_output=True, text=True, timeout=20, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return "pmix" if "pmix" in (out.stdout + out.stderr) else None
+
+
 def resolve_ranks(explicit: Optional[int], parameters: Any) -> int:
     """Number of ranks: explicit, else ``lute_config.mpi_ranks``, else the SLURM
     allocation (``SLURM_NTASKS``), else ``LUTE_MPI_RANKS``, else 2."""
@@ -94,6 +110,9 @@ def mpi_launch_argv(
     argv = [launcher]
     if name == "srun":
         argv += ["-n", str(n)]
+        plugin = srun_mpi_plugin(launcher)
+        if plugin:
+            argv.append("--mpi=%s" % plugin)
     else:
         argv += ["-n", str(n)]
         if detect_mpi_flavour(launcher) == "openmpi":
