@@ -43,6 +43,7 @@ from lute.execution.executor import MPIExecutor
 from lute.io.db import Database
 
 venv, config, db_path = sys.argv[1:4]
+# A venv with its own MPI puts its launcher first on the Task's PATH.
 executor = MPIExecutor("MPITest", ranks=2)
 executor.set_environment(EnvironmentSpec.venv(venv))
 status = executor.execute_task(config)
@@ -89,3 +90,41 @@ def test_mpi_task_runs_in_the_switched_venv(mpi_venv: Path, tmp_path: Path) -> N
     assert str(mpi_venv / "bin" / "python") in out["argv"]
     assert out["payload"] == {"total": 5000 * 4999 // 2, "ranks": 2}
     assert "[rank 1]" in done.stderr
+
+
+@pytest.fixture(scope="session")
+def mpich_venv(venv_factory: Callable[..., Path], task_python: str) -> Path:
+    """lute-runtime + MPICH (from PyPI, with its own mpiexec) + mpi4py built against it."""
+    return venv_factory(task_python, (RUNTIME, "mpich", "mpi4py"))
+
+
+def test_mpich_in_the_task_venv_is_found_and_used(mpich_venv: Path, tmp_path: Path) -> None:
+    from lute.execution.mpi import detect_mpi_flavour
+
+    launcher = mpich_venv / "bin" / "mpirun"
+    assert detect_mpi_flavour(str(launcher)) == "mpich"
+    config = tmp_path / "config.yaml"
+    config.write_text(CONFIG % {"work_dir": tmp_path / "work"})
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            DRIVER,
+            str(mpich_venv),
+            str(config),
+            str(tmp_path / "work" / "lute.db"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache")),
+        check=False,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("DRIVER ")]
+    assert lines, done.stdout + done.stderr
+    out = json.loads(lines[-1][len("DRIVER ") :])
+    assert out["status"] == "COMPLETED", done.stderr
+    # MPICH's launcher from the venv, without Open MPI's root flag
+    assert out["argv"][:3] == [str(launcher), "-n", "2"]
+    assert "--allow-run-as-root" not in out["argv"]
+    assert out["payload"] == {"total": 5000 * 4999 // 2, "ranks": 2}

@@ -266,8 +266,14 @@ class BaseExecutor:
         self._environment = spec
 
     # Launch -------------------------------------------------------------------------
-    def task_argv(self, python: str, parameters: Any) -> List[str]:
-        """Command line that starts the Task (subclasses wrap it, e.g. in mpirun)."""
+    def task_argv(self, python: str, parameters: Any, path: Optional[str] = None) -> List[str]:
+        """Command line that starts the Task (subclasses wrap it, e.g. in mpirun).
+
+        Args:
+            python: The Task environment's interpreter.
+            parameters: The validated model (``None`` before validation).
+            path: ``PATH`` of the Task's environment, where launchers are looked up.
+        """
         return [python, "-m", TASK_ENTRY_MODULE]
 
     def execute_task(
@@ -816,12 +822,15 @@ class MPIExecutor(Executor):
         self._launcher_args = list(launcher_args)
         self._multi_rank = True
 
-    def task_argv(self, python: str, parameters: Any) -> List[str]:
+    def task_argv(self, python: str, parameters: Any, path: Optional[str] = None) -> List[str]:
         from lute.execution.mpi import mpi_launch_argv
 
+        # The launcher comes from the Task's environment: its mpi4py is built against
+        # that MPI (a conda env's Open MPI, a venv's MPICH ...).
         return mpi_launch_argv(
             [python, "-m", TASK_ENTRY_MODULE],
             ranks=self._ranks,
             launcher_args=self._launcher_args,
             parameters=parameters,
+            path=path,
         )

@@ -109,7 +109,7 @@ class LaunchPlan:
             model=model,
             wire_parameters=to_wire(model),
             resolved=resolved,
-            argv=executor.task_argv(resolved.python, model),
+            argv=executor.task_argv(resolved.python, model, path=resolved.env.get("PATH")),
             work_dir=work_dir,
             db_path=os.path.abspath(str(db_path)),
             timeout=timeout,
