@@ -249,3 +249,25 @@ def test_db_command_shows_tables_for_people(config: Path) -> None:
     missing = lute_exec(["db", "list", "-w", str(config.parent / "nowhere")])
     assert missing.returncode == 2
     assert "lute.db" in missing.stderr
+
+
+def test_ctrl_c_before_the_task_runs_exits_130_and_records_nothing(short_tmp: Path) -> None:
+    slow = short_tmp / "slow-setup.sh"
+    started = short_tmp / "setup-started"
+    slow.write_text("touch %s\nsleep 60\n" % started)
+    config = write_config(short_tmp)
+    config.write_text(
+        config.read_text().replace(
+            "task_timeout:", "task_environments: {Tester: {script: %s}}\ntask_timeout:" % slow
+        )
+    )
+    proc = popen_lute_exec(["run", "-c", str(config), "-t", "Tester"])
+    deadline = time.monotonic() + 60
+    while not started.exists():  # wait until it is sourcing the slow script
+        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "interrupted before the Task was running" in err
+    assert executions(short_tmp / "work") == []

@@ -15,6 +15,7 @@ import sys
 from typing import Any, List, Optional, Sequence
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 EPILOG = """\
 examples:
@@ -122,6 +123,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         executor._timeout = args.timeout
     try:
         status = executor.execute_task(args.config, args.overrides, dry_run=args.dry_run)
+    except KeyboardInterrupt:
+        # Before the Task runs (while validating); once it runs, Ctrl-C is forwarded to
+        # it and the run ends CANCELLED through the normal path.
+        sys.stderr.write("lute-exec: interrupted before the Task was running\n")
+        return EXIT_INTERRUPTED
     except (ExecutorError, EnvironmentError_, MPILaunchError, OSError) as error:
         return _error(str(error))
     except Exception as error:

@@ -391,9 +391,16 @@ class BaseExecutor:
         except BaseException as error:
             # Whatever went wrong here, the record must not stay RUNNING.
             if run.execution_id is not None and not run.status.is_terminal:
-                run.status = TaskStatus.FAILED
-                run.error = run.error or "executor error: %s: %s" % (type(error).__name__, error)
-                run.db.set_status(run.execution_id, "FAILED", error=run.error)
+                if isinstance(error, KeyboardInterrupt):
+                    run.status = TaskStatus.CANCELLED
+                    run.error = run.error or "interrupted before the Task was running"
+                else:
+                    run.status = TaskStatus.FAILED
+                    run.error = run.error or "executor error: %s: %s" % (
+                        type(error).__name__,
+                        error,
+                    )
+                run.db.set_status(run.execution_id, run.status.value, error=run.error)
             raise
         finally:
             console.close()
