@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Dict, Tuple
 
 import pytest
 
@@ -64,7 +64,12 @@ def mpi_venv(venv_factory: Callable[..., Path], task_python: str) -> Path:
     return venv_factory(task_python, (RUNTIME, "mpi4py"))
 
 
-def test_mpi_task_runs_in_the_switched_venv(mpi_venv: Path, tmp_path: Path) -> None:
+def run_mpi_driver(venv: Path, tmp_path: Path) -> Tuple[Dict[str, Any], str]:
+    """Run MPITest on 2 ranks in ``venv`` through a fresh Executor process.
+
+    Returns:
+        What the driver printed about the run, and the Executor's stderr.
+    """
     config = tmp_path / "config.yaml"
     config.write_text(CONFIG % {"work_dir": tmp_path / "work"})
     done = subprocess.run(
@@ -72,7 +77,7 @@ def test_mpi_task_runs_in_the_switched_venv(mpi_venv: Path, tmp_path: Path) -> N
             sys.executable,
             "-c",
             DRIVER,
-            str(mpi_venv),
+            str(venv),
             str(config),
             str(tmp_path / "work" / "lute.db"),
         ],
@@ -85,11 +90,16 @@ def test_mpi_task_runs_in_the_switched_venv(mpi_venv: Path, tmp_path: Path) -> N
     lines = [line for line in done.stdout.splitlines() if line.startswith("DRIVER ")]
     assert lines, done.stdout + done.stderr
     out = json.loads(lines[-1][len("DRIVER ") :])
-    assert out["status"] == "COMPLETED", done.stderr
+    return out, done.stderr
+
+
+def test_mpi_task_runs_in_the_switched_venv(mpi_venv: Path, tmp_path: Path) -> None:
+    out, stderr = run_mpi_driver(mpi_venv, tmp_path)
+    assert out["status"] == "COMPLETED", stderr
     assert out["python"] == str(mpi_venv / "bin" / "python")
     assert str(mpi_venv / "bin" / "python") in out["argv"]
     assert out["payload"] == {"total": 5000 * 4999 // 2, "ranks": 2}
-    assert "[rank 1]" in done.stderr
+    assert "[rank 1]" in stderr
 
 
 @pytest.fixture(scope="session")
@@ -103,27 +113,8 @@ def test_mpich_in_the_task_venv_is_found_and_used(mpich_venv: Path, tmp_path: Pa
 
     launcher = mpich_venv / "bin" / "mpirun"
     assert detect_mpi_flavour(str(launcher)) == "mpich"
-    config = tmp_path / "config.yaml"
-    config.write_text(CONFIG % {"work_dir": tmp_path / "work"})
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            DRIVER,
-            str(mpich_venv),
-            str(config),
-            str(tmp_path / "work" / "lute.db"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env=dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache")),
-        check=False,
-    )
-    lines = [line for line in done.stdout.splitlines() if line.startswith("DRIVER ")]
-    assert lines, done.stdout + done.stderr
-    out = json.loads(lines[-1][len("DRIVER ") :])
-    assert out["status"] == "COMPLETED", done.stderr
+    out, stderr = run_mpi_driver(mpich_venv, tmp_path)
+    assert out["status"] == "COMPLETED", stderr
     # MPICH's launcher from the venv, without Open MPI's root flag
     assert out["argv"][:3] == [str(launcher), "-n", "2"]
     assert "--allow-run-as-root" not in out["argv"]
