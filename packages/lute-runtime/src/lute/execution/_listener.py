@@ -441,8 +441,10 @@ class Listener:
         self.report(peer, error)
 
     def _open_zmq(self) -> Any:
+        from lute.execution import _zmq_transport
+
         try:
-            from lute.execution import _zmq_transport
+            _zmq_transport._load_zmq()
         except Exception as error:  # ImportError, or a broken libzmq
             _log("LUTE IPC: ZMQ requested but pyzmq is not importable (%s); stdlib only" % error)
             return None

@@ -6,7 +6,8 @@ table | pickle stream | buffer ... | tag`` so large buffers are sent and receive
 without copies (received arrays are then read-only views of the ZMQ frames). ZMQ gives
 no end-of-stream, so the Task waits (bounded) for a GOODBYE_ACK before closing.
 
-pyzmq is imported by this module; the IPC layer imports it only when ZMQ is used.
+pyzmq is optional: it is imported when this transport is first used (:func:`connect`,
+:class:`ZmqEndpoint`), so the module itself imports with the standard library only.
 """
 
 from __future__ import annotations
@@ -16,14 +17,26 @@ import struct
 import time
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
-import zmq
-
 from lute.execution import _handshake, _wire, ipc
 from lute.execution._communicator import Communicator
 from lute.execution.ipc import FrameError, IPCError, ProtocolError
 
 if TYPE_CHECKING:  # pragma: no cover
     from lute.execution._listener import Listener, Peer
+
+# pyzmq, bound by _load_zmq() on first use of the transport.
+zmq: Any = None
+
+
+def _load_zmq() -> Any:
+    """Import pyzmq (raises ImportError where it is missing) and bind it here."""
+    global zmq
+    if zmq is None:
+        import zmq as module
+
+        zmq = module
+    return zmq
+
 
 #: Seconds the Task waits for the Executor to acknowledge its goodbye.
 CLOSE_TIMEOUT = 10.0
@@ -128,6 +141,7 @@ def connect(
     key: bytes, address: str, rank: int, timeout: float, send_timeout: float, max_frame: int
 ) -> ZmqCommunicator:
     """Connect to a ZMQ endpoint and perform the handshake (see ``ipc.connect``)."""
+    _load_zmq()
     context = zmq.Context()
     sock = context.socket(zmq.DEALER)
     try:
@@ -190,6 +204,7 @@ class ZmqEndpoint:
     ) -> None:
         from lute.execution._socket_listener import ZMQ_SOCKET_NAME
 
+        _load_zmq()
         self.listener = listener
         self._context = zmq.Context()
         self._sock = self._context.socket(zmq.ROUTER)
