@@ -175,6 +175,10 @@ class BaseExecutor:
         self._sourced_scripts: List[str] = []
         self._analysis_desc: Optional[DescribedAnalysis] = None
         self._run: Optional[RunState] = None
+        # The Task process (MPI rank) whose message is being handled.
+        self._current_peer: Optional[Peer] = None
+        # Whether messages are tagged with their rank (several Task processes).
+        self._multi_rank = False
         self._console: Optional[Console] = None
 
     # Configuration ------------------------------------------------------------------
@@ -507,7 +511,7 @@ class BaseExecutor:
             console.line("IPC error%s: %s" % (who, error))
             return
         peer, message = event.data
-        self._current_peer: Optional[Peer] = peer
+        self._current_peer = peer
         for hook in self._hooks.get(message.signal, []):
             if hook(self, message) is False:
                 break
@@ -670,7 +674,7 @@ class BaseExecutor:
         run = self._run
         assert run is not None and self._console is not None
         run.status = TaskStatus.RUNNING
-        peer = getattr(self, "_current_peer", None)
+        peer = self._current_peer
         pid = peer.pid if peer is not None else None
         run.db.set_status(run.execution_id, "RUNNING", pid=pid)
         self._console.status("RUNNING")
@@ -718,8 +722,8 @@ class BaseExecutor:
         self._console.status(status.value)
 
     def _peer_rank(self) -> Optional[int]:
-        peer = getattr(self, "_current_peer", None)
-        if peer is None or not getattr(self, "_multi_rank", False):
+        peer = self._current_peer
+        if peer is None or not self._multi_rank:
             return None
         return int(peer.rank)
 
