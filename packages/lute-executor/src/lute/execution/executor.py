@@ -35,7 +35,7 @@ from lute.execution.environments import (
 )
 from lute.execution.ipc import LUTE_SIGNALS, Listener, Message, Peer, new_key
 from lute.execution.supervision import Event, TaskProcess, describe_exit
-from lute.tasks.dataclasses import DescribedAnalysis, TaskResult, TaskStatus
+from lute.tasks.dataclasses import DescribedAnalysis, ElogSummaryPlots, TaskResult, TaskStatus
 
 __all__ = [
     "BaseExecutor",
@@ -747,7 +747,7 @@ def _summary_for_db(summary: Any, items: Sequence[Any]) -> Any:
     plots = iter(item for item in items if getattr(item, "kind", None) == "plots")
 
     def convert(value: Any) -> Any:
-        if type(value).__name__ == "ElogSummaryPlots":
+        if isinstance(value, ElogSummaryPlots):
             item = next(plots, None)
             return PlotsRef(value.display_name, item.path if item is not None else "")
         if isinstance(value, (list, tuple)):
