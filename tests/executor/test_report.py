@@ -319,6 +319,79 @@ def test_run_without_id_or_times_still_gets_a_report(tmp_path: Any) -> None:
     assert ">CANCELLED</span>" in index
 
 
+def _report_runs(work_dir: str, ids: List[int]) -> LocalReporter:
+    reporter = LocalReporter(work_dir)
+    for run_id in ids:
+        reporter.report(
+            execution=make_execution(work_dir, id=run_id, started=1_700_000_000 + run_id),
+            items=[],
+        )
+    return reporter
+
+
+def test_index_follows_records_added_or_deleted_behind_its_back(tmp_path: Any) -> None:
+    work_dir = str(tmp_path)
+    reports = os.path.join(work_dir, "reports")
+    reporter = _report_runs(work_dir, [1, 2, 3])
+    # A record the index never heard of (its run lost the race for the lock) ...
+    with open(os.path.join(reports, "Tester_2.json")) as handle:
+        record = json.load(handle)
+    record["execution"].update(id=9, started=1_700_000_009)
+    with open(os.path.join(reports, "Tester_9.json"), "w") as handle:
+        json.dump(record, handle)
+    # ... and one deleted to prune the index.
+    os.remove(os.path.join(reports, "Tester_1.json"))
+    _report_runs(work_dir, [4])
+    index = read(os.path.join(reports, "index.html"))
+    assert "4 runs" in index
+    assert 'href="Tester_9.html"' in index and 'href="Tester_1.html"' not in index
+    assert index.index("Tester_9.html") < index.index("Tester_4.html")  # newest first
+    assert reporter.update_index() == os.path.join(reports, "index.html")
+
+
+def test_index_reads_only_new_records(tmp_path: Any) -> None:
+    work_dir = str(tmp_path)
+    reports = os.path.join(work_dir, "reports")
+    _report_runs(work_dir, [1, 2])
+    # An older record edited by hand is not re-read on every run ...
+    path = os.path.join(reports, "Tester_1.json")
+    with open(path) as handle:
+        record = json.load(handle)
+    record["execution"]["status"] = "TIMEDOUT"
+    with open(path, "w") as handle:
+        json.dump(record, handle)
+    _report_runs(work_dir, [3])
+    assert ">TIMEDOUT</span>" not in read(os.path.join(reports, "index.html"))
+    # ... until a rebuild is asked for.
+    LocalReporter(work_dir).update_index(rebuild=True)
+    index = read(os.path.join(reports, "index.html"))
+    assert ">TIMEDOUT</span>" in index and "3 runs" in index
+
+
+def test_index_cache_damaged_or_from_elsewhere_is_rebuilt(tmp_path: Any) -> None:
+    work_dir = str(tmp_path)
+    reports = os.path.join(work_dir, "reports")
+    _report_runs(work_dir, [1, 2])
+    cache = os.path.join(reports, ".index.json")
+    for damage in ("{ not json", json.dumps({"format": "other/9", "rows": {}}), "[]"):
+        with open(cache, "w") as handle:
+            handle.write(damage)
+        _report_runs(work_dir, [3])
+        index = read(os.path.join(reports, "index.html"))
+        assert "3 runs" in index and 'href="Tester_1.html"' in index
+        with open(cache) as handle:
+            assert json.load(handle)["format"] == "lute-report-index/1"
+
+
+def test_a_run_reported_again_replaces_its_index_row(tmp_path: Any) -> None:
+    work_dir = str(tmp_path)
+    reporter = _report_runs(work_dir, [1])
+    execution = make_execution(work_dir, id=1, status=TaskStatus.FAILED)
+    reporter.report(execution=execution, items=[])
+    index = read(os.path.join(work_dir, "reports", "index.html"))
+    assert "1 run," in index and ">FAILED</span>" in index and ">COMPLETED</span>" not in index
+
+
 _WRITER = """
 import sys, time
 from lute.io.elog import LocalReporter, ReportItem

@@ -287,52 +287,12 @@ def report_all(
             logger.warning("The %s failed to record the run", reporter.name, exc_info=True)
 
 
-class _DirectoryLock:
-    """An exclusive ``flock`` on a file, waited for at most ``timeout`` seconds.
-
-    Runs of several ``lute-exec`` processes share a reports directory; the lock
-    makes each index rebuild see every record written before it. When the lock
-    cannot be had in time the index is rebuilt anyway (the next run repairs it).
-    """
-
-    def __init__(self, path: str, timeout: float) -> None:
-        self._path = path
-        self._timeout = timeout
-        self._fd: Optional[int] = None
-
-    def __enter__(self) -> _DirectoryLock:
-        try:
-            import fcntl
-        except ImportError:  # not POSIX: no lock, rebuilds may race
-            return self
-        self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o666)
-        deadline = time.monotonic() + self._timeout
-        while True:
-            try:
-                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return self
-            except OSError:
-                if time.monotonic() >= deadline:
-                    logger.warning(
-                        "Could not lock %s within %.0f s; updating the index without it",
-                        self._path,
-                        self._timeout,
-                    )
-                    return self
-                time.sleep(0.02)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._fd is not None:
-            os.close(self._fd)  # closing releases the flock
-            self._fd = None
-
-
 class LocalReporter(Reporter):
     """Writes the run's report into ``<work_dir>/reports/``.
 
     Per run: ``<managed_task>_<execution id>.html`` (a page for people) and the same
     name with ``.json`` (the record the page was made from). Then ``index.html`` is
-    rebuilt from all the JSON records of the directory, newest run first. Every file
+    brought up to date (see :mod:`lute.io._report_index`), newest run first. Every file
     is replaced atomically, so a browser or a concurrent run never sees half a page.
 
     Args:
@@ -366,7 +326,7 @@ class LocalReporter(Reporter):
         """
         import json
 
-        from lute.io import _plots, _report_html
+        from lute.io import _plots, _report_html, _report_index
 
         os.makedirs(self.reports_dir, exist_ok=True)
         record = {
@@ -383,45 +343,26 @@ class LocalReporter(Reporter):
         # Page first, then the record the index links from: a listed run has its page.
         _plots.write_text_atomic(html_path, _report_html.run_page(record, self.reports_dir))
         _plots.write_text_atomic(json_path, text + "\n")
-        self.update_index()
+        _report_index.update_index(
+            self.reports_dir,
+            REPORT_FORMAT,
+            lock_timeout=self.lock_timeout,
+            current=(os.path.basename(json_path), record),
+        )
 
-    def update_index(self) -> str:
-        """Rebuild ``index.html`` from the JSON records; returns its path."""
-        from lute.io import _plots, _report_html
+    def update_index(self, *, rebuild: bool = False) -> str:
+        """Bring ``index.html`` up to date; returns its path.
+
+        Args:
+            rebuild: Read every run record again instead of trusting the index's cache
+                (``.index.json``), e.g. after records were edited by hand.
+        """
+        from lute.io import _report_index
 
         os.makedirs(self.reports_dir, exist_ok=True)
-        index_path = os.path.join(self.reports_dir, "index.html")
-        with _DirectoryLock(os.path.join(self.reports_dir, ".index.lock"), self.lock_timeout):
-            entries = self._records()
-            _plots.write_text_atomic(index_path, _report_html.index_page(entries))
-        return index_path
-
-    def _records(self) -> List[Tuple[str, Mapping[str, Any]]]:
-        """``(page name, record)`` of every run in the directory, newest first."""
-        import json
-
-        from lute.io._report_html import as_epoch
-
-        found = []
-        with os.scandir(self.reports_dir) as listing:
-            for entry in listing:
-                if entry.name.startswith(".") or not entry.name.endswith(".json"):
-                    continue
-                try:
-                    with open(entry.path, encoding="utf-8") as handle:
-                        record = json.load(handle)
-                except (OSError, ValueError) as error:
-                    logger.debug("Skipping unreadable report record %s: %s", entry.path, error)
-                    continue
-                if not isinstance(record, dict) or record.get("format") != REPORT_FORMAT:
-                    continue
-                execution = record.get("execution") or {}
-                written = as_epoch(record.get("written")) or 0.0
-                started = as_epoch(execution.get("started"))
-                when = started if started is not None else written
-                found.append(((when, written), entry.name[: -len(".json")] + ".html", record))
-        found.sort(key=lambda row: row[0], reverse=True)
-        return [(page, record) for _, page, record in found]
+        return _report_index.update_index(
+            self.reports_dir, REPORT_FORMAT, lock_timeout=self.lock_timeout, rebuild=rebuild
+        )
 
 
 class ElogReporter(Reporter):
