@@ -110,6 +110,16 @@ def _error(message: str) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from lute.execution import _gc_pause
+
+    _gc_pause.pause()  # until the Task is launched (the Executor resumes it)
+    try:
+        return _run(args)
+    finally:
+        _gc_pause.resume()
+
+
+def _run(args: argparse.Namespace) -> int:
     from lute.execution.environments import EnvironmentError_
     from lute.execution.executor import ExecutorError, exit_code_for_status
     from lute.execution.mpi import MPILaunchError

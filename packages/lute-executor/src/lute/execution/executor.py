@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
+from lute.execution import _gc_pause
 from lute.execution.console import Console
 from lute.execution.environments import (
     EnvironmentSpec,
@@ -36,6 +37,7 @@ from lute.execution.environments import (
 from lute.execution.ipc import LUTE_SIGNALS, Listener, Message, Peer, new_key
 from lute.execution.supervision import Event, TaskProcess, describe_exit
 from lute.tasks.dataclasses import DescribedAnalysis, ElogSummaryPlots, TaskResult, TaskStatus
+from lute.tasks.run import ENV_TASK_NAME
 
 __all__ = [
     "BaseExecutor",
@@ -431,6 +433,7 @@ class BaseExecutor:
                 launch.listener.set_hello_reply(handoff)
             process = launch.process
             assert process is not None
+            _gc_pause.resume()  # start-up is over: the run collects garbage normally
             process.attach_log(log_file)
             console.line(
                 "launched %s (pid %d, execution %d): %s"
@@ -774,12 +777,14 @@ class _Launch:
             zmq=zmq,
         )
         self.listener.start()
+        self.task_name = executor.task_name
         self.process: Optional[TaskProcess] = None
 
     def spawn(self, argv: Sequence[str], env: Mapping[str, str]) -> None:
-        """Start the Task process with the IPC variables added to ``env``."""
+        """Start the Task process with the IPC variables and the Task's name added."""
         full_env = dict(env)
         full_env.update(self.listener.task_environment())
+        full_env[ENV_TASK_NAME] = self.task_name  # the Task imports itself while we validate
         self.process = TaskProcess(argv, full_env, self.events)
 
     def __enter__(self) -> _Launch:

@@ -195,8 +195,8 @@ class LaunchPlan:
             "Timeout:       %s\n" % ("none" if self.timeout is None else "%g s" % self.timeout)
         )
         out.write(
-            "Variables (%d in all; the IPC address and key are added at launch):\n"
-            % len(self.resolved.env)
+            "Variables (%d in all; the IPC address and key and LUTE_TASK_NAME are added at "
+            "launch):\n" % len(self.resolved.env)
         )
         changed = sorted(
             name for name, value in self.resolved.env.items() if os.environ.get(name) != value

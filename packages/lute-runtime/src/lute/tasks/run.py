@@ -21,6 +21,7 @@ to know about this environment before launching a Task in it.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import sys
@@ -29,6 +30,10 @@ import sys
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
     from typing import Any, Dict, List, Mapping, Optional, Tuple, Type
+
+#: Set by the Executor to the Task's name, so the Task's module can be imported while
+#: the Executor is still validating the parameters.
+ENV_TASK_NAME = "LUTE_TASK_NAME"
 
 EXIT_COMPLETED = 0
 EXIT_FAILED = 1
@@ -141,6 +146,34 @@ def probe(task_name: Optional[str]) -> Dict[str, Any]:
     return info
 
 
+class _Preloaded:
+    """The Task class imported before the hand-off, or the error importing it raised."""
+
+    def __init__(self, name: Optional[str]) -> None:
+        self.name = name
+        self.task_class: Optional[Type[Any]] = None
+        self.error: Optional[BaseException] = None
+        if not name:
+            return
+        try:
+            from lute.tasks import import_task
+
+            self.task_class = import_task(name)
+        except Exception as error:  # reported after the hand-off, through the Executor
+            self.error = error
+
+    def get(self, name: str) -> Type[Any]:
+        """The class of Task ``name``: the preloaded one, else imported now."""
+        if name != self.name:
+            from lute.tasks import import_task
+
+            return import_task(name)
+        if self.error is not None:
+            raise self.error
+        assert self.task_class is not None
+        return self.task_class
+
+
 def _parse_args(argv: Optional[List[str]]) -> Any:
     import argparse  # the Executor starts us without arguments: skip argparse then
 
@@ -181,6 +214,11 @@ def main(argv: Optional[List[str]] = None) -> int:
             return 0
         task_override = args.task
 
+    # The Task's module (often heavy: numpy, h5py ...) is imported while the Executor
+    # still validates the parameters; the hand-off below waits for that validation.
+    # Module-level code therefore runs before the chdir to ``run_directory``.
+    preloaded = _Preloaded(task_override or os.environ.get(ENV_TASK_NAME))
+
     from lute.execution.ipc import IPCError, connect
     from lute.tasks import _context
 
@@ -198,9 +236,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         run_directory = handoff.get("run_directory")
         if run_directory:
             os.chdir(run_directory)  # the model's run_directory option
-        from lute.tasks import import_task
-
-        task_class = import_task(str(task_name))
+        task_class = preloaded.get(str(task_name))
         task = instantiate(task_class, build_parameters(handoff, task_class), handoff)
     except Exception:
         import traceback
@@ -210,6 +246,9 @@ def main(argv: Optional[List[str]] = None) -> int:
             "Task %r could not be set up in %s (pid %d):\n%s"
             % (task_name, sys.executable, os.getpid(), traceback.format_exc()),
         )
+    # What exists now (modules, the Task, its parameters) lives until the process ends:
+    # spare the cyclic collector from scanning it again during the run and at exit.
+    gc.freeze()
     try:
         result = task.run()
     finally:
