@@ -5,7 +5,10 @@ Runs, in one go and interleaved (so machine noise hits every row alike):
 - the floor: ``python -c "from pydantic import BaseModel"`` plus
   ``python -c "import lute.tasks.task"`` (one interpreter each, run back to back);
 - ``python -c "import lute.execution.executor"`` beside ``python -c "from pydantic
-  import BaseModel"``.
+  import BaseModel"``;
+- for reference, pydantic actually used: one small model with a nested model and a
+  ``Field`` defined and validated (``from pydantic import BaseModel`` alone is lazy and
+  loads none of the schema machinery that validating anything needs).
 
 Usage: python benchmarks/e2e_startup.py [--repeat N]
 Prints one table of median wall times (ms) and the ratio to the floor.
@@ -43,6 +46,18 @@ Test:
 ...
 """
 
+REAL_MODEL = """\
+from pydantic import BaseModel, Field
+class Compound(BaseModel):
+    int_var: int = 1
+    dict_var: dict = {}
+class Parameters(BaseModel):
+    float_var: float = Field(0.01, description="a float")
+    str_var: str = "bench"
+    compound_var: Compound = Compound()
+Parameters.model_validate({"float_var": 0.5, "compound_var": {"int_var": 2}})
+"""
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -66,6 +81,9 @@ def main() -> None:
             ),
             "python -c 'from pydantic import BaseModel'": lambda: timed(
                 [py, "-c", "from pydantic import BaseModel"], env
+            ),
+            "python -c <one real pydantic model, validated>": lambda: timed(
+                [py, "-c", REAL_MODEL], env
             ),
             "python -c pass": lambda: timed([py, "-c", "pass"], env),
         }

@@ -117,14 +117,13 @@ def instantiate(task_class: Type[Any], params: Any, handoff: Mapping[str, Any]) 
 
 def probe(task_name: Optional[str]) -> Dict[str, Any]:
     """Describe this environment for an Executor's pre-flight check."""
-    import platform
     from importlib.util import find_spec
 
     from lute.execution.ipc import PROTOCOL_VERSION
     from lute.runtime_version import __version__
 
     info: Dict[str, Any] = {
-        "python": platform.python_version(),
+        "python": sys.version.split()[0],  # what platform.python_version() parses
         "executable": sys.executable,
         "lute_runtime": __version__,
         "protocol": PROTOCOL_VERSION,

@@ -9,17 +9,18 @@
 
 from __future__ import annotations
 
-import array
-import ctypes
-import hashlib
 import os
-import random
 import sys
 import time
-from typing import Any, List
 
 from lute.execution.ipc import Message
 from lute.tasks.task import Task, ThirdPartyTask
+
+# Annotations only (PEP 563); the modules only some Tasks need are imported where used:
+# the Executor's pre-flight imports this module to check that a Task exists.
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Any, List
 
 __all__ = [
     "Test",
@@ -33,6 +34,8 @@ __all__ = [
 
 def array_checksum(values: Any) -> str:
     """SHA-256 of an array's raw bytes (numpy array, ``array.array`` or bytes-like)."""
+    import hashlib
+
     return hashlib.sha256(memoryview(values).cast("B")).hexdigest()
 
 
@@ -61,6 +64,8 @@ class Test(Task):
             sys.stdout.flush()
             os._exit(int(exit_code))
         if getattr(params, "segfault", False):
+            import ctypes
+
             ctypes.string_at(0)  # dereferences NULL: the process dies of SIGSEGV
         if params.throw_error:
             raise RuntimeError("Testing Error! (throw_error is set)")
@@ -79,6 +84,9 @@ class TestSocket(Task):
     """Send random arrays over IPC, then a result with their checksums."""
 
     def _run(self) -> None:
+        import array
+        import random
+
         params = self._task_parameters
         size = int(params.array_size)
         count = int(params.num_arrays)
@@ -106,6 +114,8 @@ class TestWriteOutput(Task):
     """Write ``num_values`` random numbers to ``outfile_name``; the result is its path."""
 
     def _run(self) -> None:
+        import random
+
         params = self._task_parameters
         path = str(params.outfile_name)
         directory = os.path.dirname(path)
