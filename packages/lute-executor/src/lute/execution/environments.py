@@ -17,7 +17,6 @@ with ``env -0``: nothing a script prints is ever evaluated.
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import re
@@ -26,8 +25,20 @@ import shutil
 import signal
 import subprocess
 import sys
-from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple, Union
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+    Union,
+)
+
+from lute._records import FrozenRecord, Record
 
 __all__ = [
     "ENV_KINDS",
@@ -86,9 +97,10 @@ class EnvironmentError_(RuntimeError):
     """An environment could not be resolved or used; the message says what to fix."""
 
 
-@dataclass(frozen=True)
-class EnvironmentUpdate:
+class EnvironmentUpdate(FrozenRecord):
     """Variables set with ``update_environment``.
+
+    Read-only and hashable.
 
     Attributes:
         variables: Names and values.
@@ -96,13 +108,23 @@ class EnvironmentUpdate:
             ``overwrite`` the existing value.
     """
 
+    __match_args__ = ("variables", "update_path")
+    _FIELDS = __match_args__
+    __slots__ = _FIELDS
+
     variables: Tuple[Tuple[str, str], ...]
-    update_path: str = "prepend"
+    update_path: str
+
+    def __init__(
+        self, variables: Tuple[Tuple[str, str], ...], update_path: str = "prepend"
+    ) -> None:
+        self._set_fields(variables, update_path)
 
 
-@dataclass(frozen=True)
-class EnvironmentSpec:
+class EnvironmentSpec(FrozenRecord):
     """How to find the Task's environment (build one with the class methods).
+
+    Read-only and hashable.
 
     Attributes:
         kind: One of :data:`ENV_KINDS`: ``current`` (the Executor's own interpreter),
@@ -113,20 +135,36 @@ class EnvironmentSpec:
         keep: Executor variables a switched environment keeps (e.g. ``("PYTHONPATH",)``).
         interpreter: For ``script``/``modules``: the Task's interpreter; default:
             ``python3`` (then ``python``) on the ``PATH`` they set up.
+
+    Raises:
+        EnvironmentError_: ``kind`` is unknown or ``keep`` holds a non-variable name.
     """
 
-    kind: str = "current"
-    target: str = ""
-    lines: Tuple[str, ...] = ()
-    keep: Tuple[str, ...] = ()
-    interpreter: str = ""
+    __match_args__ = ("kind", "target", "lines", "keep", "interpreter")
+    _FIELDS = __match_args__
+    __slots__ = _FIELDS
 
-    def __post_init__(self) -> None:
-        if self.kind not in ENV_KINDS:
+    kind: str
+    target: str
+    lines: Tuple[str, ...]
+    keep: Tuple[str, ...]
+    interpreter: str
+
+    def __init__(
+        self,
+        kind: str = "current",
+        target: str = "",
+        lines: Tuple[str, ...] = (),
+        keep: Tuple[str, ...] = (),
+        interpreter: str = "",
+    ) -> None:
+        self._set_fields(kind, target, lines, keep, interpreter)
+        # Checked after the fields are set, as the dataclass's __post_init__ did.
+        if kind not in ENV_KINDS:
             raise EnvironmentError_(
-                "unknown environment kind %r: use one of %s" % (self.kind, ", ".join(ENV_KINDS))
+                "unknown environment kind %r: use one of %s" % (kind, ", ".join(ENV_KINDS))
             )
-        for name in self.keep:
+        for name in keep:
             if not isinstance(name, str) or not name or "=" in name:
                 raise EnvironmentError_("keep: %r is not a variable name" % (name,))
 
@@ -226,6 +264,8 @@ class EnvironmentSpec:
         valid = ENV_KINDS + SPEC_OPTIONS
         for key in config:
             if key not in valid:
+                import difflib  # only for the error message's suggestion
+
                 close = difflib.get_close_matches(str(key), valid, n=1)
                 hint = " (did you mean %r?)" % close[0] if close else ""
                 raise EnvironmentError_(
@@ -284,25 +324,44 @@ class EnvironmentSpec:
         return config
 
 
-@dataclass
-class ResolvedEnvironment:
+class ResolvedEnvironment(Record):
     """The interpreter and complete environment a Task is launched with.
 
     Attributes:
         python: Interpreter to run (not symlink-resolved: a venv's ``bin/python``).
         env: Every variable of the Task's process (IPC variables are added at launch).
         description: One line for logs and dry runs, e.g. ``venv /sw/envs/fit``.
-        sourced: Scripts sourced on the way (the spec's and ``shell_source``'s).
+        sourced: Scripts sourced on the way (the spec's and ``shell_source``'s);
+            default: a new empty list.
         kind: The spec's kind.
         prefix: The environment's prefix (venv or conda), when it has one.
     """
 
+    __match_args__ = ("python", "env", "description", "sourced", "kind", "prefix")
+    _FIELDS = __match_args__
+
     python: str
     env: Dict[str, str]
     description: str
-    sourced: List[str] = field(default_factory=list)
-    kind: str = "current"
-    prefix: Optional[str] = None
+    sourced: List[str]
+    kind: str
+    prefix: Optional[str]
+
+    def __init__(
+        self,
+        python: str,
+        env: Dict[str, str],
+        description: str,
+        sourced: Optional[List[str]] = None,
+        kind: str = "current",
+        prefix: Optional[str] = None,
+    ) -> None:
+        self.python = python
+        self.env = env
+        self.description = description
+        self.sourced = [] if sourced is None else sourced  # a fresh list per instance
+        self.kind = kind
+        self.prefix = prefix
 
 
 def apply_update(env: Dict[str, str], update: EnvironmentUpdate) -> None:
@@ -405,6 +464,8 @@ def find_conda_prefix(name: str, env: Optional[Mapping[str, str]] = None) -> str
             if _is_conda_prefix(os.path.join(directory, entry))
         }
     )
+    import difflib  # only for the error message's suggestion
+
     close = difflib.get_close_matches(name, found, n=3)
     raise EnvironmentError_(
         "conda environment %r not found; looked in %s%s%s. Give its prefix instead "

@@ -22,9 +22,9 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
+from lute._records import Record
 from lute.execution import _gc_pause
 from lute.execution.console import Console
 from lute.execution.environments import (
@@ -73,43 +73,124 @@ class ExecutorError(RuntimeError):
     """The Task could not be launched; the message says why and how to fix it."""
 
 
-@dataclass
-class Tasklet:
+class Tasklet(Record):
     """A function run before or after the Task.
 
     Its arguments may be strings holding ``{param}`` placeholders, filled from the
     Task's parameters (``{lute_config.run}``, ``{compound_var.int_var}``).
+
+    Attributes:
+        function: The function.
+        args: Its arguments.
+        when: ``"before"`` or ``"after"`` the Task.
+        set_result: Merge the return value into the Task's result payload.
+        set_summary: Merge the return value into the Task's result summary.
     """
 
-    function: Callable[..., Any]
-    args: Tuple[Any, ...]
-    when: str
-    set_result: bool
-    set_summary: bool
+    __match_args__ = ("function", "args", "when", "set_result", "set_summary")
+    _FIELDS = __match_args__
+
+    def __init__(
+        self,
+        function: Callable[..., Any],
+        args: Tuple[Any, ...],
+        when: str,
+        set_result: bool,
+        set_summary: bool,
+    ) -> None:
+        self.function = function
+        self.args = args
+        self.when = when
+        self.set_result = set_result
+        self.set_summary = set_summary
 
 
-@dataclass
-class RunState:
-    """Everything the Executor learns during one ``execute_task``."""
+class RunState(Record):
+    """Everything the Executor learns during one ``execute_task``.
 
-    managed_task: str
-    task_name: str
-    status: TaskStatus = TaskStatus.PENDING
-    reported_status: Optional[TaskStatus] = None
-    execution_id: Optional[int] = None
-    db: Any = None
-    error: Optional[str] = None
-    returncode: Optional[int] = None
-    timed_out: bool = False
-    cancelled_by: Optional[int] = None
-    messages: List[Tuple[float, int, str]] = field(default_factory=list)
-    message_count: int = 0
-    result: Optional[TaskResult] = None
-    result_recorded: bool = False
-    log_path: Optional[str] = None
-    work_dir: str = ""
-    started: float = field(default_factory=time.time)
-    parameters: Dict[str, Any] = field(default_factory=dict)
+    Attributes:
+        managed_task: Name of the managed task.
+        task_name: Name of the Task.
+        status: Current status.
+        reported_status: The final status the Task reported, if any.
+        execution_id: The database row of the execution.
+        db: The open :class:`~lute.io.db.Database`.
+        error: What went wrong, for the record.
+        returncode: The Task process's exit code.
+        timed_out: The Task was stopped at its deadline.
+        cancelled_by: The signal that cancelled the run.
+        messages: Stored plain messages, ``(time, rank, text)``; default: a new list.
+        message_count: Plain messages received (stored or not).
+        result: The Task's result.
+        result_recorded: ``result`` is in the database as it is now.
+        log_path: The run's log file.
+        work_dir: The config's ``work_dir``.
+        started: ``time.time()`` at the start; default: when the state is created.
+        parameters: The parameters sent to the Task; default: a new dict.
+    """
+
+    __match_args__ = (
+        "managed_task",
+        "task_name",
+        "status",
+        "reported_status",
+        "execution_id",
+        "db",
+        "error",
+        "returncode",
+        "timed_out",
+        "cancelled_by",
+        "messages",
+        "message_count",
+        "result",
+        "result_recorded",
+        "log_path",
+        "work_dir",
+        "started",
+        "parameters",
+    )
+    _FIELDS = __match_args__
+
+    def __init__(
+        self,
+        managed_task: str,
+        task_name: str,
+        status: TaskStatus = TaskStatus.PENDING,
+        reported_status: Optional[TaskStatus] = None,
+        execution_id: Optional[int] = None,
+        db: Any = None,
+        error: Optional[str] = None,
+        returncode: Optional[int] = None,
+        timed_out: bool = False,
+        cancelled_by: Optional[int] = None,
+        messages: Optional[List[Tuple[float, int, str]]] = None,
+        message_count: int = 0,
+        result: Optional[TaskResult] = None,
+        result_recorded: bool = False,
+        log_path: Optional[str] = None,
+        work_dir: str = "",
+        started: Optional[float] = None,
+        parameters: Optional[Dict[str, Any]] = None,
+    ) -> None:
+        self.managed_task = managed_task
+        self.task_name = task_name
+        self.status = status
+        self.reported_status = reported_status
+        self.execution_id = execution_id
+        self.db = db
+        self.error = error
+        self.returncode = returncode
+        self.timed_out = timed_out
+        self.cancelled_by = cancelled_by
+        # None stands for "not given": a fresh list, the current time, a fresh dict.
+        self.messages: List[Tuple[float, int, str]] = [] if messages is None else messages
+        self.message_count = message_count
+        self.result = result
+        self.result_recorded = result_recorded
+        self.log_path = log_path
+        self.work_dir = work_dir
+        self.started: float = time.time() if started is None else started
+        self.parameters: Dict[str, Any] = {} if parameters is None else parameters
 
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.]*)\}")

@@ -8,11 +8,11 @@ a bad config or a broken environment leaves no trace in the database.
 from __future__ import annotations
 
 import os
-import platform
 import shutil
-from dataclasses import dataclass
+import sys
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, TextIO
 
+from lute._records import Record
 from lute.execution.environments import ResolvedEnvironment
 from lute.runtime_version import __version__ as runtime_version
 
@@ -25,26 +25,85 @@ __all__ = ["LaunchPlan"]
 _SHOWN_VARIABLES = ("PATH", "PYTHONPATH", "VIRTUAL_ENV", "CONDA_PREFIX", "LD_LIBRARY_PATH")
 
 
-@dataclass
-class LaunchPlan:
-    """A validated, resolved launch of one Task."""
+class LaunchPlan(Record):
+    """A validated, resolved launch of one Task.
 
-    executor_name: str
-    task_name: str
-    config_path: str
-    model: Any
-    wire_parameters: Dict[str, Any]
-    resolved: ResolvedEnvironment
-    argv: List[str]
-    work_dir: str
-    db_path: str
-    timeout: Optional[float]
-    experiment: Optional[str]
-    run_number: Any
-    run_directory: Optional[str]
-    third_party_argv: Optional[List[str]]
-    reporters: List[Any]
-    probe: Any = None
+    Built by :meth:`prepare`; the constructor only stores its arguments.
+
+    Attributes:
+        executor_name: Name of the managed task.
+        task_name: Name of the Task.
+        config_path: Absolute path of the YAML config.
+        model: The validated parameter model.
+        wire_parameters: The parameters as sent to the Task.
+        resolved: The Task's interpreter and environment.
+        argv: Command line that starts the Task.
+        work_dir: Absolute ``work_dir`` of the config.
+        db_path: Absolute path of the database.
+        timeout: Seconds before the Task is stopped (``None``: no limit).
+        experiment: The config's experiment, if any.
+        run_number: The config's run, if any.
+        run_directory: Directory the Task runs in (``None``: the current one).
+        third_party_argv: Command line of a third-party executable, if the Task runs one.
+        reporters: Where the outcome is reported (eLog, local report ...).
+        probe: The :class:`~lute.execution.preflight.ProbeResult` of the environment.
+    """
+
+    __match_args__ = (
+        "executor_name",
+        "task_name",
+        "config_path",
+        "model",
+        "wire_parameters",
+        "resolved",
+        "argv",
+        "work_dir",
+        "db_path",
+        "timeout",
+        "experiment",
+        "run_number",
+        "run_directory",
+        "third_party_argv",
+        "reporters",
+        "probe",
+    )
+    _FIELDS = __match_args__
+
+    def __init__(
+        self,
+        executor_name: str,
+        task_name: str,
+        config_path: str,
+        model: Any,
+        wire_parameters: Dict[str, Any],
+        resolved: ResolvedEnvironment,
+        argv: List[str],
+        work_dir: str,
+        db_path: str,
+        timeout: Optional[float],
+        experiment: Optional[str],
+        run_number: Any,
+        run_directory: Optional[str],
+        third_party_argv: Optional[List[str]],
+        reporters: List[Any],
+        probe: Any = None,
+    ) -> None:
+        self.executor_name = executor_name
+        self.task_name = task_name
+        self.config_path = config_path
+        self.model = model
+        self.wire_parameters = wire_parameters
+        self.resolved = resolved
+        self.argv = argv
+        self.work_dir = work_dir
+        self.db_path = db_path
+        self.timeout = timeout
+        self.experiment = experiment
+        self.run_number = run_number
+        self.run_directory = run_directory
+        self.third_party_argv = third_party_argv
+        self.reporters = reporters
+        self.probe = probe
 
     @classmethod
     def prepare(
@@ -164,7 +223,7 @@ class LaunchPlan:
 
         return {
             "lute_runtime": runtime_version,
-            "executor_python": platform.python_version(),
+            "executor_python": _python_version(),
             "pydantic": pydantic.VERSION,
         }
 
@@ -234,6 +293,19 @@ def elog_environment(header: Any, environ: Mapping[str, str]) -> Dict[str, str]:
         env["LUTE_ELOG_PASSWORD"] = environ[settings.password_env]
     env["LUTE_ELOG_TIMEOUT"] = str(settings.timeout)
     return env
+
+
+def _python_version() -> str:
+    """``platform.python_version()`` read from ``sys.version``, as platform does.
+
+    Importing :mod:`platform` costs about 2 ms of every start-up. Its CPython and PyPy
+    parsers take the first word of ``sys.version`` (``3.13.0rc1``, ``3.12.3+``) and
+    add a missing patch level; ``sys.version_info`` would lose such suffixes.
+    """
+    version = sys.version.split(None, 1)[0]
+    if version.count(".") == 1:
+        version += ".0"
+    return version
 
 
 def _quote(arg: str) -> str:

@@ -22,12 +22,11 @@ import os
 import shlex
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
+from lute._records import FrozenRecord
 from lute.execution.environments import EnvironmentError_, ResolvedEnvironment, run_bounded
 
 __all__ = [
@@ -113,9 +112,10 @@ sys.stdout.write("\n%(mark)s" + json.dumps(out) + "\n")
 """ % {"tail": _TAIL, "mark": _MARK}
 
 
-@dataclass(frozen=True)
-class ProbeResult:
+class ProbeResult(FrozenRecord):
     """What a Task's environment offers, as checked by :func:`preflight`.
+
+    Read-only and hashable.
 
     Attributes:
         python: The interpreter probed (as it will be launched).
@@ -135,6 +135,26 @@ class ProbeResult:
         warnings: Things worth showing that do not stop the launch.
     """
 
+    __match_args__ = (
+        "python",
+        "executable",
+        "python_version",
+        "lute_runtime",
+        "protocol",
+        "zmq",
+        "mpi4py",
+        "pydantic",
+        "task_name",
+        "task_importable",
+        "task_class",
+        "in_process",
+        "cached",
+        "seconds",
+        "warnings",
+    )
+    _FIELDS = __match_args__
+    __slots__ = _FIELDS
+
     python: str
     executable: str
     python_version: str
@@ -145,11 +165,47 @@ class ProbeResult:
     pydantic: bool
     task_name: str
     task_importable: bool
-    task_class: Optional[str] = None
-    in_process: bool = False
-    cached: bool = False
-    seconds: float = 0.0
-    warnings: Tuple[str, ...] = field(default_factory=tuple)
+    task_class: Optional[str]
+    in_process: bool
+    cached: bool
+    seconds: float
+    warnings: Tuple[str, ...]
+
+    def __init__(
+        self,
+        python: str,
+        executable: str,
+        python_version: str,
+        lute_runtime: str,
+        protocol: int,
+        zmq: bool,
+        mpi4py: bool,
+        pydantic: bool,
+        task_name: str,
+        task_importable: bool,
+        task_class: Optional[str] = None,
+        in_process: bool = False,
+        cached: bool = False,
+        seconds: float = 0.0,
+        warnings: Tuple[str, ...] = (),
+    ) -> None:
+        self._set_fields(
+            python,
+            executable,
+            python_version,
+            lute_runtime,
+            protocol,
+            zmq,
+            mpi4py,
+            pydantic,
+            task_name,
+            task_importable,
+            task_class,
+            in_process,
+            cached,
+            seconds,
+            warnings,
+        )
 
 
 def install_command(python: str, requirement: str) -> str:
@@ -449,6 +505,8 @@ def _cache_put(key: str, directory: str, raw: Dict[str, Any]) -> None:
     with _memory_lock:
         _memory[key] = (paths, raw)
     try:
+        import tempfile  # only when writing the cache (it imports random)
+
         os.makedirs(directory, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=".probe-", suffix=".tmp", dir=directory)
         with os.fdopen(handle, "w") as stream:

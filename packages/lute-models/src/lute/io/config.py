@@ -30,7 +30,6 @@ from __future__ import annotations
 import copy
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import (
     Any,
@@ -49,6 +48,7 @@ from typing import (
 
 from pydantic import BaseModel, ValidationError
 
+from lute._records import FrozenRecord, Record
 from lute.io.models import registry
 from lute.io.models._coerce import coerce_model_input
 from lute.io.models._problems import (
@@ -92,8 +92,7 @@ _HEADER_PATHS = ("work_dir", "db_path")  # header values that are paths (made ab
 _MISSPELLING_CUTOFF = 0.75
 
 
-@dataclass
-class RawConfig:
+class RawConfig(Record):
     """A config file as read, before placeholders are filled and values validated.
 
     Attributes:
@@ -107,13 +106,36 @@ class RawConfig:
         problems: Problems found while reading that did not stop it (duplicate keys...).
     """
 
+    _FIELDS = ("path", "header", "sections", "lines", "texts", "origins", "problems")
+    __slots__ = _FIELDS
+    # Through __init__: pickle protocols 0 and 1 refuse __slots__ classes before 3.11.
+    __reduce__ = Record._reduce_by_fields
     path: Path
     header: Dict[str, Any]
     sections: Dict[str, Dict[str, Any]]
-    lines: Dict[PathKey, int] = field(default_factory=dict)
-    texts: Dict[PathKey, str] = field(default_factory=dict)
-    origins: Dict[PathKey, str] = field(default_factory=dict)
-    problems: List[ConfigProblem] = field(default_factory=list)
+    lines: Dict[PathKey, int]
+    texts: Dict[PathKey, str]
+    origins: Dict[PathKey, str]
+    problems: List[ConfigProblem]
+
+    def __init__(
+        self,
+        path: Path,
+        header: Dict[str, Any],
+        sections: Dict[str, Dict[str, Any]],
+        lines: Optional[Dict[PathKey, int]] = None,
+        texts: Optional[Dict[PathKey, str]] = None,
+        origins: Optional[Dict[PathKey, str]] = None,
+        problems: Optional[List[ConfigProblem]] = None,
+    ) -> None:
+        self.path = path
+        self.header = header
+        self.sections = sections
+        # None stands for "a fresh, empty container" (the dataclass's default_factory).
+        self.lines = {} if lines is None else lines
+        self.texts = {} if texts is None else texts
+        self.origins = {} if origins is None else origins
+        self.problems = [] if problems is None else problems
 
     @property
     def file(self) -> str:
@@ -129,9 +151,10 @@ class RawConfig:
         return Locator(self.file, self.lines, self.origins)
 
 
-@dataclass(frozen=True)
-class Override:
+class Override(FrozenRecord):
     """One command-line override, ``Task.param=value`` (or ``lute_config.key=value``).
+
+    Immutable and hashable (when ``value`` is), like the frozen dataclass it replaces.
 
     Attributes:
         path: Where it goes (``("Test", "float_var")``, header: ``("lute_config", "run")``).
@@ -140,14 +163,18 @@ class Override:
         source: The override as given.
     """
 
+    _FIELDS = ("path", "value", "text", "source")
+    __slots__ = ("path", "source", "text", "value")
     path: PathKey
     value: Any
     text: Optional[str]
     source: str
 
+    def __init__(self, path: PathKey, value: Any, text: Optional[str], source: str) -> None:
+        self._set_fields(path, value, text, source)
 
-@dataclass
-class LoadedConfig:
+
+class LoadedConfig(Record):
     """A validated config for one Task.
 
     Attributes:
@@ -160,12 +187,32 @@ class LoadedConfig:
             installed here).
     """
 
+    _FIELDS = ("task_name", "header", "model", "raw", "section", "notes")
+    __slots__ = _FIELDS
+    # Through __init__: pickle protocols 0 and 1 refuse __slots__ classes before 3.11.
+    __reduce__ = Record._reduce_by_fields
     task_name: str
     header: AnalysisHeader
     model: TaskParameters
     raw: RawConfig
     section: Dict[str, Any]
-    notes: List[ConfigProblem] = field(default_factory=list)
+    notes: List[ConfigProblem]
+
+    def __init__(
+        self,
+        task_name: str,
+        header: AnalysisHeader,
+        model: TaskParameters,
+        raw: RawConfig,
+        section: Dict[str, Any],
+        notes: Optional[List[ConfigProblem]] = None,
+    ) -> None:
+        self.task_name = task_name
+        self.header = header
+        self.model = model
+        self.raw = raw
+        self.section = section
+        self.notes = [] if notes is None else notes  # a fresh list per instance
 
 
 # -- reading -----------------------------------------------------------------------
@@ -417,13 +464,32 @@ def _path_normaliser(config_dir: Path) -> Any:
     return normalise
 
 
-@dataclass
-class _Filled:
+class _Filled(Record):
+    """The header and sections with placeholders filled, and what went wrong doing it."""
+
+    _FIELDS = ("header", "sections", "texts", "failed", "problems")
+    __slots__ = _FIELDS
+    # Through __init__: pickle protocols 0 and 1 refuse __slots__ classes before 3.11.
+    __reduce__ = Record._reduce_by_fields
     header: Dict[str, Any]
     sections: Dict[str, Dict[str, Any]]
     texts: Dict[PathKey, str]
     failed: Set[PathKey]
     problems: List[ConfigProblem]
+
+    def __init__(
+        self,
+        header: Dict[str, Any],
+        sections: Dict[str, Dict[str, Any]],
+        texts: Dict[PathKey, str],
+        failed: Set[PathKey],
+        problems: List[ConfigProblem],
+    ) -> None:
+        self.header = header
+        self.sections = sections
+        self.texts = texts
+        self.failed = failed
+        self.problems = problems
 
 
 def _fill(raw: RawConfig, section_names: Sequence[str], environ: Mapping[str, str]) -> _Filled:

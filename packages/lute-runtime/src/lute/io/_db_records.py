@@ -1,11 +1,15 @@
-"""Read-side record types of the results database. Private to :mod:`lute.io.db`."""
+"""Read-side record types of the results database. Private to :mod:`lute.io.db`.
+
+The records derive from :class:`lute._records.FrozenRecord` rather than being frozen
+dataclasses: importing ``dataclasses`` and compiling the methods it generates would slow
+every ``lute-exec run``.
+"""
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
 from typing import Any, Dict, Optional, Sequence
 
+from lute._records import FrozenRecord
 from lute.io._db_values import TERMINAL_STATUSES, decode_json, decode_payload
 
 __all__ = [
@@ -18,9 +22,10 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class ExecutionRecord:
+class ExecutionRecord(FrozenRecord):
     """One row of the ``executions`` table (JSON columns decoded).
+
+    Immutable and hashable (when ``environment`` and ``versions`` are ``None``).
 
     Attributes:
         id: Execution id (newer executions have higher ids).
@@ -45,6 +50,32 @@ class ExecutionRecord:
         config_path: The YAML configuration it ran from.
     """
 
+    # The table's columns in __init__ order. EXECUTION_COLUMNS (the SELECT list) and
+    # execution_from_row (which JSON columns to decode) both read this tuple, so a new
+    # column goes here, and into the annotations and __init__ below in the same order.
+    _FIELDS = (
+        "id",
+        "managed_task",
+        "task_name",
+        "experiment",
+        "run",
+        "run_number",
+        "status",
+        "created",
+        "started",
+        "ended",
+        "exit_code",
+        "signal",
+        "host",
+        "user",
+        "pid",
+        "work_dir",
+        "environment",
+        "versions",
+        "error",
+        "config_path",
+    )
+    __slots__ = _FIELDS
     id: int
     managed_task: str
     task_name: str
@@ -66,19 +97,62 @@ class ExecutionRecord:
     error: Optional[str]
     config_path: Optional[str]
 
+    def __init__(
+        self,
+        id: int,
+        managed_task: str,
+        task_name: str,
+        experiment: Optional[str],
+        run: Optional[str],
+        run_number: Optional[int],
+        status: str,
+        created: str,
+        started: Optional[str],
+        ended: Optional[str],
+        exit_code: Optional[int],
+        signal: Optional[str],
+        host: Optional[str],
+        user: Optional[str],
+        pid: Optional[int],
+        work_dir: Optional[str],
+        environment: Optional[Dict[str, Any]],
+        versions: Optional[Dict[str, Any]],
+        error: Optional[str],
+        config_path: Optional[str],
+    ) -> None:
+        self._set_fields(
+            id,
+            managed_task,
+            task_name,
+            experiment,
+            run,
+            run_number,
+            status,
+            created,
+            started,
+            ended,
+            exit_code,
+            signal,
+            host,
+            user,
+            pid,
+            work_dir,
+            environment,
+            versions,
+            error,
+            config_path,
+        )
+
     @property
     def is_terminal(self) -> bool:
         """Whether the status is final (COMPLETED, FAILED, TIMEDOUT or CANCELLED)."""
         return self.status in TERMINAL_STATUSES
 
-    def to_dict(self) -> Dict[str, Any]:
-        """A plain (JSON-compatible) dict of all attributes."""
-        return dataclasses.asdict(self)
 
-
-@dataclass(frozen=True)
-class ResultRecord:
+class ResultRecord(FrozenRecord):
     """One stored result item with its execution's identity and its TaskResult's payload.
+
+    Immutable; hashable when ``payload`` is.
 
     Attributes:
         execution_id: Execution that produced it.
@@ -97,6 +171,21 @@ class ResultRecord:
         id: Row id of the item in the ``results`` table.
     """
 
+    _FIELDS = (
+        "execution_id",
+        "task_name",
+        "experiment",
+        "run",
+        "position",
+        "kind",
+        "summary",
+        "payload",
+        "payload_type",
+        "task_status",
+        "created",
+        "id",
+    )
+    __slots__ = _FIELDS
     execution_id: int
     task_name: str
     experiment: Optional[str]
@@ -110,12 +199,38 @@ class ResultRecord:
     created: str
     id: int
 
-    def to_dict(self) -> Dict[str, Any]:
-        """A plain dict of all attributes."""
-        return dataclasses.asdict(self)
+    def __init__(
+        self,
+        execution_id: int,
+        task_name: str,
+        experiment: Optional[str],
+        run: Optional[str],
+        position: int,
+        kind: str,
+        summary: str,
+        payload: Any,
+        payload_type: Optional[str],
+        task_status: Optional[str],
+        created: str,
+        id: int,
+    ) -> None:
+        self._set_fields(
+            execution_id,
+            task_name,
+            experiment,
+            run,
+            position,
+            kind,
+            summary,
+            payload,
+            payload_type,
+            task_status,
+            created,
+            id,
+        )
 
 
-EXECUTION_COLUMNS = ", ".join(field.name for field in dataclasses.fields(ExecutionRecord))
+EXECUTION_COLUMNS = ", ".join(ExecutionRecord._FIELDS)
 
 RESULT_COLUMNS = (
     "execution_id, task_name, experiment, run, position, kind, summary, payload, "
@@ -126,9 +241,8 @@ RESULT_COLUMNS = (
 def execution_from_row(row: Sequence[Any]) -> ExecutionRecord:
     """Build from a row selected with :data:`EXECUTION_COLUMNS`."""
     values = list(row)
-    names = [field.name for field in dataclasses.fields(ExecutionRecord)]
     for name in ("environment", "versions"):
-        index = names.index(name)
+        index = ExecutionRecord._FIELDS.index(name)
         values[index] = decode_json(values[index])
     return ExecutionRecord(*values)
 

@@ -13,9 +13,9 @@ import math
 import numbers
 import os
 import re
-from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 
+from lute._records import FrozenRecord
 from lute.io._db_connect import DatabaseError
 
 __all__ = [
@@ -43,20 +43,27 @@ TERMINAL_STATUSES = frozenset(("COMPLETED", "FAILED", "TIMEDOUT", "CANCELLED"))
 _DIGITS = re.compile(r"[0-9]+\Z")
 
 
-@dataclass(frozen=True)
-class PlotsRef:
+class PlotsRef(FrozenRecord):
     """Plots already rendered to an HTML file, as stored in a result row.
 
     The Executor converts an ``ElogSummaryPlots`` summary into one of these before
     recording it; any object with ``display_name`` and ``path`` attributes is accepted too.
+    Immutable and hashable. A :class:`~lute._records.FrozenRecord` rather than a frozen
+    ``@dataclass``: importing ``dataclasses`` and compiling its methods would slow every
+    ``lute-exec run``.
 
     Attributes:
         display_name: Name of the report tab (``/`` separates nested tabs).
         path: Path of the HTML file.
     """
 
+    _FIELDS = ("display_name", "path")
+    __slots__ = ("display_name", "path")
     display_name: str
     path: str
+
+    def __init__(self, display_name: str, path: str) -> None:
+        self._set_fields(display_name, path)
 
 
 # ----------------------------------------------------------------------- time, text

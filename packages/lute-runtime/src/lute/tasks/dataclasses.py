@@ -1,19 +1,22 @@
 """Plain data types shared by Tasks and Executors.
 
 These travel over IPC (pickled) and therefore live in lute-runtime, which both the
-Task's environment and the Executor's environment have installed. They are plain
-classes rather than ``@dataclass``es: the ``dataclasses`` module (and the ``inspect``
-module it loads) would cost more to import than the rest of a Task's start-up.
+Task's environment and the Executor's environment have installed. They are
+:class:`lute._records.Record` classes rather than ``@dataclass``es: the ``dataclasses``
+module (and the ``inspect`` module it loads) would cost more to import than the rest of
+a Task's start-up.
 """
 
 from __future__ import annotations
 
 import enum
 
+from lute._records import Record
+
 # Annotations only (PEP 563): importing typing costs more than this module on 3.8.
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Any, Dict, List, Optional, Tuple
+    from typing import Any, Dict, List, Optional
 
 __all__ = ["DescribedAnalysis", "ElogSummaryPlots", "TaskResult", "TaskStatus"]
 
@@ -38,27 +41,7 @@ class TaskStatus(enum.Enum):
         return self.value
 
 
-class _Record:
-    """Equality, repr and field access shared by the plain data classes below."""
-
-    _fields: Tuple[str, ...] = ()
-
-    def _values(self) -> Tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in self._fields)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._values() == other._values()  # type: ignore[attr-defined]
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, like a dataclass
-
-    def __repr__(self) -> str:
-        fields = ", ".join("%s=%r" % (name, getattr(self, name)) for name in self._fields)
-        return "%s(%s)" % (type(self).__name__, fields)
-
-
-class ElogSummaryPlots(_Record):
+class ElogSummaryPlots(Record):
     """Figures to be rendered into an HTML page and attached to the eLog/report.
 
     Attributes:
@@ -66,14 +49,14 @@ class ElogSummaryPlots(_Record):
         figures: A matplotlib/plotly/bokeh figure, an HTML string, or a list of them.
     """
 
-    _fields = ("display_name", "figures")
+    _FIELDS = ("display_name", "figures")
 
     def __init__(self, display_name: str, figures: Any) -> None:
         self.display_name = display_name
         self.figures = figures
 
 
-class TaskResult(_Record):
+class TaskResult(Record):
     """What a Task produced.
 
     Attributes:
@@ -86,7 +69,7 @@ class TaskResult(_Record):
         impl_schemas: Optional description of the payload's format.
     """
 
-    _fields = ("task_name", "task_status", "summary", "payload", "impl_schemas")
+    _FIELDS = ("task_name", "task_status", "summary", "payload", "impl_schemas")
 
     def __init__(
         self,
@@ -103,7 +86,7 @@ class TaskResult(_Record):
         self.impl_schemas = impl_schemas
 
 
-class DescribedAnalysis(_Record):
+class DescribedAnalysis(Record):
     """A complete description of one analysis step, as assembled by an Executor.
 
     Attributes:
@@ -114,7 +97,7 @@ class DescribedAnalysis(_Record):
         communicator_desc: Human-readable descriptions of the IPC channels used.
     """
 
-    _fields = ("task_result", "task_parameters", "task_env", "poll_interval", "communicator_desc")
+    _FIELDS = ("task_result", "task_parameters", "task_env", "poll_interval", "communicator_desc")
 
     def __init__(
         self,

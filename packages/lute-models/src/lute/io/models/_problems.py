@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Type, Union
 
 from pydantic import BaseModel, ValidationError
 
+from lute._records import FrozenRecord
 from lute.io.models._dynamic import HEADER_INVALID
 from lute.io.models._yaml_source import MISSING, PathKey, child_of
 
@@ -45,9 +45,11 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     return "; did you mean %s?" % " or ".join(repr(name) for name in found)
 
 
-@dataclass(frozen=True)
-class ConfigProblem:
+class ConfigProblem(FrozenRecord):
     """One thing wrong with a config.
+
+    Immutable and hashable (problems are de-duplicated in sets). A plain class rather
+    than a frozen ``@dataclass``, which would compile its methods with ``exec`` at import.
 
     Attributes:
         file: The config file (or ``"command line"`` for an override).
@@ -57,10 +59,15 @@ class ConfigProblem:
         message: What is wrong and, where possible, how to fix it.
     """
 
+    _FIELDS = ("file", "line", "path", "message")
+    __slots__ = ("file", "line", "message", "path")
     file: str
     line: Optional[int]
     path: str
     message: str
+
+    def __init__(self, file: str, line: Optional[int], path: str, message: str) -> None:
+        self._set_fields(file, line, path, message)
 
     def __str__(self) -> str:
         where = self.file if self.line is None else "%s:%d" % (self.file, self.line)

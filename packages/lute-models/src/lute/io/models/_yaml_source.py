@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Set, Tuple, Union
 
 import yaml
@@ -23,6 +22,8 @@ from yaml.parser import Parser
 from yaml.reader import Reader
 from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
+
+from lute._records import Record
 
 __all__ = [
     "MISSING",
@@ -106,9 +107,11 @@ class YamlSyntaxError(Exception):
         self.line = line
 
 
-@dataclass
-class SourceMap:
+class SourceMap(Record):
     """Where values came from, keyed by their path in the built tree.
+
+    A :class:`~lute._records.Record` rather than a ``@dataclass``, which would compile its
+    methods with ``exec`` at import (a cost paid on every ``lute-exec run``).
 
     Attributes:
         lines: 1-based line of each key (and of each document's start).
@@ -116,9 +119,24 @@ class SourceMap:
         problems: ``(path, line, message)`` found while building (duplicate keys...).
     """
 
-    lines: Dict[PathKey, int] = field(default_factory=dict)
-    texts: Dict[PathKey, str] = field(default_factory=dict)
-    problems: List[Tuple[PathKey, Optional[int], str]] = field(default_factory=list)
+    _FIELDS = ("lines", "texts", "problems")
+    __slots__ = ("lines", "problems", "texts")
+    # Through __init__: pickle protocols 0 and 1 refuse __slots__ classes before 3.11.
+    __reduce__ = Record._reduce_by_fields
+    lines: Dict[PathKey, int]
+    texts: Dict[PathKey, str]
+    problems: List[Tuple[PathKey, Optional[int], str]]
+
+    def __init__(
+        self,
+        lines: Optional[Dict[PathKey, int]] = None,
+        texts: Optional[Dict[PathKey, str]] = None,
+        problems: Optional[List[Tuple[PathKey, Optional[int], str]]] = None,
+    ) -> None:
+        # None stands for "a fresh, empty container" (the dataclass's default_factory).
+        self.lines = {} if lines is None else lines
+        self.texts = {} if texts is None else texts
+        self.problems = [] if problems is None else problems
 
 
 def compose_documents(text: str) -> List[Node]:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 import textwrap
-from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Type
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from lute._records import FrozenRecord
 from lute.io.models.base import ThirdPartyParameters
 from lute.io.models.options import field_extra
 
@@ -19,15 +19,32 @@ _DOTTED_PREFIX = re.compile(r"\b(?:[A-Za-z_]\w*\.)+(?=[A-Za-z_])")
 _MAX_DEFAULT = 40
 
 
-@dataclass(frozen=True)
-class ParameterRow:
-    """One line of a model description."""
+class ParameterRow(FrozenRecord):
+    """One line of a model description.
 
+    Immutable and hashable. A plain class rather than a frozen ``@dataclass``, which
+    would compile its methods with ``exec`` at import.
+
+    Attributes:
+        name: Parameter name; nested ones as ``group.name``.
+        type: The annotation, as text.
+        default: The default, as text (``(required)``, ``(see below)``...).
+        description: The field's description.
+        flag: How a third-party program receives it (``--name``, ``(positional)``...).
+    """
+
+    _FIELDS = ("name", "type", "default", "description", "flag")
+    __slots__ = ("default", "description", "flag", "name", "type")
     name: str
     type: str
     default: str
     description: str
-    flag: str = ""
+    flag: str
+
+    def __init__(
+        self, name: str, type: str, default: str, description: str, flag: str = ""
+    ) -> None:
+        self._set_fields(name, type, default, description, flag)
 
 
 def _type_name(annotation: Any) -> str:

@@ -14,11 +14,12 @@ A parameter model carries two kinds of settings:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional, Type, Union
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.fields import FieldInfo
+
+from lute._records import FrozenRecord
 
 __all__ = [
     "LUTE_OPTION_DEFAULTS",
@@ -64,17 +65,60 @@ class LuteConfigDict(ConfigDict, total=False):
     long_flags_use_eq: bool
 
 
-@dataclass(frozen=True)
-class LuteOptions:
-    """The LUTE model options of one model class, with defaults filled in."""
+class LuteOptions(FrozenRecord):
+    """The LUTE model options of one model class, with defaults filled in.
 
-    run_directory: Optional[str] = None
-    set_result: bool = False
-    result_from_params: Union[str, Callable[[Any], Any], None] = None
-    result_summary: Optional[str] = None
-    impl_schemas: Optional[str] = None
-    short_flags_use_eq: bool = False
-    long_flags_use_eq: bool = False
+    Immutable and hashable (when ``result_from_params`` is). A plain class rather than
+    a frozen ``@dataclass``, which would compile its methods with ``exec`` at import.
+
+    Attributes:
+        run_directory: Directory the Task runs in (may use ``{parameter}`` placeholders).
+        set_result: The result of the Task is known from its parameters.
+        result_from_params: A format string over the parameters, or a callable taking
+            the model.
+        result_summary: A format string giving the result summary.
+        impl_schemas: The schemas the result conforms to.
+        short_flags_use_eq: Third-party programs: write ``-p=value`` instead of ``-p value``.
+        long_flags_use_eq: Third-party programs: write ``--param=value``.
+    """
+
+    _FIELDS = (
+        "run_directory",
+        "set_result",
+        "result_from_params",
+        "result_summary",
+        "impl_schemas",
+        "short_flags_use_eq",
+        "long_flags_use_eq",
+    )
+    __slots__ = _FIELDS
+    run_directory: Optional[str]
+    set_result: bool
+    result_from_params: Union[str, Callable[[Any], Any], None]
+    result_summary: Optional[str]
+    impl_schemas: Optional[str]
+    short_flags_use_eq: bool
+    long_flags_use_eq: bool
+
+    def __init__(
+        self,
+        run_directory: Optional[str] = None,
+        set_result: bool = False,
+        result_from_params: Union[str, Callable[[Any], Any], None] = None,
+        result_summary: Optional[str] = None,
+        impl_schemas: Optional[str] = None,
+        short_flags_use_eq: bool = False,
+        long_flags_use_eq: bool = False,
+    ) -> None:
+        self._set_fields(
+            run_directory,
+            set_result,
+            result_from_params,
+            result_summary,
+            impl_schemas,
+            short_flags_use_eq,
+            long_flags_use_eq,
+        )
 
 
 def lute_options(model: Union[BaseModel, Type[BaseModel]]) -> LuteOptions:

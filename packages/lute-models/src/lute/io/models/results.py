@@ -6,20 +6,22 @@ programs included -- without the Task reporting anything.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import Any, Optional
 
 from pydantic import BaseModel
 
+from lute._records import FrozenRecord
 from lute.io.models._formatting import format_template
 from lute.io.models.options import field_extra, lute_options
 
 __all__ = ["KnownResult", "known_result", "resolved_run_directory"]
 
 
-@dataclass(frozen=True)
-class KnownResult:
+class KnownResult(FrozenRecord):
     """A result taken from the parameters.
+
+    Immutable and hashable (when ``payload`` is). A plain class rather than a frozen
+    ``@dataclass``, which would compile its methods with ``exec`` at import.
 
     Attributes:
         payload: The result value (e.g. the output file path).
@@ -27,9 +29,16 @@ class KnownResult:
         impl_schemas: The schemas the result conforms to, when ``impl_schemas`` is set.
     """
 
+    _FIELDS = ("payload", "summary", "impl_schemas")
+    __slots__ = ("impl_schemas", "payload", "summary")
     payload: Any
-    summary: Optional[str] = None
-    impl_schemas: Optional[str] = None
+    summary: Optional[str]
+    impl_schemas: Optional[str]
+
+    def __init__(
+        self, payload: Any, summary: Optional[str] = None, impl_schemas: Optional[str] = None
+    ) -> None:
+        self._set_fields(payload, summary, impl_schemas)
 
 
 def _model_values(model: BaseModel) -> dict:

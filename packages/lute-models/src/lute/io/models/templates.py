@@ -18,12 +18,12 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from pydantic import BaseModel
 
+from lute._records import FrozenRecord
 from lute.io.models.base import TemplateConfig
 
 __all__ = [
@@ -40,9 +40,11 @@ class TemplateError(ValueError):
     """A template is missing, malformed, or uses a value the model does not have."""
 
 
-@dataclass(frozen=True)
-class RenderedTemplate:
+class RenderedTemplate(FrozenRecord):
     """One rendered template.
+
+    Immutable and hashable. A plain class rather than a frozen ``@dataclass``, which
+    would compile its methods with ``exec`` at import.
 
     Attributes:
         field: The model field holding the ``TemplateConfig``.
@@ -51,10 +53,15 @@ class RenderedTemplate:
         text: The rendered text.
     """
 
+    _FIELDS = ("field", "template", "output", "text")
+    __slots__ = ("field", "output", "template", "text")
     field: str
     template: Path
     output: Path
     text: str
+
+    def __init__(self, field: str, template: Path, output: Path, text: str) -> None:
+        self._set_fields(field, template, output, text)
 
 
 def template_search_dirs(model: BaseModel, extra: Sequence[os.PathLike] = ()) -> List[Path]:
