@@ -206,3 +206,20 @@ def test_cli_runs_a_facility_managed_task(
     listed = lute_exec(["db", "list", "-w", str(tmp_path / "work"), "--json"], env, tmp_path)
     executions: Optional[List[Any]] = json.loads(listed.stdout) if listed.stdout.strip() else []
     assert len(executions or []) == (0 if broken else 1), listed.stdout + listed.stderr
+    if not broken:
+        check_summary_plots_recorded(tmp_path / "work", env, tmp_path)
+
+
+def check_summary_plots_recorded(work: Path, env: Dict[str, str], cwd: Path) -> None:
+    """FitSpectrum's ElogSummaryPlots crossed from the 3.8 venv into the DB and report."""
+    shown = lute_exec(["db", "show", "1", "-w", str(work), "--json"], env, cwd)
+    results = json.loads(shown.stdout)["results"]
+    assert [r["kind"] for r in results] == ["dict", "plots"], results
+    assert results[0]["summary"].startswith("Peak: 3.2")
+    page = Path(results[1]["summary"])
+    assert page.parts[-3:] == ("Fits", "Spectrum", "report.html")
+    assert page.is_file() and str(work) in str(page)
+    assert '<svg class="spectrum"' in page.read_text(encoding="utf-8")
+    report = (work / "reports" / "SpectrumFitter_1.html").read_text(encoding="utf-8")
+    assert "Fits/Spectrum" in report
+    assert "summary_plots/TST00000/7/Fits/Spectrum/report.html" in report
