@@ -19,6 +19,7 @@ import pytest
 from lute.execution.environments import EnvironmentSpec, ResolvedEnvironment, resolve_environment
 from lute.execution.ipc import Listener, Message, new_key
 from lute.execution.preflight import clear_probe_cache, preflight
+from lute.tasks.dataclasses import ElogSummaryPlots
 
 HANDOFF: Dict[str, Any] = {
     "task_name": "FitSpectrum",
@@ -110,7 +111,9 @@ def test_fit_spectrum_in_a_venv_of_another_python(task_venv: Path, task_python: 
     assert seen["transport"] == "unix"
     assert not seen["pydantic_here"]
     result = run.result()
-    assert result.summary["Peak"].startswith("4.1")
+    fit, plots = result.summary
+    assert fit["Peak"].startswith("4.1")
+    assert isinstance(plots, ElogSummaryPlots) and plots.display_name == "Fits/Spectrum"
     assert json.loads(result.payload)["prefix"] == str(task_venv)
 
 
