@@ -727,12 +727,7 @@ class Database:
         where = self._latest_filter(task_name, experiment, run, status, "latest_result")
         query = "SELECT %s FROM result_view%s ORDER BY execution_id DESC, position DESC LIMIT 1"
         query = query % (RESULT_COLUMNS, where.sql())
-
-        def body(conn: sqlite3.Connection) -> Optional[ResultRecord]:
-            row = conn.execute(query, where.values).fetchone()
-            return None if row is None else result_from_row(row)
-
-        return self._read(f"find the latest result of {task_name}", body)
+        return self._read_first(query, where, result_from_row, f"the latest result of {task_name}")
 
     def latest_parameters(
         self,
@@ -758,12 +753,20 @@ class Database:
             "SELECT p.model FROM executions JOIN parameters AS p ON p.execution_id = executions.id"
             f"{where.sql()} ORDER BY executions.id DESC LIMIT 1"
         )
+        return self._read_first(
+            query, where, lambda row: decode_json(row[0]), f"the latest parameters of {task_name}"
+        )
 
-        def body(conn: sqlite3.Connection) -> Optional[Dict[str, Any]]:
+    def _read_first(
+        self, query: str, where: _Where, convert: Callable[[Any], T], what: str
+    ) -> Optional[T]:
+        """``convert`` of the first row ``query`` finds with ``where``'s values, or None."""
+
+        def body(conn: sqlite3.Connection) -> Optional[T]:
             row = conn.execute(query, where.values).fetchone()
-            return None if row is None else decode_json(row[0])
+            return None if row is None else convert(row)
 
-        return self._read(f"find the latest parameters of {task_name}", body)
+        return self._read("find " + what, body)
 
     @staticmethod
     def _latest_filter(task_name: str, experiment: Any, run: Any, status: Any, what: str) -> _Where:
