@@ -13,17 +13,17 @@ resolved once into a :class:`ResolvedEnvironment`:
 
 Shell code always runs in a separate ``bash`` whose resulting variables are read back
 with ``env -0``: nothing a script prints is ever evaluated.
+
+Conda discovery lives in ``_conda``, bash (sourcing, ``module``, bounded child processes)
+in ``_shell``, the error in ``_env_errors``; every public name is imported from here.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shlex
 import shutil
-import signal
-import subprocess
 import sys
 from typing import (
     Any,
@@ -39,6 +39,21 @@ from typing import (
 )
 
 from lute._records import FrozenRecord, Record
+from lute.execution._conda import (
+    _conda_activation_scripts,
+    _conda_env_vars,
+    _is_conda_prefix,
+    _normal,
+    find_conda_prefix,
+)
+from lute.execution._env_errors import EnvironmentError_
+from lute.execution._shell import (
+    DEFAULT_TIMEOUT,
+    _bash_environment,
+    _module_environment,
+    run_bounded,
+    source_script,
+)
 
 __all__ = [
     "ENV_KINDS",
@@ -57,7 +72,6 @@ __all__ = [
 PATH_MODES = ("prepend", "append", "overwrite")
 ENV_KINDS = ("current", "venv", "python", "conda", "script", "modules")
 SPEC_OPTIONS = ("keep", "interpreter")
-DEFAULT_TIMEOUT = 120.0
 
 # Variables that describe the Executor's own interpreter; a switched Task never sees them
 # unless a spec keeps them.
@@ -77,9 +91,6 @@ EXECUTOR_VARIABLES = (
 # as ``conda activate`` keeps them.
 CONDA_TOOL_VARIABLES = ("CONDA_EXE", "CONDA_PYTHON_EXE", "_CE_CONDA", "_CE_M")
 _CONDA_VARIABLE = re.compile(r"^(CONDA_.*|_CE_CONDA|_CE_M)$")
-# Bash sets these itself; the result keeps the caller's values rather than bash's.
-_BASH_BOOKKEEPING = ("SHLVL", "_", "PWD", "OLDPWD")
-_SENTINEL = "LUTE_ENVIRONMENT_FOLLOWS"
 # Where environment-modules and Lmod install the bash definition of ``module``.
 MODULE_INIT_FILES = (
     "/etc/profile.d/lmod.sh",
@@ -89,12 +100,6 @@ MODULE_INIT_FILES = (
     "/usr/share/Modules/init/bash",
 )
 _MAX_MODULE_LINES = 150
-_MODULES_MISSING_EXIT = 97
-_MODULE_LINE_EXIT_BASE = 100
-
-
-class EnvironmentError_(RuntimeError):
-    """An environment could not be resolved or used; the message says what to fix."""
 
 
 class EnvironmentUpdate(FrozenRecord):
@@ -405,80 +410,6 @@ def clean_environment(
     return result
 
 
-def source_script(
-    script: str, env: Mapping[str, str], *, timeout: float = DEFAULT_TIMEOUT
-) -> Dict[str, str]:
-    """Return the environment ``script`` leaves behind when sourced by bash.
-
-    ``script`` may carry arguments (``"/sw/setup.sh --gpu"``). The variables are read
-    from ``env -0`` (NUL-separated) after sourcing: the script's output is never
-    evaluated (it is shown on stderr if sourcing fails).
-
-    Raises:
-        EnvironmentError_: The script is missing, fails, exits the shell or hangs.
-    """
-    parts = shlex.split(script)
-    if not parts or not os.path.isfile(parts[0]):
-        raise EnvironmentError_(
-            "shell_source: script %r does not exist" % (parts[0] if parts else script)
-        )
-    body = "source %s >&2 || exit $?" % " ".join(shlex.quote(p) for p in parts)
-    return _bash_environment(body, env, what="sourcing %s" % script, timeout=timeout)
-
-
-def find_conda_prefix(name: str, env: Optional[Mapping[str, str]] = None) -> str:
-    """The prefix of the conda environment called ``name``.
-
-    Looked for, in order, in ``$CONDA_ENVS_PATH`` (also ``$CONDA_ENVS_DIRS``), the
-    ``envs/`` of the conda installation (``$CONDA_ROOT``, ``$CONDA_EXE``'s, or
-    ``$MAMBA_ROOT_PREFIX``), ``~/.conda/envs`` and ``~/.conda/environments.txt``.
-    ``base`` names the installation itself.
-
-    Raises:
-        EnvironmentError_: No such environment; the message lists where it looked and
-            the environments found there.
-    """
-    env = os.environ if env is None else env
-    roots = _conda_roots(env)
-    if name == "base":
-        for root in roots:
-            if _is_conda_prefix(root):
-                return root
-        raise EnvironmentError_(
-            "conda: no conda installation found for 'base' (set CONDA_EXE or CONDA_ROOT)"
-        )
-    searched = _conda_envs_dirs(env, roots)
-    for directory in searched:
-        candidate = os.path.join(directory, name)
-        if _is_conda_prefix(candidate):
-            return candidate
-    for prefix in _listed_conda_envs(env):
-        if os.path.basename(prefix) == name and _is_conda_prefix(prefix):
-            return prefix
-    found = sorted(
-        {
-            entry
-            for directory in searched
-            if os.path.isdir(directory)
-            for entry in os.listdir(directory)
-            if _is_conda_prefix(os.path.join(directory, entry))
-        }
-    )
-    import difflib  # only for the error message's suggestion
-
-    close = difflib.get_close_matches(name, found, n=3)
-    raise EnvironmentError_(
-        "conda environment %r not found; looked in %s%s%s. Give its prefix instead "
-        "({conda: /path/to/env}) or add its directory to CONDA_ENVS_PATH"
-        % (
-            name,
-            ", ".join(searched) or "no envs directory (no CONDA_EXE, CONDA_ROOT, ~/.conda)",
-            "; found: %s" % ", ".join(found) if found else "",
-            "; did you mean %s?" % " or ".join(close) if close else "",
-        )
-    )
-
-
 def resolve_environment(
     spec: EnvironmentSpec,
     *,
@@ -629,37 +560,12 @@ def _activate_script(
 def _activate_modules(
     spec: EnvironmentSpec, base: Dict[str, str], timeout: float
 ) -> ResolvedEnvironment:
-    if shutil.which("bash") is None:
-        raise EnvironmentError_("modules: bash is needed to run 'module' and is not on PATH")
-    env = clean_environment(base, keep=spec.keep)
-    inits = " ".join(shlex.quote(p) for p in MODULE_INIT_FILES)
-    lines = [
-        "if ! type module >/dev/null 2>&1; then",
-        '  for init in ${MODULESHOME:+"$MODULESHOME/init/bash"} %s; do' % inits,
-        '    if [ -r "$init" ]; then . "$init" >&2; type module >/dev/null 2>&1 && break; fi',
-        "  done",
-        "fi",
-        "type module >/dev/null 2>&1 || exit %d" % _MODULES_MISSING_EXIT,
-    ]
-    for index, line in enumerate(spec.lines):
-        words = " ".join(shlex.quote(w) for w in shlex.split(line))
-        lines.append("module %s >&2 || exit %d" % (words, _MODULE_LINE_EXIT_BASE + index))
-    try:
-        env = _bash_environment("\n".join(lines), env, what="running module", timeout=timeout)
-    except _BashExit as failed:
-        if failed.code == _MODULES_MISSING_EXIT:
-            raise EnvironmentError_(
-                "modules: no 'module' command here (neither environment-modules nor Lmod: "
-                "looked for a 'module' function, $MODULESHOME/init/bash and %s); install "
-                "one, or describe the environment with {script: ...} or {venv: ...}"
-                % ", ".join(MODULE_INIT_FILES)
-            ) from None
-        index = failed.code - _MODULE_LINE_EXIT_BASE
-        if 0 <= index < len(spec.lines):
-            raise EnvironmentError_(
-                "modules: `module %s` failed:\n%s" % (spec.lines[index], failed.stderr)
-            ) from None
-        raise EnvironmentError_(str(failed)) from None
+    env = _module_environment(
+        spec.lines,
+        clean_environment(base, keep=spec.keep),
+        init_files=MODULE_INIT_FILES,
+        timeout=timeout,
+    )
     python = _interpreter_on_path(spec, env, "the module lines")
     return ResolvedEnvironment(
         python,
@@ -678,101 +584,6 @@ _ACTIVATORS = {
     "script": _activate_script,
     "modules": _activate_modules,
 }
-
-
-# Processes ----------------------------------------------------------------------------
-def run_bounded(
-    argv: Sequence[str], env: Mapping[str, str], timeout: float
-) -> subprocess.CompletedProcess[bytes]:
-    """Run ``argv`` with captured output; on timeout kill its whole process group.
-
-    Killing only the direct child would leave its children (a ``sleep`` in a script, a
-    server started by an import) holding the output pipes open, and reading them would
-    then wait for those children.
-
-    Raises:
-        subprocess.TimeoutExpired: It ran longer than ``timeout`` seconds (and was killed).
-        OSError: It could not be started.
-    """
-    process = subprocess.Popen(
-        list(argv),
-        env=dict(env),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    try:
-        stdout, stderr = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except OSError:
-            pass  # already gone
-        process.communicate()
-        raise
-    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
-
-
-# Bash ---------------------------------------------------------------------------------
-class _BashExit(EnvironmentError_):
-    """Bash exited non-zero; ``code`` and ``stderr`` say how."""
-
-    def __init__(self, message: str, code: int, stderr: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.stderr = stderr
-
-
-def _bash_environment(
-    body: str,
-    env: Mapping[str, str],
-    *,
-    what: str,
-    timeout: float,
-    args: Sequence[str] = (),
-) -> Dict[str, str]:
-    """Run ``body`` in bash with ``env``; return the variables it leaves behind.
-
-    ``args`` become ``"$@"``. The variables are read from ``env -0`` after a sentinel,
-    so output on stdout cannot be mistaken for variables, and a script that exits the
-    shell early is reported instead of yielding an empty environment.
-    """
-    bash = shutil.which("bash")
-    if bash is None:
-        raise EnvironmentError_("%s needs bash, which is not on PATH" % what)
-    # `env` by absolute path: the script may have replaced PATH.
-    env_tool = shutil.which("env") or "/usr/bin/env"
-    command = "%s\nprintf '%%s\\0' %s && %s -0" % (body, _SENTINEL, shlex.quote(env_tool))
-    try:
-        done = run_bounded([bash, "-c", command, "bash", *args], env, timeout)
-    except subprocess.TimeoutExpired:
-        raise EnvironmentError_("%s took longer than %.0f s" % (what, timeout)) from None
-    stderr = done.stderr.decode(errors="replace").strip()
-    if done.returncode != 0:
-        raise _BashExit(
-            "%s failed with exit code %d:\n%s" % (what, done.returncode, stderr),
-            done.returncode,
-            stderr,
-        )
-    entries = done.stdout.split(b"\0")
-    marker = _SENTINEL.encode()
-    if marker not in entries:
-        raise EnvironmentError_(
-            "%s: the shell exited before its environment could be read (does a script "
-            "call `exit`?)\n%s" % (what, stderr)
-        )
-    result: Dict[str, str] = {}
-    for entry in entries[entries.index(marker) + 1 :]:
-        name, sep, value = entry.decode(errors="replace").partition("=")
-        if sep and name:
-            result[name] = value
-    for name in _BASH_BOOKKEEPING:
-        if name in env:
-            result[name] = env[name]
-        else:
-            result.pop(name, None)
-    return result
 
 
 # Helpers --------------------------------------------------------------------------------
@@ -794,10 +605,6 @@ def _string_list(value: Any, key: str) -> Tuple[str, ...]:
     raise EnvironmentError_("%s must be a string or a list of strings, not %r" % (key, value))
 
 
-def _normal(path: str) -> str:
-    return os.path.normpath(os.path.abspath(path)) if path else ""
-
-
 def _prepend_path(env: Dict[str, str], directory: str) -> None:
     existing = env.get("PATH", "")
     env["PATH"] = directory + (os.pathsep + existing if existing else "")
@@ -816,79 +623,6 @@ def _executor_bin_dirs(env: Mapping[str, str]) -> Set[str]:
             dirs.add(_normal(bin_dir))
             dirs.add(_normal(os.path.realpath(bin_dir)))
     return dirs
-
-
-def _is_conda_prefix(path: str) -> bool:
-    return bool(path) and os.path.isdir(os.path.join(path, "conda-meta"))
-
-
-def _conda_roots(env: Mapping[str, str]) -> List[str]:
-    roots: List[str] = []
-    if env.get("CONDA_ROOT"):
-        roots.append(env["CONDA_ROOT"])
-    for name in ("CONDA_EXE", "CONDA_PYTHON_EXE"):
-        if env.get(name):  # <root>/bin/conda, <root>/bin/python
-            roots.append(os.path.dirname(os.path.dirname(env[name])))
-    if env.get("MAMBA_ROOT_PREFIX"):
-        roots.append(env["MAMBA_ROOT_PREFIX"])
-    unique: List[str] = []
-    for root in roots:
-        if _normal(root) not in unique:
-            unique.append(_normal(root))
-    return unique
-
-
-def _home(env: Mapping[str, str]) -> str:
-    return env.get("HOME") or os.path.expanduser("~")
-
-
-def _conda_envs_dirs(env: Mapping[str, str], roots: Sequence[str]) -> List[str]:
-    dirs: List[str] = []
-    for name in ("CONDA_ENVS_PATH", "CONDA_ENVS_DIRS"):
-        dirs += [d for d in env.get(name, "").split(os.pathsep) if d]
-    dirs += [os.path.join(root, "envs") for root in roots]
-    dirs.append(os.path.join(_home(env), ".conda", "envs"))
-    unique: List[str] = []
-    for directory in dirs:
-        normal = _normal(os.path.expanduser(directory))
-        if normal not in unique:
-            unique.append(normal)
-    return unique
-
-
-def _listed_conda_envs(env: Mapping[str, str]) -> List[str]:
-    """Prefixes conda recorded in ``~/.conda/environments.txt`` when creating them."""
-    listing = os.path.join(_home(env), ".conda", "environments.txt")
-    try:
-        with open(listing) as handle:
-            return [line.strip() for line in handle if line.strip()]
-    except OSError:
-        return []
-
-
-def _conda_env_vars(prefix: str) -> Dict[str, str]:
-    """Variables set with ``conda env config vars set`` (``conda-meta/state``)."""
-    state = os.path.join(prefix, "conda-meta", "state")
-    try:
-        with open(state) as handle:
-            data = json.load(handle)
-    except (OSError, ValueError):
-        return {}
-    variables = data.get("env_vars") if isinstance(data, dict) else None
-    if not isinstance(variables, dict):
-        return {}
-    return {str(k): str(v) for k, v in variables.items()}
-
-
-def _conda_activation_scripts(prefix: str) -> List[str]:
-    directory = os.path.join(prefix, "etc", "conda", "activate.d")
-    if not os.path.isdir(directory):
-        return []
-    return [
-        os.path.join(directory, name)
-        for name in sorted(os.listdir(directory))
-        if name.endswith(".sh") and os.path.isfile(os.path.join(directory, name))
-    ]
 
 
 def _interpreter_on_path(spec: EnvironmentSpec, env: Mapping[str, str], source: str) -> str:
