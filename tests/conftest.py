@@ -47,6 +47,19 @@ MPITest:
 """
 
 
+@pytest.fixture(autouse=True, scope="session")
+def private_cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Caches (environment probes, parsed configs) go to a test directory, not ~/.cache.
+
+    Set in os.environ, so every lute-exec and Task process the tests start inherits it.
+    """
+    home = tmp_path_factory.mktemp("cache-home")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("XDG_CACHE_HOME", str(home))
+    yield home
+    patch.undo()
+
+
 @pytest.fixture
 def short_tmp() -> Iterator[Path]:
     """A temporary directory with a short path (AF_UNIX paths are limited to 107 bytes)."""

@@ -216,8 +216,9 @@ def install_command(python: str, requirement: str) -> str:
 
 def default_cache_dir() -> str:
     """Where probe results are kept: ``$XDG_CACHE_HOME/lute/probes`` or ``~/.cache/...``."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "lute", "probes")
+    from lute._paths import cache_dir
+
+    return cache_dir("probes")
 
 
 _memory: Dict[str, Tuple[List[Any], Dict[str, Any]]] = {}

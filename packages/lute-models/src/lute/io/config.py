@@ -49,7 +49,7 @@ from typing import (
 from pydantic import BaseModel, ValidationError
 
 from lute._records import FrozenRecord, Record
-from lute.io.models import registry
+from lute.io.models import _config_cache, registry
 from lute.io.models._coerce import coerce_model_input
 from lute.io.models._problems import (
     ConfigError,
@@ -222,6 +222,30 @@ def _document_line(node: Any) -> int:
     return int(node.start_mark.line) + 1
 
 
+def _parse_documents(text: str) -> _config_cache.Parsed:
+    """Parse ``text``: what :func:`read_config_file` needs, in the cacheable form.
+
+    Raises:
+        YamlSyntaxError: The text is not YAML.
+    """
+    documents = compose_documents(text)
+    source = SourceMap()
+    values: List[Any] = []
+    if documents:
+        source.lines[(HEADER,)] = _document_line(documents[0])
+        values.append(to_value(documents[0], (HEADER,), source))
+        if len(documents) > 1:
+            values.append(to_value(documents[1], (), source))
+    return {
+        "documents": len(documents),
+        "doc_lines": [_document_line(document) for document in documents[:3]],
+        "values": values,
+        "lines": source.lines,
+        "texts": source.texts,
+        "problems": source.problems,
+    }
+
+
 def read_config_file(path: Union[str, os.PathLike]) -> RawConfig:
     """Read a config file's two YAML documents, remembering lines.
 
@@ -242,14 +266,18 @@ def read_config_file(path: Union[str, os.PathLike]) -> RawConfig:
         raise ConfigError(
             [ConfigProblem(file, None, "", "cannot read the config file: %s" % err)]
         ) from None
-    try:
-        documents = compose_documents(text)
-    except YamlSyntaxError as err:
-        raise ConfigError(
-            [ConfigProblem(file, err.line, "", "this is not valid YAML: %s" % err.message)]
-        ) from None
+    parsed = _config_cache.load(text)
+    if parsed is None:
+        try:
+            parsed = _parse_documents(text)
+        except YamlSyntaxError as err:
+            raise ConfigError(
+                [ConfigProblem(file, err.line, "", "this is not valid YAML: %s" % err.message)]
+            ) from None
+        _config_cache.store(text, parsed)
     problems: List[ConfigProblem] = []
-    source = SourceMap()
+    source = SourceMap(dict(parsed["lines"]), dict(parsed["texts"]), list(parsed["problems"]))
+    documents, doc_lines = parsed["documents"], parsed["doc_lines"]
     if not documents:
         raise ConfigError(
             [
@@ -261,31 +289,30 @@ def read_config_file(path: Union[str, os.PathLike]) -> RawConfig:
                 )
             ]
         )
-    if len(documents) > 2:
+    if documents > 2:
         problems.append(
             ConfigProblem(
                 file,
-                _document_line(documents[2]),
+                doc_lines[2],
                 "",
                 "found %d YAML documents; a LUTE config has two: the header, then the Task sections"
-                % len(documents),
+                % documents,
             )
         )
-    source.lines[(HEADER,)] = _document_line(documents[0])
-    header = to_value(documents[0], (HEADER,), source)
+    header = parsed["values"][0]
     if header is None:
         header = {}
     if not isinstance(header, dict):
         problems.append(
             ConfigProblem(
                 file,
-                _document_line(documents[0]),
+                doc_lines[0],
                 HEADER,
                 "the header (first document) must be 'key: value' lines",
             )
         )
         header = {}
-    sections_value = to_value(documents[1], (), source) if len(documents) > 1 else {}
+    sections_value = parsed["values"][1] if documents > 1 else {}
     sections: Dict[str, Dict[str, Any]] = {}
     if sections_value is None:
         sections_value = {}
@@ -293,7 +320,7 @@ def read_config_file(path: Union[str, os.PathLike]) -> RawConfig:
         problems.append(
             ConfigProblem(
                 file,
-                _document_line(documents[1]),
+                doc_lines[1],
                 "",
                 "the second document must hold one section per Task "
                 "('TaskName:' then its parameters)",

@@ -13,17 +13,13 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Dict, List, Optional, Set, Tuple, Union
-
-import yaml
-from yaml.composer import Composer
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-from yaml.parser import Parser
-from yaml.reader import Reader
-from yaml.resolver import BaseResolver
-from yaml.scanner import Scanner
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Set, Tuple, Union
 
 from lute._records import Record
+
+if TYPE_CHECKING:  # PyYAML is imported on first parse (see _load_yaml)
+    from yaml.nodes import MappingNode, Node, ScalarNode
+
 
 __all__ = [
     "MISSING",
@@ -56,41 +52,63 @@ def child_of(container: Any, part: Union[str, int]) -> Any:
     return MISSING
 
 
-class _CoreResolver(BaseResolver):
-    """Implicit typing of plain scalars by the YAML 1.2 core schema."""
-
-    yaml_implicit_resolvers: Dict[Any, Any] = {}
-
-
-_CoreResolver.add_implicit_resolver(
-    _NULL, re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
-)
-_CoreResolver.add_implicit_resolver(
-    _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-_CoreResolver.add_implicit_resolver(
-    _INT, re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"), list("-+0123456789")
-)
-_CoreResolver.add_implicit_resolver(
-    _FLOAT,
-    re.compile(
-        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
-        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
-    ),
-    list("-+.0123456789"),
-)
-_CoreResolver.add_implicit_resolver(_MERGE, re.compile(r"^(?:<<)$"), ["<"])
+# Set by _load_yaml(): PyYAML costs ~10 ms to import, and a config read from the parsed
+# config cache (lute.io.models._config_cache) needs none of it.
+_Composer: Any = None
+_yaml: Any = None
+_nodes: Any = None
 
 
-class _Composer(Reader, Scanner, Parser, Composer, _CoreResolver):
-    """PyYAML's pure-Python reader/scanner/parser/composer with the core resolver."""
+def _load_yaml() -> None:
+    """Import PyYAML and build the composer class, once."""
+    global _Composer, _nodes, _yaml
+    if _Composer is not None:
+        return
+    import yaml
+    from yaml import nodes
+    from yaml.composer import Composer
+    from yaml.parser import Parser
+    from yaml.reader import Reader
+    from yaml.resolver import BaseResolver
+    from yaml.scanner import Scanner
 
-    def __init__(self, stream: str) -> None:
-        Reader.__init__(self, stream)
-        Scanner.__init__(self)
-        Parser.__init__(self)
-        Composer.__init__(self)
-        _CoreResolver.__init__(self)
+    class _CoreResolver(BaseResolver):
+        """Implicit typing of plain scalars by the YAML 1.2 core schema."""
+
+        yaml_implicit_resolvers: Dict[Any, Any] = {}
+
+    _CoreResolver.add_implicit_resolver(
+        _NULL, re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
+    )
+    _CoreResolver.add_implicit_resolver(
+        _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+    )
+    _CoreResolver.add_implicit_resolver(
+        _INT, re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"), list("-+0123456789")
+    )
+    _CoreResolver.add_implicit_resolver(
+        _FLOAT,
+        re.compile(
+            r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+            r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+        ),
+        list("-+.0123456789"),
+    )
+    _CoreResolver.add_implicit_resolver(_MERGE, re.compile(r"^(?:<<)$"), ["<"])
+
+    class Composer_(Reader, Scanner, Parser, Composer, _CoreResolver):  # type: ignore[misc]
+        """PyYAML's pure-Python reader/scanner/parser/composer with the core resolver."""
+
+        def __init__(self, stream: str) -> None:
+            Reader.__init__(self, stream)
+            Scanner.__init__(self)
+            Parser.__init__(self)
+            Composer.__init__(self)
+            _CoreResolver.__init__(self)
+
+    _nodes = nodes
+    _yaml = yaml
+    _Composer = Composer_
 
 
 class YamlSyntaxError(Exception):
@@ -145,6 +163,7 @@ def compose_documents(text: str) -> List[Node]:
     Raises:
         YamlSyntaxError: With the line of the problem.
     """
+    _load_yaml()
     loader = _Composer(text)
     try:
         documents = []
@@ -153,12 +172,12 @@ def compose_documents(text: str) -> List[Node]:
             if node is not None:  # check_node() guarantees one; the stubs cannot know
                 documents.append(node)
         return documents
-    except yaml.MarkedYAMLError as err:
+    except _yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line = mark.line + 1 if mark is not None else None
         words = " ".join(part for part in (err.context, err.problem) if part)
         raise YamlSyntaxError(words or str(err), line) from None
-    except yaml.YAMLError as err:
+    except _yaml.YAMLError as err:
         raise YamlSyntaxError(str(err), None) from None
     finally:
         loader.dispose()
@@ -199,7 +218,7 @@ def to_value(
     if id(node) in active:
         source.problems.append((path, _line(node), "an alias refers to itself (recursive anchor)"))
         return None
-    if isinstance(node, ScalarNode):
+    if isinstance(node, _nodes.ScalarNode):
         if node.tag not in (_NULL, _BOOL, _INT, _FLOAT, _STR, _TAG + "timestamp"):
             source.problems.append((path, _line(node), "unsupported YAML tag %s" % node.tag))
             return node.value
@@ -215,12 +234,12 @@ def to_value(
         return value
     active.add(id(node))
     try:
-        if isinstance(node, SequenceNode):
+        if isinstance(node, _nodes.SequenceNode):
             return [
                 to_value(item, (*path, index), source, active)
                 for index, item in enumerate(node.value)
             ]
-        if isinstance(node, MappingNode):
+        if isinstance(node, _nodes.MappingNode):
             return _mapping(node, path, source, active)
     finally:
         active.discard(id(node))
@@ -229,10 +248,10 @@ def to_value(
 
 
 def _merge_sources(node: Node) -> List[MappingNode]:
-    if isinstance(node, MappingNode):
+    if isinstance(node, _nodes.MappingNode):
         return [node]
-    if isinstance(node, SequenceNode):
-        return [item for item in node.value if isinstance(item, MappingNode)]
+    if isinstance(node, _nodes.SequenceNode):
+        return [item for item in node.value if isinstance(item, _nodes.MappingNode)]
     return []
 
 
@@ -243,11 +262,11 @@ def _mapping(
     first_line: Dict[str, int] = {}
     merged: List[Tuple[Node, Node]] = []
     for key_node, value_node in node.value:
-        if isinstance(key_node, ScalarNode) and key_node.tag == _MERGE:
+        if isinstance(key_node, _nodes.ScalarNode) and key_node.tag == _MERGE:
             for mapping in _merge_sources(value_node):
                 merged.extend(mapping.value)
             continue
-        if not isinstance(key_node, ScalarNode):
+        if not isinstance(key_node, _nodes.ScalarNode):
             source.problems.append(
                 (path, _line(key_node), "a key must be a plain name, not a list or mapping")
             )
@@ -289,10 +308,10 @@ def parse_value(text: str) -> Tuple[Any, Optional[str]]:
     if len(documents) != 1:
         return text, None
     node = documents[0]
-    if isinstance(node, (MappingNode, SequenceNode)) and not node.flow_style:
+    if isinstance(node, (_nodes.MappingNode, _nodes.SequenceNode)) and not node.flow_style:
         return text, None
     if (
-        isinstance(node, ScalarNode)
+        isinstance(node, _nodes.ScalarNode)
         and node.tag == _NULL
         and stripped not in ("~", "null", "Null", "NULL")
     ):
