@@ -94,14 +94,9 @@ class TaskProcess:
             start_new_session=True,
         )
         self._pumps: List[threading.Thread] = []
-        for name, stream in (("stdout", self.process.stdout), ("stderr", self.process.stderr)):
-            assert stream is not None
-            pump = threading.Thread(
-                target=self._pump, args=(name, stream), name="lute-%s" % name, daemon=True
-            )
-            pump.start()
-            self._pumps.append(pump)
-        self._waiter = threading.Thread(target=self._wait, name="lute-waiter", daemon=True)
+        # Thread.start() blocks until the thread runs, while the new interpreter competes
+        # for the CPU: start one thread here and let it start the output pumps.
+        self._waiter = threading.Thread(target=self._watch, name="lute-waiter", daemon=True)
         self._waiter.start()
 
     def attach_log(self, log_file: TextIO) -> None:
@@ -128,6 +123,16 @@ class TaskProcess:
                     self._log_file.flush()
             self._events.put(Event("output", (name, line)))
         stream.close()
+
+    def _watch(self) -> None:
+        for name, stream in (("stdout", self.process.stdout), ("stderr", self.process.stderr)):
+            assert stream is not None
+            pump = threading.Thread(
+                target=self._pump, args=(name, stream), name="lute-%s" % name, daemon=True
+            )
+            pump.start()
+            self._pumps.append(pump)
+        self._wait()
 
     def _wait(self) -> None:
         returncode = self.process.wait()
