@@ -9,7 +9,6 @@ A facility package adds its own without editing LUTE, through the
 
 from __future__ import annotations
 
-import difflib
 from typing import Dict, List
 
 from lute.execution.executor import BaseExecutor, Executor, MPIExecutor
@@ -77,6 +76,8 @@ def get_managed_task(name: str) -> BaseExecutor:
         entry_point = _entry_points().get(name)
         if entry_point is None:
             names = managed_task_names()
+            import difflib  # only for the error message
+
             close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
             hint = ("Did you mean: %s? " % ", ".join(close)) if close else ""
             raise ManagedTaskNotFound(

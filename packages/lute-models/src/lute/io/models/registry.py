@@ -12,7 +12,6 @@ Task ``X`` uses the model ``XParameters``. Models are looked up, in order:
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import pkgutil
 from typing import Any, Dict, List, Optional, Type
@@ -49,6 +48,8 @@ class UnknownModelError(LookupError):
     def __init__(self, task_name: str, known: List[str], detail: str = "") -> None:
         self.task_name = task_name
         lowered = {name.lower(): name for name in known}
+        import difflib  # only for the error message
+
         suggestions = difflib.get_close_matches(task_name, known, n=3, cutoff=0.6)
         if task_name.lower() in lowered and lowered[task_name.lower()] not in suggestions:
             suggestions.insert(0, lowered[task_name.lower()])

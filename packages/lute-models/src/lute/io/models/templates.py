@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -114,6 +113,8 @@ def _find_template(name: str, dirs: Sequence[Path]) -> Path:
 
 
 def _error_line(template: Path) -> Optional[int]:
+    import traceback  # only when a template fails
+
     # jinja2 rewrites tracebacks so frames of template code carry the template's name.
     lines = [
         frame.lineno
