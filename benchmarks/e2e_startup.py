@@ -1,7 +1,9 @@
 """End-to-end cost of a no-op managed task beside its unavoidable floor.
 
 Runs, in one go and interleaved (so machine noise hits every row alike):
-- ``lute-exec run -c CFG -t Tester`` with a Test Task that does no work;
+- ``lute-exec run -c CFG -t Tester`` with a Test Task that does no work, as runs of an
+  experiment find it (the parsed config already cached by an earlier run), and with
+  ``LUTE_CONFIG_CACHE=0`` (every run parses the YAML);
 - the floor: ``python -c "from pydantic import BaseModel"`` plus
   ``python -c "import lute.tasks.task"`` (one interpreter each, run back to back);
 - ``python -c "import lute.execution.executor"`` beside ``python -c "from pydantic
@@ -71,6 +73,10 @@ def main() -> None:
         cases: Dict[str, Callable[[], float]] = {
             "lute-exec run Tester (no-op)": lambda: timed(
                 [py, "-m", "lute.execution.cli", "run", "-c", str(cfg), "-t", "Tester"], env
+            ),
+            "  same, parsed-config cache off": lambda: timed(
+                [py, "-m", "lute.execution.cli", "run", "-c", str(cfg), "-t", "Tester"],
+                dict(env, LUTE_CONFIG_CACHE="0"),
             ),
             "floor: pydantic + runtime interpreters": lambda: (
                 timed([py, "-c", "from pydantic import BaseModel"], env)
