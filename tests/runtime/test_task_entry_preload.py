@@ -77,6 +77,16 @@ def start(
     return tasks.spawn(ENTRY, env)
 
 
+def hand_off_and_finish(
+    listener: Listener, process: Any, handoff: Dict[str, Any], code: int
+) -> None:
+    """Send the deferred hand-off; the Task process must end with ``code``, all delivered."""
+    listener.set_hello_reply(handoff)
+    _out, err = process.communicate(timeout=WAIT)
+    assert process.returncode == code, err
+    assert listener.wait_idle(WAIT)
+
+
 def test_task_module_is_imported_while_the_handoff_is_pending(
     make_listener: Callable[..., Listener],
     inbox: Any,
@@ -92,10 +102,7 @@ def test_task_module_is_imported_while_the_handoff_is_pending(
     assert process.poll() is None
     run_directory = tmp_path / "run-here"
     run_directory.mkdir()
-    listener.set_hello_reply(handoff("Marker", run_directory=str(run_directory)))
-    _out, err = process.communicate(timeout=WAIT)
-    assert process.returncode == 0, err
-    assert listener.wait_idle(WAIT)
+    hand_off_and_finish(listener, process, handoff("Marker", run_directory=str(run_directory)), 0)
     results = [m.contents for _, m in inbox.messages if m.signal == "TASK_RESULT"]
     assert [r.summary for r in results] == [str(run_directory)]
     assert marker.read_text() != str(run_directory)  # module level ran before the chdir
@@ -112,10 +119,7 @@ def test_a_task_that_fails_to_import_is_reported_after_the_handoff(
     process = start(tasks, listener, task_package, tmp_path / "unused", "Broken")
     assert tasks.wait_until(lambda: len(listener._endpoint.waiting) == 1)
     assert process.poll() is None  # the error waits for a channel to report through
-    listener.set_hello_reply(handoff("Broken"))
-    _out, err = process.communicate(timeout=WAIT)
-    assert process.returncode == 2, err
-    assert listener.wait_idle(WAIT)
+    hand_off_and_finish(listener, process, handoff("Broken"), 2)
     failed = [m.contents for _, m in inbox.messages if m.signal == "TASK_FAILED"]
     assert len(failed) == 1
     assert "Task 'Broken' could not be set up" in failed[0]
@@ -133,10 +137,7 @@ def test_the_handoffs_task_name_wins_over_the_preloaded_one(
     marker = tmp_path / "imported"
     process = start(tasks, listener, task_package, marker, "Broken")
     assert tasks.wait_until(lambda: len(listener._endpoint.waiting) == 1)
-    listener.set_hello_reply(handoff("Marker"))
-    _out, err = process.communicate(timeout=WAIT)
-    assert process.returncode == 0, err
-    assert listener.wait_idle(WAIT)
+    hand_off_and_finish(listener, process, handoff("Marker"), 0)
     assert [m.signal for _, m in inbox.messages if m.signal.startswith("TASK_")] == [
         "TASK_STARTED",
         "TASK_RESULT",
