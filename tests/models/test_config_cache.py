@@ -125,3 +125,27 @@ def test_cache_switched_off_or_unwritable_still_reads(
     blocked.write_text("")
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
     assert read_config_file(path).header["experiment"] == "TST12345"
+
+
+def test_placeholders_and_overrides_apply_after_the_cache(
+    tmp_path: Path, cache_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sections = DEFAULT_SECTIONS_WITH_PLACEHOLDER
+    path = write_config(tmp_path, sections, run='"{{ $LUTE_CACHE_TEST_RUN }}"')
+    seen = []
+    for run in ("7", "8"):
+        monkeypatch.setenv("LUTE_CACHE_TEST_RUN", run)
+        loaded = load_config(path, "Test", ["Test.float_var=%s.5" % run])
+        seen.append((loaded.header.run, loaded.model.str_var, loaded.model.float_var))
+    assert len(entries(cache_home)) == 1  # one text, one entry: both runs used it
+    assert seen == [(7, "run 7", 7.5), (8, "run 8", 8.5)]
+
+
+DEFAULT_SECTIONS_WITH_PLACEHOLDER = """\
+Test:
+  float_var: 0.01
+  str_var: "run {{ lute_config.run }}"
+  compound_var: {int_var: 10, dict_var: {a: "b"}}
+  throw_error: false
+...
+"""
