@@ -164,7 +164,7 @@ class EnvironmentSpec(FrozenRecord):
         interpreter: str = "",
     ) -> None:
         self._set_fields(kind, target, lines, keep, interpreter)
-        # Checked after the fields are set, as the dataclass's __post_init__ did.
+        # Checked once every field is set.
         if kind not in ENV_KINDS:
             raise EnvironmentError_(
                 "unknown environment kind %r: use one of %s" % (kind, ", ".join(ENV_KINDS))

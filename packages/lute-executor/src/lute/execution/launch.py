@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, TextIO
 
 from lute._records import Record
 from lute.execution.environments import ResolvedEnvironment
 from lute.runtime_version import __version__ as runtime_version
+from lute.tasks.run import python_version
 
 if TYPE_CHECKING:  # pragma: no cover
     from lute.execution.executor import BaseExecutor
@@ -223,7 +223,7 @@ class LaunchPlan(Record):
 
         return {
             "lute_runtime": runtime_version,
-            "executor_python": _python_version(),
+            "executor_python": python_version(),
             "pydantic": pydantic.VERSION,
         }
 
@@ -293,19 +293,6 @@ def elog_environment(header: Any, environ: Mapping[str, str]) -> Dict[str, str]:
         env["LUTE_ELOG_PASSWORD"] = environ[settings.password_env]
     env["LUTE_ELOG_TIMEOUT"] = str(settings.timeout)
     return env
-
-
-def _python_version() -> str:
-    """``platform.python_version()`` read from ``sys.version``, as platform does.
-
-    Importing :mod:`platform` costs about 2 ms of every start-up. Its CPython and PyPy
-    parsers take the first word of ``sys.version`` (``3.13.0rc1``, ``3.12.3+``) and
-    add a missing patch level; ``sys.version_info`` would lose such suffixes.
-    """
-    version = sys.version.split(None, 1)[0]
-    if version.count(".") == 1:
-        version += ".0"
-    return version
 
 
 def _quote(arg: str) -> str:

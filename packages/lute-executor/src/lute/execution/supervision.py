@@ -24,9 +24,6 @@ __all__ = ["Event", "TaskProcess", "describe_exit"]
 class Event(Record):
     """Something that happened during a run.
 
-    A :class:`~lute._records.Record` rather than a ``@dataclass`` (which costs ~0.6 ms
-    at import, on every ``lute-exec run``); equality and ``repr`` are those a dataclass has.
-
     Attributes:
         kind: ``"message"``, ``"ipc_error"``, ``"output"``, ``"exit"`` or ``"cancel"``.
         data: The payload: ``(peer, message)``, ``(peer, error)``, ``(stream, line)``,

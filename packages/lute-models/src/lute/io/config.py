@@ -131,7 +131,7 @@ class RawConfig(Record):
         self.path = path
         self.header = header
         self.sections = sections
-        # None stands for "a fresh, empty container" (the dataclass's default_factory).
+        # None stands for a fresh, empty container of each kind.
         self.lines = {} if lines is None else lines
         self.texts = {} if texts is None else texts
         self.origins = {} if origins is None else origins
@@ -154,7 +154,7 @@ class RawConfig(Record):
 class Override(FrozenRecord):
     """One command-line override, ``Task.param=value`` (or ``lute_config.key=value``).
 
-    Immutable and hashable (when ``value`` is), like the frozen dataclass it replaces.
+    Immutable and hashable (when ``value`` is).
 
     Attributes:
         path: Where it goes (``("Test", "float_var")``, header: ``("lute_config", "run")``).

@@ -1,9 +1,4 @@
-"""Read-side record types of the results database. Private to :mod:`lute.io.db`.
-
-The records derive from :class:`lute._records.FrozenRecord` rather than being frozen
-dataclasses: importing ``dataclasses`` and compiling the methods it generates would slow
-every ``lute-exec run``.
-"""
+"""Read-side record types of the results database. Private to :mod:`lute.io.db`."""
 
 from __future__ import annotations
 

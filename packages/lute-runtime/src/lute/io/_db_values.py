@@ -48,9 +48,7 @@ class PlotsRef(FrozenRecord):
 
     The Executor converts an ``ElogSummaryPlots`` summary into one of these before
     recording it; any object with ``display_name`` and ``path`` attributes is accepted too.
-    Immutable and hashable. A :class:`~lute._records.FrozenRecord` rather than a frozen
-    ``@dataclass``: importing ``dataclasses`` and compiling its methods would slow every
-    ``lute-exec run``.
+    Immutable and hashable.
 
     Attributes:
         display_name: Name of the report tab (``/`` separates nested tabs).

@@ -48,8 +48,7 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
 class ConfigProblem(FrozenRecord):
     """One thing wrong with a config.
 
-    Immutable and hashable (problems are de-duplicated in sets). A plain class rather
-    than a frozen ``@dataclass``, which would compile its methods with ``exec`` at import.
+    Immutable and hashable (problems are de-duplicated in sets).
 
     Attributes:
         file: The config file (or ``"command line"`` for an override).

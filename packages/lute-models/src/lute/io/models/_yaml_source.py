@@ -128,9 +128,6 @@ class YamlSyntaxError(Exception):
 class SourceMap(Record):
     """Where values came from, keyed by their path in the built tree.
 
-    A :class:`~lute._records.Record` rather than a ``@dataclass``, which would compile its
-    methods with ``exec`` at import (a cost paid on every ``lute-exec run``).
-
     Attributes:
         lines: 1-based line of each key (and of each document's start).
         texts: Source text of plain scalars read as numbers, booleans or null.
@@ -151,7 +148,7 @@ class SourceMap(Record):
         texts: Optional[Dict[PathKey, str]] = None,
         problems: Optional[List[Tuple[PathKey, Optional[int], str]]] = None,
     ) -> None:
-        # None stands for "a fresh, empty container" (the dataclass's default_factory).
+        # None stands for a fresh, empty container of each kind.
         self.lines = {} if lines is None else lines
         self.texts = {} if texts is None else texts
         self.problems = [] if problems is None else problems

@@ -22,8 +22,7 @@ _MAX_DEFAULT = 40
 class ParameterRow(FrozenRecord):
     """One line of a model description.
 
-    Immutable and hashable. A plain class rather than a frozen ``@dataclass``, which
-    would compile its methods with ``exec`` at import.
+    Immutable and hashable.
 
     Attributes:
         name: Parameter name; nested ones as ``group.name``.

@@ -68,8 +68,7 @@ class LuteConfigDict(ConfigDict, total=False):
 class LuteOptions(FrozenRecord):
     """The LUTE model options of one model class, with defaults filled in.
 
-    Immutable and hashable (when ``result_from_params`` is). A plain class rather than
-    a frozen ``@dataclass``, which would compile its methods with ``exec`` at import.
+    Immutable and hashable (when ``result_from_params`` is).
 
     Attributes:
         run_directory: Directory the Task runs in (may use ``{parameter}`` placeholders).

@@ -20,8 +20,7 @@ __all__ = ["KnownResult", "known_result", "resolved_run_directory"]
 class KnownResult(FrozenRecord):
     """A result taken from the parameters.
 
-    Immutable and hashable (when ``payload`` is). A plain class rather than a frozen
-    ``@dataclass``, which would compile its methods with ``exec`` at import.
+    Immutable and hashable (when ``payload`` is).
 
     Attributes:
         payload: The result value (e.g. the output file path).

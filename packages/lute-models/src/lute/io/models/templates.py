@@ -42,8 +42,7 @@ class TemplateError(ValueError):
 class RenderedTemplate(FrozenRecord):
     """One rendered template.
 
-    Immutable and hashable. A plain class rather than a frozen ``@dataclass``, which
-    would compile its methods with ``exec`` at import.
+    Immutable and hashable.
 
     Attributes:
         field: The model field holding the ``TemplateConfig``.
