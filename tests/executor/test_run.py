@@ -220,6 +220,7 @@ def test_list_describe_version_help() -> None:
     assert lute_exec(["--version"]).stdout.startswith("lute-exec ")
     helped = lute_exec(["--help"])
     assert "examples:" in helped.stdout
+    assert "environment:" in helped.stdout and "LUTE_CONFIG_CACHE=0" in helped.stdout
 
 
 def test_bad_config_leaves_no_task_process_behind(short_tmp: Path) -> None:

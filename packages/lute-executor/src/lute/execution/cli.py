@@ -26,6 +26,17 @@ examples:
   lute-exec describe Test                                parameters of the Test Task
   lute-exec db list -w ./lute-work                       recent executions
   lute-exec db show 3 -w ./lute-work --json              one execution, for scripts
+
+environment:
+  LUTE_CONFIGPATH          config file when -c is not given
+  LUTE_MPI_RANKS           ranks of MPI Tasks (else the config, SLURM, or 2)
+  LUTE_MPI_LAUNCHER        launcher for MPI Tasks (default: srun in SLURM, else mpirun)
+  LUTE_USE_ZMQ=1           offer ZMQ beside the socket (Task env must have pyzmq)
+  LUTE_DB_JOURNAL_MODE     DELETE for databases on NFS (default WAL)
+  LUTE_ELOG_URL, LUTE_ELOG_USER, LUTE_ELOG_PASSWORD, JID_UPDATE_COUNTERS
+                           eLog posting (see docs/reporting.md)
+  LUTE_CONFIG_CACHE=0      parse the YAML on every run (no parsed-config cache)
+  XDG_CACHE_HOME           where probe results and parsed configs are cached
 """
 
 
