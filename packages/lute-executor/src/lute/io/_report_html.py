@@ -233,28 +233,35 @@ def index_page(entries: Sequence[Tuple[str, Mapping[str, Any]]]) -> str:
     Returns:
         The page's HTML.
     """
+    return index_page_from_rows([index_row(page, record) for page, record in entries])
+
+
+def index_row(page: str, record: Mapping[str, Any]) -> str:
+    """One run's ``<tr>`` in the index (``record`` needs only its ``execution``)."""
+    execution: Dict[str, Any] = dict(record.get("execution") or {})
+    link = '<a href="%s">%s</a>' % (
+        _e(urllib.parse.quote(page)),
+        _e(execution.get("managed_task") or execution.get("task_name") or page),
+    )
+    cells = (
+        _e(format_time(execution.get("started"))),
+        link,
+        _e(execution.get("task_name")),
+        _e(execution.get("experiment")),
+        _e(execution.get("run")),
+        _badge(execution.get("status")),
+        _e(format_duration(execution.get("duration_s"))),
+        _e(execution.get("id")),
+    )
+    return "<tr>%s</tr>" % "".join("<td>%s</td>" % cell for cell in cells)
+
+
+def index_page_from_rows(rows: Sequence[str]) -> str:
+    """The index page around rows made by :func:`index_row`, in the order given."""
     header = (
         "<tr><th>Started</th><th>Managed task</th><th>Task</th><th>Experiment</th>"
         "<th>Run</th><th>Status</th><th>Duration</th><th>Id</th></tr>"
     )
-    rows = []
-    for page, record in entries:
-        execution: Dict[str, Any] = dict(record.get("execution") or {})
-        link = '<a href="%s">%s</a>' % (
-            _e(urllib.parse.quote(page)),
-            _e(execution.get("managed_task") or execution.get("task_name") or page),
-        )
-        cells = (
-            _e(format_time(execution.get("started"))),
-            link,
-            _e(execution.get("task_name")),
-            _e(execution.get("experiment")),
-            _e(execution.get("run")),
-            _badge(execution.get("status")),
-            _e(format_duration(execution.get("duration_s"))),
-            _e(execution.get("id")),
-        )
-        rows.append("<tr>%s</tr>" % "".join("<td>%s</td>" % cell for cell in cells))
     if rows:
         table = "<table>\n%s\n%s\n</table>" % (header, "\n".join(rows))
     else:

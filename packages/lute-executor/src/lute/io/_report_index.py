@@ -26,7 +26,7 @@ logger = logging.getLogger("lute.io.elog")
 INDEX_FILE = "index.html"
 CACHE_FILE = ".index.json"
 LOCK_FILE = ".index.lock"
-CACHE_FORMAT = "lute-report-index/1"
+CACHE_FORMAT = "lute-report-index/2"
 #: What the index shows of a run's execution record.
 SHOWN_FIELDS = (
     "id",
@@ -38,9 +38,6 @@ SHOWN_FIELDS = (
     "started",
     "duration_s",
 )
-
-#: ``(page name, {"execution": {...}})`` as :func:`_report_html.index_page` takes it.
-Entry = Tuple[str, Mapping[str, Any]]
 
 
 class DirectoryLock:
@@ -114,18 +111,18 @@ def update_index(
         rows = {name: row for name, row in rows.items() if name in names}
         skipped &= names
         if current is not None:
-            rows[current[0]] = _row(current[1])
+            rows[current[0]] = _row(current[0], current[1])
         for name in sorted(names - set(rows) - skipped):
             record = _read_record(os.path.join(reports_dir, name), record_format)
             if record is None:
                 skipped.add(name)
             else:
-                rows[name] = _row(record)
+                rows[name] = _row(name, record)
         _plots.write_text_atomic(
             cache_path,
             json.dumps({"format": CACHE_FORMAT, "rows": rows, "skipped": sorted(skipped)}),
         )
-        _plots.write_text_atomic(index_path, _report_html.index_page(_entries(rows)))
+        _plots.write_text_atomic(index_path, _report_html.index_page_from_rows(_ordered(rows)))
     return index_path
 
 
@@ -152,7 +149,7 @@ def _load_cache(path: str) -> Tuple[Dict[str, Dict[str, Any]], Set[str]]:
 def _is_row(row: Any) -> bool:
     return (
         isinstance(row, dict)
-        and isinstance(row.get("execution"), dict)
+        and isinstance(row.get("html"), str)
         and isinstance(row.get("order"), list)
         and len(row["order"]) == 2
     )
@@ -171,20 +168,25 @@ def _read_record(path: str, record_format: str) -> Optional[Mapping[str, Any]]:
     return record
 
 
-def _row(record: Mapping[str, Any]) -> Dict[str, Any]:
-    """What the index keeps of a record: the shown fields and the sort order."""
-    from lute.io._report_html import as_epoch
+def _row(name: str, record: Mapping[str, Any]) -> Dict[str, Any]:
+    """What the index keeps of a record: its rendered row and its place in the order.
+
+    Rows are rendered once, when their record is first seen, so a run re-renders only
+    its own row however many runs the index lists.
+    """
+    from lute.io import _report_html
 
     execution = record.get("execution") or {}
-    written = as_epoch(record.get("written")) or 0.0
-    started = as_epoch(execution.get("started"))
+    shown = {"execution": {key: execution.get(key) for key in SHOWN_FIELDS if key in execution}}
+    written = _report_html.as_epoch(record.get("written")) or 0.0
+    started = _report_html.as_epoch(execution.get("started"))
     return {
-        "execution": {key: execution.get(key) for key in SHOWN_FIELDS if key in execution},
+        "html": _report_html.index_row(name[: -len(".json")] + ".html", shown),
         "order": [started if started is not None else written, written],
     }
 
 
-def _entries(rows: Mapping[str, Mapping[str, Any]]) -> List[Entry]:
-    """Index entries, newest run first (by start time, then by when it was written)."""
-    ordered = sorted(rows.items(), key=lambda item: tuple(item[1]["order"]), reverse=True)
-    return [(name[: -len(".json")] + ".html", row) for name, row in ordered]
+def _ordered(rows: Mapping[str, Mapping[str, Any]]) -> List[str]:
+    """The rendered rows, newest run first (by start time, then by when it was written)."""
+    ordered = sorted(rows.values(), key=lambda row: tuple(row["order"]), reverse=True)
+    return [row["html"] for row in ordered]
