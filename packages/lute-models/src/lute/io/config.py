@@ -276,7 +276,7 @@ def read_config_file(path: Union[str, os.PathLike]) -> RawConfig:
             ) from None
         _config_cache.store(text, parsed)
     problems: List[ConfigProblem] = []
-    source = SourceMap(dict(parsed["lines"]), dict(parsed["texts"]), list(parsed["problems"]))
+    source = SourceMap(parsed["lines"], parsed["texts"], parsed["problems"])
     documents, doc_lines = parsed["documents"], parsed["doc_lines"]
     if not documents:
         raise ConfigError(
