@@ -149,3 +149,21 @@ Test:
   throw_error: false
 ...
 """
+
+
+def test_an_entry_that_cannot_be_written_leaves_nothing_behind(
+    tmp_path: Path, cache_home: Path
+) -> None:
+    _config_cache.store(
+        "x: 1\n",
+        {
+            "documents": 1,
+            "doc_lines": [1],
+            "values": [object()],
+            "lines": {},
+            "texts": {},
+            "problems": [],
+        },
+    )
+    directory = cache_home / "lute" / "configs"
+    assert list(directory.iterdir()) == []  # not JSON: no entry and no temporary file

@@ -506,12 +506,12 @@ def _cache_put(key: str, directory: str, raw: Dict[str, Any]) -> None:
     with _memory_lock:
         _memory[key] = (paths, raw)
     try:
-        import tempfile  # only when writing the cache (it imports random)
+        from lute._paths import write_private_json
 
-        os.makedirs(directory, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=".probe-", suffix=".tmp", dir=directory)
-        with os.fdopen(handle, "w") as stream:
-            json.dump({"paths": paths, "raw": raw}, stream)
-        os.replace(temporary, os.path.join(directory, "probe-%s.json" % key))
+        write_private_json(
+            os.path.join(directory, "probe-%s.json" % key),
+            {"paths": paths, "raw": raw},
+            dir_mode=0o777,  # as before: the umask decides
+        )
     except OSError:
         pass  # the disk cache is an optimisation: an unwritable cache directory is fine

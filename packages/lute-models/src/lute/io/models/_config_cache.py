@@ -21,7 +21,7 @@ import json
 import os
 from typing import Any, Dict, List, Optional, Tuple
 
-from lute._paths import cache_dir
+from lute._paths import cache_dir, write_private_json
 
 ENV_SWITCH = "LUTE_CONFIG_CACHE"
 #: Bumped whenever the stored form changes.
@@ -75,14 +75,8 @@ def store(text: str, parsed: Parsed) -> None:
     }
     try:
         path = _entry_path(text)
-        directory = os.path.dirname(path)
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-        temporary = "%s.%d.part" % (path, os.getpid())
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(document, handle)
-        os.replace(temporary, path)
-        _prune(directory)
+        write_private_json(path, document)
+        _prune(os.path.dirname(path))
     except (OSError, ValueError, TypeError):
         pass  # read-only home, full disk, a value JSON cannot hold: no cache this time
 
