@@ -27,17 +27,6 @@ INDEX_FILE = "index.html"
 CACHE_FILE = ".index.json"
 LOCK_FILE = ".index.lock"
 CACHE_FORMAT = "lute-report-index/2"
-#: What the index shows of a run's execution record.
-SHOWN_FIELDS = (
-    "id",
-    "managed_task",
-    "task_name",
-    "experiment",
-    "run",
-    "status",
-    "started",
-    "duration_s",
-)
 
 
 class DirectoryLock:
@@ -177,11 +166,10 @@ def _row(name: str, record: Mapping[str, Any]) -> Dict[str, Any]:
     from lute.io import _report_html
 
     execution = record.get("execution") or {}
-    shown = {"execution": {key: execution.get(key) for key in SHOWN_FIELDS if key in execution}}
     written = _report_html.as_epoch(record.get("written")) or 0.0
     started = _report_html.as_epoch(execution.get("started"))
     return {
-        "html": _report_html.index_row(name[: -len(".json")] + ".html", shown),
+        "html": _report_html.index_row(name[: -len(".json")] + ".html", record),
         "order": [started if started is not None else written, written],
     }
 
