@@ -16,9 +16,10 @@ The page needs no network to be viewed: the eLog may keep it for years.
 
 from __future__ import annotations
 
-import html
 import os
 from typing import Any, List, Set
+
+from lute.io._html import escape
 
 __all__ = ["display_name_parts", "render_page", "write_text_atomic"]
 
@@ -146,7 +147,7 @@ def render_page(display_name: str, figures: Any) -> str:
     sections = [
         '<section class="figure">\n%s\n</section>' % _figure_html(item, embedded) for item in items
     ]
-    title = html.escape(display_name)
+    title = escape(display_name)
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         "<title>%s</title>\n<style>%s</style>\n</head>\n<body>\n<h1>%s</h1>\n%s\n"

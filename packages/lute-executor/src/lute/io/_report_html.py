@@ -1,18 +1,19 @@
 """HTML for the local report: one page per run and the index of all runs.
 
 Every value that comes from a run (parameters, summary values, tracebacks, names)
-goes through :func:`html.escape`; only summary-plot pages, which a Task writes on
+goes through :func:`lute.io._html.escape`; only summary-plot pages, which a Task writes on
 purpose as HTML, are shown as HTML, and those inside their own ``<iframe>``.
 """
 
 from __future__ import annotations
 
 import datetime
-import html
 import json
 import os
 import urllib.parse
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+from lute.io._html import escape
 
 __all__ = ["as_epoch", "format_duration", "format_time", "index_page", "run_page"]
 
@@ -48,7 +49,7 @@ a { color: #1a5fb4; }
 
 
 def _e(value: Any) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
+    return escape("" if value is None else str(value))
 
 
 def as_epoch(value: Any) -> Optional[float]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Type, Union
 
 from pydantic import BaseModel, ValidationError
@@ -30,6 +29,8 @@ def dotted(path: Sequence[Union[str, int]]) -> str:
 def close_matches(word: str, candidates: Iterable[str], cutoff: float = 0.6) -> List[str]:
     """Candidates that look like ``word`` (a misspelling or a different capitalisation)."""
     candidates = list(candidates)
+    import difflib  # only when a name is wrong
+
     found = difflib.get_close_matches(word, candidates, n=3, cutoff=cutoff)
     for candidate in candidates:
         if candidate.lower() == word.lower() and candidate != word and candidate not in found:

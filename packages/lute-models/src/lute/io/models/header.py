@@ -30,6 +30,12 @@ def _today() -> str:
     return datetime.date.today().strftime("%Y/%m/%d")
 
 
+def _current_directory() -> str:
+    # Not ``os.getcwd`` itself: pydantic inspects a factory's signature, and for a
+    # builtin that means tokenizing its text signature (~2 ms on every run).
+    return os.getcwd()
+
+
 class ElogSettings(LuteModel):
     """Where and how to post to the facility eLog; without ``url`` a local report is made.
 
@@ -78,7 +84,7 @@ class AnalysisHeader(LuteModel):
         ),
     )
     work_dir: str = Field(
-        default_factory=os.getcwd,
+        default_factory=_current_directory,
         description="Working directory: results database, logs, reports and outputs.",
     )
     db_path: Optional[str] = Field(
