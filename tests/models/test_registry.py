@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import pkgutil
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -11,10 +14,11 @@ from typing import Iterator
 import pytest
 
 from lute.io.models import tests as test_models
+from lute.io.models.base import TaskParameters, ThirdPartyParameters
 from lute.io.models.describe import describe_model, model_schema, parameter_rows
 from lute.io.models.registry import (
+    BUILTIN_MODELS,
     UnknownModelError,
-    clear_model_cache,
     get_model,
     list_models,
     load_model_reference,
@@ -36,6 +40,50 @@ def test_built_in_models_by_task_name(task_name: str) -> None:
     assert get_model(task_name) is BUILT_IN[task_name]
 
 
+def test_builtin_index_lists_every_model_the_package_defines() -> None:
+    """``BUILTIN_MODELS`` is kept by hand: it must match the model classes themselves."""
+    import lute.io.models
+
+    defined = {}
+    for info in pkgutil.walk_packages(lute.io.models.__path__, "lute.io.models."):
+        if info.name.rsplit(".", 1)[-1].startswith("_"):
+            continue
+        module = importlib.import_module(info.name)
+        for attribute, value in vars(module).items():
+            if (
+                attribute.endswith("Parameters")
+                and isinstance(value, type)
+                and issubclass(value, TaskParameters)
+                and value not in (TaskParameters, ThirdPartyParameters)
+                and value.__module__ == module.__name__
+            ):
+                defined[attribute[: -len("Parameters")]] = model_reference(value)
+    assert defined == BUILTIN_MODELS
+
+
+def test_a_run_imports_only_its_own_model() -> None:
+    code = (
+        "import sys; from lute.io.models.registry import get_model; get_model('Test'); "
+        "print(sorted(m for m in sys.modules if m.startswith('lute.io.models.tests')))"
+    )
+    imported = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert imported.strip() == "['lute.io.models.tests', 'lute.io.models.tests.echo']"
+
+
+def test_test_models_are_importable_from_the_package() -> None:
+    from lute.io.models.tests import echo
+
+    assert test_models.TestParameters is echo.TestParameters
+    assert "MPITestParameters" in dir(test_models)
+    star: dict = {}
+    exec("from lute.io.models.tests import *", star)
+    assert set(test_models.__all__) <= set(star)
+    with pytest.raises(AttributeError, match="has no attribute 'Nope'"):
+        test_models.Nope  # noqa: B018
+
+
 def test_base_classes_are_not_tasks() -> None:
     for name in ("Task", "ThirdParty", "Tests"):
         with pytest.raises(UnknownModelError):
@@ -55,8 +103,10 @@ def test_unknown_name_suggests_close_names() -> None:
 
 def test_reference_round_trip() -> None:
     reference = model_reference(test_models.TestParameters)
-    assert reference == "lute.io.models.tests:TestParameters"
+    assert reference == "lute.io.models.tests.echo:TestParameters"
     assert load_model_reference(reference) is test_models.TestParameters
+    # the package-level name still resolves (hand-off documents of earlier versions)
+    assert load_model_reference("lute.io.models.tests:TestParameters") is test_models.TestParameters
     with pytest.raises(ValueError, match="looks like"):
         load_model_reference("lute.io.models.tests.TestParameters")
     with pytest.raises(ValueError, match="has no"):
@@ -101,7 +151,6 @@ def facility_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
     monkeypatch.syspath_prepend(str(tmp_path))
     yield module
     sys.modules.pop(module, None)
-    clear_model_cache()
 
 
 def test_entry_point_models(facility_package: str) -> None:
@@ -110,7 +159,7 @@ def test_entry_point_models(facility_package: str) -> None:
     listing = list_models()
     assert listing["FitLine"] == "%s:FitLineParameters" % facility_package
     assert listing["Broken"] == "%s_missing:Nope" % facility_package  # listed, not imported
-    assert listing["Test"] == "lute.io.models.tests:TestParameters"
+    assert listing["Test"] == "lute.io.models.tests.echo:TestParameters"
 
 
 def test_broken_entry_points_are_named(facility_package: str) -> None:

@@ -33,6 +33,7 @@ import re
 from pathlib import Path
 from typing import (
     Any,
+    Callable,
     Dict,
     Iterable,
     List,
@@ -574,13 +575,22 @@ def _task_data(model_cls: Type[BaseModel], name: str, filled: _Filled) -> Dict[s
 
 
 def _structure_problems(
-    raw: RawConfig, known: Sequence[str], wanted: Sequence[str], strict: bool
+    raw: RawConfig, known_names: Callable[[], Sequence[str]], wanted: Sequence[str], strict: bool
 ) -> Tuple[List[ConfigProblem], List[ConfigProblem], Set[PathKey]]:
-    """(errors, notes, paths to leave out of validation) about section names."""
+    """(errors, notes, paths to leave out of validation) about section names.
+
+    ``known_names`` is called only if a section or header key needs it: listing the
+    known Tasks reads every installed distribution's entry points.
+    """
     locate = raw.locator()
     errors: List[ConfigProblem] = []
     notes: List[ConfigProblem] = []
     skip: Set[PathKey] = set()
+    known: Sequence[str] = ()
+    if any(name not in wanted for name in raw.sections) or any(
+        key not in AnalysisHeader.model_fields for key in raw.header
+    ):
+        known = known_names()
     for name in raw.sections:
         if name in known or name in wanted:
             continue
@@ -662,8 +672,7 @@ def load_config(
     raw, override_problems = _apply_overrides(raw, overrides)
     problems.extend(override_problems)
     model_cls = model if model is not None else registry.get_model(task_name)
-    known = registry.known_task_names()
-    errors, notes, skip = _structure_problems(raw, known, [task_name], strict)
+    errors, notes, skip = _structure_problems(raw, registry.known_task_names, [task_name], strict)
     problems.extend(errors)
     filled = _fill(raw, [task_name], environ)
     problems.extend(filled.problems)
@@ -737,7 +746,7 @@ def check_config(
     problems.extend(override_problems)
     known = registry.known_task_names()
     names = [name for name in raw.sections if name in known]
-    errors, notes, skip = _structure_problems(raw, known, names, strict=True)
+    errors, notes, skip = _structure_problems(raw, lambda: known, names, strict=True)
     problems.extend(errors)
     filled = _fill(raw, names, environ)
     problems.extend(filled.problems)

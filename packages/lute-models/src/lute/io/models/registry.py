@@ -2,7 +2,8 @@
 
 Task ``X`` uses the model ``XParameters``. Models are looked up, in order:
 
-1. in the modules of :mod:`lute.io.models` (the built-in ones, e.g. ``lute.io.models.tests``);
+1. among the built-in models (:data:`BUILTIN_MODELS`, in :mod:`lute.io.models.tests`);
+   only the module of the model asked for is imported;
 2. in the entry points of group ``lute.models`` (name = Task name, value = the model
    class), which is how an installed facility package adds its own::
 
@@ -13,15 +14,14 @@ Task ``X`` uses the model ``XParameters``. Models are looked up, in order:
 from __future__ import annotations
 
 import importlib
-import pkgutil
-from typing import Any, Dict, List, Optional, Type
+from typing import Any, Dict, List, Type
 
-from lute.io.models.base import TaskParameters, ThirdPartyParameters
+from lute.io.models.base import TaskParameters
 
 __all__ = [
+    "BUILTIN_MODELS",
     "ENTRY_POINT_GROUP",
     "UnknownModelError",
-    "clear_model_cache",
     "get_model",
     "known_task_names",
     "list_models",
@@ -32,9 +32,17 @@ __all__ = [
 #: Entry point group through which installed packages add parameter models.
 ENTRY_POINT_GROUP = "lute.models"
 _SUFFIX = "Parameters"
-_BASES = (TaskParameters, ThirdPartyParameters)
 
-_builtin_cache: Optional[Dict[str, Type[TaskParameters]]] = None
+#: The built-in models by Task name, as ``module:Class`` references. A run imports only
+#: the module of its own Task's model (pydantic builds every model class it imports).
+BUILTIN_MODELS: Dict[str, str] = {
+    "Test": "lute.io.models.tests.echo:TestParameters",
+    "TestSocket": "lute.io.models.tests.arrays:TestSocketParameters",
+    "TestWriteOutput": "lute.io.models.tests.outputs:TestWriteOutputParameters",
+    "TestReadOutput": "lute.io.models.tests.outputs:TestReadOutputParameters",
+    "TestBinary": "lute.io.models.tests.binary:TestBinaryParameters",
+    "MPITest": "lute.io.models.tests.mpi:MPITestParameters",
+}
 
 
 class UnknownModelError(LookupError):
@@ -72,32 +80,6 @@ class UnknownModelError(LookupError):
         super().__init__(message)
 
 
-def _is_model(value: Any, module_name: str) -> bool:
-    return (
-        isinstance(value, type)
-        and issubclass(value, TaskParameters)
-        and value not in _BASES
-        and value.__module__ == module_name
-    )
-
-
-def _builtin_models() -> Dict[str, Type[TaskParameters]]:
-    global _builtin_cache
-    if _builtin_cache is None:
-        package = importlib.import_module("lute.io.models")
-        found: Dict[str, Type[TaskParameters]] = {}
-        for info in pkgutil.iter_modules(package.__path__):
-            if info.name.startswith("_"):
-                continue
-            module = importlib.import_module("%s.%s" % (package.__name__, info.name))
-            for attribute, value in vars(module).items():
-                task_name = attribute[: -len(_SUFFIX)]
-                if attribute.endswith(_SUFFIX) and task_name and _is_model(value, module.__name__):
-                    found.setdefault(task_name, value)
-        _builtin_cache = found
-    return _builtin_cache
-
-
 def _entry_points() -> List[Any]:
     from lute.tasks import entry_points_in
 
@@ -130,23 +112,22 @@ def get_model(task_name: str) -> Type[TaskParameters]:
         UnknownModelError: No model of that name (the message suggests close names).
         ImportError: A matching entry point exists but cannot be imported.
     """
-    builtin = _builtin_models()
-    if task_name in builtin:
-        return builtin[task_name]
+    if task_name in BUILTIN_MODELS:
+        return load_model_reference(BUILTIN_MODELS[task_name])
     entry_points = _entry_points()
     for entry_point in entry_points:
         if entry_point.name == task_name:
             return _load_entry_point(entry_point)
-    known = sorted(set(builtin) | {entry_point.name for entry_point in entry_points})
+    known = sorted(set(BUILTIN_MODELS) | {entry_point.name for entry_point in entry_points})
     raise UnknownModelError(task_name, known)
 
 
 def list_models() -> Dict[str, str]:
     """Every known Task name with the reference (``module:Class``) of its model.
 
-    Entry points are listed without importing them.
+    Nothing is imported: the built-in models and the entry points are listed by reference.
     """
-    models = {name: model_reference(cls) for name, cls in _builtin_models().items()}
+    models = dict(BUILTIN_MODELS)
     for entry_point in _entry_points():
         models.setdefault(entry_point.name, entry_point.value)
     return dict(sorted(models.items()))
@@ -182,9 +163,3 @@ def load_model_reference(reference: str) -> Type[TaskParameters]:
     if not (isinstance(value, type) and issubclass(value, TaskParameters)):
         raise ValueError("%s is not a TaskParameters subclass" % reference)
     return value
-
-
-def clear_model_cache() -> None:
-    """Forget the built-in models found so far (for tests that add modules)."""
-    global _builtin_cache
-    _builtin_cache = None
