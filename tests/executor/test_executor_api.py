@@ -185,3 +185,38 @@ def test_a_failing_hook_leaves_no_task_process_and_records_failed(config: Path) 
         [execution] = db.executions()
     assert execution.status == "FAILED"
     assert "hook failed" in (execution.error or "")
+
+
+def test_a_task_that_fails_to_import_here_ends_failed_with_its_traceback(
+    short_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In the Executor's own interpreter the Task is only located; its import error comes
+    from the Task's process and is recorded like any failure."""
+    from tests.conftest import write_config
+
+    site = short_tmp / "site"
+    site.mkdir()
+    (site / "lute_unloadable_tasks.py").write_text("raise ImportError('needs libfoo.so.3')\n")
+    (site / "lute_unloadable_models.py").write_text(
+        "from lute.io.models.base import TaskParameters\n\n\n"
+        "class UnloadableParameters(TaskParameters):\n    level: int = 1\n"
+    )
+    dist_info = site / "lute_unloadable-0.1.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: unloadable\nVersion: 0.1\n")
+    (dist_info / "entry_points.txt").write_text(
+        "[lute.tasks]\nUnloadable = lute_unloadable_tasks:Unloadable\n\n"
+        "[lute.models]\nUnloadable = lute_unloadable_models:UnloadableParameters\n"
+    )
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setenv("PYTHONPATH", str(site))
+    config = write_config(short_tmp, "Unloadable:\n  level: 2\n")
+    executor = Executor("Unloadable")
+    status = executor.execute_task(str(config), console=quiet())
+    assert status == TaskStatus.FAILED
+    assert "lute_unloadable_tasks" not in sys.modules
+    with Database(str(short_tmp / "work" / "lute.db"), readonly=True) as db:
+        [execution] = db.executions()
+    assert execution.status == "FAILED"
+    assert "could not be set up" in (execution.error or "")
+    assert "needs libfoo.so.3" in (execution.error or "")

@@ -91,6 +91,35 @@ def test_current_still_checks_the_task() -> None:
     assert "TaskNotFoundError" in str(info.value)
 
 
+def test_current_locates_the_task_without_running_its_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Task code never runs in the Executor: its module is found, not imported."""
+    site = tmp_path / "site"
+    site.mkdir()
+    marker = tmp_path / "imported"
+    (site / "lute_side_effect_tasks.py").write_text(
+        "open(%r, 'w').close()\nraise ImportError('needs libfoo.so.3')\n" % str(marker)
+    )
+    dist_info = site / "lute_side_effect_tasks-0.1.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: side\nVersion: 0.1\n")
+    (dist_info / "entry_points.txt").write_text(
+        "[lute.tasks]\nSideEffect = lute_side_effect_tasks:SideEffect\n"
+        "Gone = lute_gone_tasks:Gone\n"
+    )
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setenv("PYTHONPATH", str(site))
+    resolved = resolve_environment(EnvironmentSpec.current())
+    result = preflight(resolved, "SideEffect")
+    assert result.in_process and result.task_importable
+    assert result.task_class == "lute_side_effect_tasks.SideEffect"
+    assert not marker.exists() and "lute_side_effect_tasks" not in sys.modules
+    with pytest.raises(EnvironmentError_) as info:
+        preflight(resolved, "Gone")
+    assert "defined in lute_gone_tasks, but no module of that name is installed" in str(info.value)
+
+
 def test_current_with_another_pythonpath_is_probed_in_a_process(tmp_path: Path) -> None:
     resolved = ResolvedEnvironment(
         sys.executable, dict(os.environ, PYTHONPATH=str(tmp_path)), "current"

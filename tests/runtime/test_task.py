@@ -11,7 +11,14 @@ import pytest
 
 from lute.execution.ipc import Message
 from lute.io.parameters import RowIds, TaskParameters
-from lute.tasks import TaskNotFoundError, _context, import_task, known_tasks
+from lute.tasks import (
+    BUILTIN_TASK_CLASSES,
+    TaskNotFoundError,
+    _context,
+    import_task,
+    known_tasks,
+    locate_task,
+)
 from lute.tasks.task import *  # noqa: F403 - the documented import style
 from lute.tasks.task import Task, TaskStatus, ThirdPartyTask
 
@@ -133,3 +140,15 @@ def test_import_task_builtins_and_unknown_name() -> None:
     with pytest.raises(TaskNotFoundError, match="Did you mean Test") as info:
         import_task("Tset")
     assert "Known Tasks:" in str(info.value)
+
+
+@pytest.mark.parametrize("name", sorted(BUILTIN_TASK_CLASSES))
+def test_builtin_locations_match_import_task(name: str) -> None:
+    task_class = import_task(name)
+    where = "%s:%s" % (task_class.__module__, task_class.__qualname__)
+    assert locate_task(name) == BUILTIN_TASK_CLASSES[name] == where
+
+
+def test_locate_task_refuses_unknown_names_like_import_task() -> None:
+    with pytest.raises(TaskNotFoundError, match="Did you mean Test"):
+        locate_task("Tset")

@@ -11,7 +11,8 @@ Successful probes are cached in memory and on disk (``$XDG_CACHE_HOME/lute/probe
 ``pyvenv.cfg``), the Task name and the variables that change imports; an entry is used
 only while every directory on the interpreter's ``sys.path`` keeps the mtime it had,
 so installing or removing a package invalidates it. A hit spawns no process. The
-Executor's own interpreter is probed in-process.
+Executor's own interpreter is probed in-process, where the Task's module is only located
+(:func:`lute.tasks.locate_task`), never imported: Task code does not run in the Executor.
 """
 
 from __future__ import annotations
@@ -317,7 +318,9 @@ def _probe_in_process(task_name: str) -> Dict[str, Any]:
     try:
         from lute.tasks.run import probe
 
-        raw["probe"] = probe(task_name or None)
+        # The Task is located, not imported: its code runs only in the Task's process,
+        # which reports an import error itself (the run ends FAILED with the traceback).
+        raw["probe"] = probe(task_name or None, import_task=False)
     except Exception:  # reported like a failing probe process
         import traceback
 

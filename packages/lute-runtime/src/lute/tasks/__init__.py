@@ -11,19 +11,22 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from lute.tasks.task import Task
 
-__all__ = ["TaskNotFoundError", "entry_points_in", "import_task", "known_tasks"]
+__all__ = ["TaskNotFoundError", "entry_points_in", "import_task", "known_tasks", "locate_task"]
 
 ENTRY_POINT_GROUP = "lute.tasks"
 
+# Where each built-in Task is defined (``module:Class``), known without importing it.
+# import_task below imports them; keep the two in step (a test checks it).
+BUILTIN_TASK_CLASSES = {
+    "Test": "lute.tasks.test:Test",
+    "TestSocket": "lute.tasks.test:TestSocket",
+    "TestWriteOutput": "lute.tasks.test:TestWriteOutput",
+    "TestReadOutput": "lute.tasks.test:TestReadOutput",
+    "TestBinary": "lute.tasks.test:TestBinary",
+    "MPITest": "lute.tasks.mpi_test:MPITest",
+}
 # Built-in Tasks, listed for error messages without importing them.
-BUILTIN_TASKS = (
-    "Test",
-    "TestSocket",
-    "TestWriteOutput",
-    "TestReadOutput",
-    "TestBinary",
-    "MPITest",
-)
+BUILTIN_TASKS = tuple(BUILTIN_TASK_CLASSES)
 
 
 class TaskNotFoundError(ImportError):
@@ -89,15 +92,54 @@ def import_task(task_name: str) -> Type[Task]:
 
     entry_point = _entry_points().get(task_name)
     if entry_point is None:
-        import difflib  # only for the error message: keeps Task start-up lean
-
-        known = known_tasks()
-        close = difflib.get_close_matches(task_name, known, n=3)
-        hint = (" Did you mean %s?" % " or ".join(close)) if close else ""
-        raise TaskNotFoundError(
-            "No Task named %r in this environment (%s).%s Known Tasks: %s. A facility "
-            "package registers more under the %r entry-point group."
-            % (task_name, sys.executable, hint, ", ".join(known), ENTRY_POINT_GROUP)
-        )
+        raise _not_found(task_name)
     task_class = entry_point.load()  # type: ignore[attr-defined]
     return task_class  # type: ignore[no-any-return]
+
+
+def locate_task(task_name: str) -> str:
+    """Where Task ``task_name`` is defined, as ``module:Class``, without importing it.
+
+    The module is looked up (:func:`importlib.util.find_spec`, which imports only its
+    parent packages), never executed: the Executor checks a Task in its own interpreter
+    this way, so that no Task code (an ``MPI_Init`` at import, a GPU context, gigabytes
+    of imports) runs inside the Executor.
+
+    Raises:
+        TaskNotFoundError: No such Task, or its module cannot be found.
+    """
+    reference = BUILTIN_TASK_CLASSES.get(task_name)
+    if reference is None:
+        entry_point = _entry_points().get(task_name)
+        if entry_point is None:
+            raise _not_found(task_name)
+        reference = entry_point.value  # type: ignore[attr-defined]
+    module = reference.partition(":")[0].strip()
+    from importlib.util import find_spec
+
+    try:
+        found = find_spec(module) is not None
+    except (ImportError, ValueError) as error:  # a parent package failed to import
+        raise TaskNotFoundError(
+            "Task %r is defined in %s, which cannot be found: %s: %s"
+            % (task_name, module, type(error).__name__, error)
+        ) from error
+    if not found:
+        raise TaskNotFoundError(
+            "Task %r is defined in %s, but no module of that name is installed in this "
+            "environment (%s)" % (task_name, module, sys.executable)
+        )
+    return reference
+
+
+def _not_found(task_name: str) -> TaskNotFoundError:
+    import difflib  # only for the error message: keeps Task start-up lean
+
+    known = known_tasks()
+    close = difflib.get_close_matches(task_name, known, n=3)
+    hint = (" Did you mean %s?" % " or ".join(close)) if close else ""
+    return TaskNotFoundError(
+        "No Task named %r in this environment (%s).%s Known Tasks: %s. A facility "
+        "package registers more under the %r entry-point group."
+        % (task_name, sys.executable, hint, ", ".join(known), ENTRY_POINT_GROUP)
+    )

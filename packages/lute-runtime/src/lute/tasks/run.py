@@ -128,8 +128,14 @@ def python_version() -> str:
     return version
 
 
-def probe(task_name: Optional[str]) -> Dict[str, Any]:
-    """Describe this environment for an Executor's pre-flight check."""
+def probe(task_name: Optional[str], import_task: bool = True) -> Dict[str, Any]:
+    """Describe this environment for an Executor's pre-flight check.
+
+    Args:
+        task_name: The Task to check (None: the environment only).
+        import_task: Import the Task (a probe process); False only locates its module
+            (the Executor probing its own interpreter, see :func:`lute.tasks.locate_task`).
+    """
     from importlib.util import find_spec
 
     from lute.execution.ipc import PROTOCOL_VERSION
@@ -146,13 +152,15 @@ def probe(task_name: Optional[str]) -> Dict[str, Any]:
     }
     if task_name:
         try:
-            from lute.tasks import import_task
+            from lute import tasks
 
-            task_class = import_task(task_name)
-            info["task"] = {
-                "importable": True,
-                "class": task_class.__module__ + "." + task_class.__qualname__,
-            }
+            if import_task:
+                task_class = tasks.import_task(task_name)
+                where = task_class.__module__ + "." + task_class.__qualname__
+            else:
+                module, _, qualname = tasks.locate_task(task_name).partition(":")
+                where = module.strip() + "." + qualname.strip()
+            info["task"] = {"importable": True, "class": where}
         except Exception as error:  # report any failure: the probe must not crash
             info["task"] = {"importable": False, "error": "%s: %s" % (type(error).__name__, error)}
     return info
