@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import http.client
 import json
-import logging
 import mimetypes
 import os
 import socket
@@ -19,9 +18,11 @@ import urllib.error
 import urllib.request
 from typing import Any, List, Optional, Sequence, Tuple
 
+from lute.io._log import LazyLogger
+
 __all__ = ["ElogPostError", "encode_multipart", "post", "post_json"]
 
-logger = logging.getLogger("lute.io.elog")
+logger = LazyLogger("lute.io.elog")
 
 USER_AGENT = "lute-executor (eLog reporter)"
 # Enough to show a server's error message in a log line, not a whole HTML error page.

@@ -16,12 +16,13 @@ run's listing.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import time
 from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 
-logger = logging.getLogger("lute.io.elog")
+from lute.io._log import LazyLogger
+
+logger = LazyLogger("lute.io.elog")
 
 INDEX_FILE = "index.html"
 CACHE_FILE = ".index.json"

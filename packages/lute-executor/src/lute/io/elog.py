@@ -16,10 +16,11 @@ HTTP, JSON and HTML code and any plotting library are imported only when used.
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
+
+from lute.io._log import LazyLogger
 
 if TYPE_CHECKING:  # pragma: no cover
     from lute.tasks.dataclasses import ElogSummaryPlots, TaskResult
@@ -39,7 +40,7 @@ __all__ = [
     "summarise",
 ]
 
-logger = logging.getLogger(__name__)
+logger = LazyLogger(__name__)
 
 #: Base URL used when eLog entries are switched on (``LUTE_ELOG_ENTRIES=1``) without
 #: ``LUTE_ELOG_URL``.
