@@ -82,6 +82,33 @@ def write_config(
     return path
 
 
+def install_distribution(
+    site: Path,
+    name: str,
+    entry_points: Dict[str, Dict[str, str]],
+    modules: Optional[Dict[str, str]] = None,
+) -> Path:
+    """Install a distribution by hand into ``site`` (a directory meant for the path).
+
+    Writes each of ``modules`` (module name -> source) and ``<name>-0.1.dist-info`` with
+    ``entry_points`` (group -> {entry name: "module:attribute"}), which is all that
+    ``importlib.metadata`` reads. Returns ``site``.
+    """
+    site.mkdir(parents=True, exist_ok=True)
+    for module, source in (modules or {}).items():
+        (site / ("%s.py" % module)).write_text(source)
+    dist_info = site / ("%s-0.1.dist-info" % name.replace("-", "_"))
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: %s\nVersion: 0.1\n" % name)
+    (dist_info / "entry_points.txt").write_text(
+        "".join(
+            "[%s]\n%s\n" % (group, "".join("%s = %s\n" % item for item in entries.items()))
+            for group, entries in entry_points.items()
+        )
+    )
+    return site
+
+
 @pytest.fixture
 def config(short_tmp: Path) -> Path:
     return write_config(short_tmp)

@@ -18,7 +18,7 @@ from lute.execution.console import Console
 from lute.execution.executor import Executor, ExecutorError
 from lute.io.db import Database
 from lute.tasks.dataclasses import TaskStatus
-from tests.conftest import LUTE_EXEC, lute_exec
+from tests.conftest import LUTE_EXEC, install_distribution, lute_exec, write_config
 
 
 def quiet() -> Console:
@@ -192,21 +192,18 @@ def test_a_task_that_fails_to_import_here_ends_failed_with_its_traceback(
 ) -> None:
     """In the Executor's own interpreter the Task is only located; its import error comes
     from the Task's process and is recorded like any failure."""
-    from tests.conftest import write_config
-
-    site = short_tmp / "site"
-    site.mkdir()
-    (site / "lute_unloadable_tasks.py").write_text("raise ImportError('needs libfoo.so.3')\n")
-    (site / "lute_unloadable_models.py").write_text(
-        "from lute.io.models.base import TaskParameters\n\n\n"
-        "class UnloadableParameters(TaskParameters):\n    level: int = 1\n"
-    )
-    dist_info = site / "lute_unloadable-0.1.dist-info"
-    dist_info.mkdir()
-    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: unloadable\nVersion: 0.1\n")
-    (dist_info / "entry_points.txt").write_text(
-        "[lute.tasks]\nUnloadable = lute_unloadable_tasks:Unloadable\n\n"
-        "[lute.models]\nUnloadable = lute_unloadable_models:UnloadableParameters\n"
+    site = install_distribution(
+        short_tmp / "site",
+        "lute-unloadable",
+        {
+            "lute.tasks": {"Unloadable": "lute_unloadable_tasks:Unloadable"},
+            "lute.models": {"Unloadable": "lute_unloadable_models:UnloadableParameters"},
+        },
+        {
+            "lute_unloadable_tasks": "raise ImportError('needs libfoo.so.3')\n",
+            "lute_unloadable_models": "from lute.io.models.base import TaskParameters\n\n\n"
+            "class UnloadableParameters(TaskParameters):\n    level: int = 1\n",
+        },
     )
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.setenv("PYTHONPATH", str(site))

@@ -34,6 +34,7 @@ from lute.execution.preflight import (
     preflight,
 )
 from lute.runtime_version import __version__ as RUNTIME_VERSION
+from tests.conftest import install_distribution
 
 
 @pytest.fixture(autouse=True)
@@ -95,18 +96,20 @@ def test_current_locates_the_task_without_running_its_code(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Task code never runs in the Executor: its module is found, not imported."""
-    site = tmp_path / "site"
-    site.mkdir()
     marker = tmp_path / "imported"
-    (site / "lute_side_effect_tasks.py").write_text(
-        "open(%r, 'w').close()\nraise ImportError('needs libfoo.so.3')\n" % str(marker)
-    )
-    dist_info = site / "lute_side_effect_tasks-0.1.dist-info"
-    dist_info.mkdir()
-    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: side\nVersion: 0.1\n")
-    (dist_info / "entry_points.txt").write_text(
-        "[lute.tasks]\nSideEffect = lute_side_effect_tasks:SideEffect\n"
-        "Gone = lute_gone_tasks:Gone\n"
+    site = install_distribution(
+        tmp_path / "site",
+        "lute-side-effect-tasks",
+        {
+            "lute.tasks": {
+                "SideEffect": "lute_side_effect_tasks:SideEffect",
+                "Gone": "lute_gone_tasks:Gone",
+            }
+        },
+        {
+            "lute_side_effect_tasks": "open(%r, 'w').close()\nraise ImportError('needs libfoo')\n"
+            % str(marker)
+        },
     )
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.setenv("PYTHONPATH", str(site))

@@ -7,7 +7,6 @@ import json
 import pkgutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 from typing import Iterator
 
@@ -24,6 +23,7 @@ from lute.io.models.registry import (
     load_model_reference,
     model_reference,
 )
+from tests.conftest import install_distribution
 
 BUILT_IN = {
     "Test": test_models.TestParameters,
@@ -132,21 +132,17 @@ def helper():
 def facility_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A real installed distribution (dist-info on sys.path) with lute.models entry points."""
     module = "lute_facility_models_%d" % id(tmp_path)
-    (tmp_path / ("%s.py" % module)).write_text(FACILITY_MODULE)
-    dist_info = tmp_path / "lute_facility_models-0.1.dist-info"
-    dist_info.mkdir()
-    (dist_info / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: lute-facility-models\nVersion: 0.1\n"
-    )
-    (dist_info / "entry_points.txt").write_text(
-        textwrap.dedent(
-            """\
-            [lute.models]
-            FitLine = {module}:FitLineParameters
-            Broken = {module}_missing:Nope
-            NotAModel = {module}:helper
-            """
-        ).format(module=module)
+    install_distribution(
+        tmp_path,
+        "lute-facility-models",
+        {
+            "lute.models": {
+                "FitLine": "%s:FitLineParameters" % module,
+                "Broken": "%s_missing:Nope" % module,
+                "NotAModel": "%s:helper" % module,
+            }
+        },
+        {module: FACILITY_MODULE},
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     yield module

@@ -8,7 +8,6 @@ the Executor's is while it validates), and a Task package installed on the path 
 from __future__ import annotations
 
 import os
-import textwrap
 import types
 from pathlib import Path
 from typing import Any, Callable, Dict
@@ -16,6 +15,7 @@ from typing import Any, Callable, Dict
 import pytest
 
 from lute.execution.ipc import Listener
+from tests.conftest import install_distribution
 
 WAIT = 60.0
 ENTRY = "import sys; from lute.tasks.run import main; sys.exit(main())"
@@ -37,25 +37,20 @@ class Marker(Task):
 @pytest.fixture
 def task_package(tmp_path: Path) -> Path:
     """A distribution on the path: ``Marker`` imports fine, ``Broken`` raises on import."""
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "lute_marker_tasks.py").write_text(TASK_MODULE)
-    (site / "lute_broken_tasks.py").write_text("raise ImportError('needs libfoo.so.3')\n")
-    dist_info = site / "lute_marker_tasks-0.1.dist-info"
-    dist_info.mkdir()
-    (dist_info / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: lute-marker-tasks\nVersion: 0.1\n"
+    return install_distribution(
+        tmp_path / "site",
+        "lute-marker-tasks",
+        {
+            "lute.tasks": {
+                "Marker": "lute_marker_tasks:Marker",
+                "Broken": "lute_broken_tasks:Broken",
+            }
+        },
+        {
+            "lute_marker_tasks": TASK_MODULE,
+            "lute_broken_tasks": "raise ImportError('needs libfoo.so.3')\n",
+        },
     )
-    (dist_info / "entry_points.txt").write_text(
-        textwrap.dedent(
-            """\
-            [lute.tasks]
-            Marker = lute_marker_tasks:Marker
-            Broken = lute_broken_tasks:Broken
-            """
-        )
-    )
-    return site
 
 
 def handoff(task_name: str, **extra: Any) -> Dict[str, Any]:

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import os
 
+from lute._lazy import lazy_attributes
+
 # Not `from typing import TYPE_CHECKING`: importing typing costs more than this whole
 # module on Python 3.8, and the annotations here are never evaluated (PEP 563).
 TYPE_CHECKING = False
@@ -207,11 +209,5 @@ _LAZY: Dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import the transport classes on first use (PEP 562) to keep this import cheap."""
-    module_name = _LAZY.get(name)
-    if module_name is None:
-        raise AttributeError("module %r has no attribute %r" % (__name__, name))
-    value = getattr(__import__(module_name, fromlist=[name]), name)
-    globals()[name] = value
-    return value
+# The transport classes are imported on first use, to keep this import cheap.
+__getattr__ = lazy_attributes(__name__, _LAZY)

@@ -10,8 +10,9 @@ every name below is importable from this package too, loaded on first access.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any, List
+from typing import List
+
+from lute._lazy import lazy_attributes
 
 __all__ = [
     "CompoundVar",
@@ -34,14 +35,9 @@ _MODULES = {
     "MPITestParameters": "mpi",
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _MODULES.get(name)
-    if module is None:
-        raise AttributeError("module %r has no attribute %r" % (__name__, name))
-    value = getattr(importlib.import_module("%s.%s" % (__name__, module)), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
+__getattr__ = lazy_attributes(
+    __name__, {name: "%s.%s" % (__name__, module) for name, module in _MODULES.items()}
+)
 
 
 def __dir__() -> List[str]:
