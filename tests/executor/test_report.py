@@ -320,8 +320,8 @@ def test_run_without_id_or_times_still_gets_a_report(tmp_path: Any) -> None:
     assert ">CANCELLED</span>" in index
 
 
-def _report_runs(work_dir: str, ids: List[int]) -> LocalReporter:
-    reporter = LocalReporter(work_dir)
+def _report_runs(work_dir: str, ids: List[int], **options: Any) -> LocalReporter:
+    reporter = LocalReporter(work_dir, **options)
     for run_id in ids:
         reporter.report(
             execution=make_execution(work_dir, id=run_id, started=1_700_000_000 + run_id),
@@ -476,3 +476,88 @@ def test_a_lock_never_released_does_not_hang_the_run(
             )
     assert "Could not lock" in caplog.text
     assert 'href="Tester_1.html"' in read(os.path.join(reports, "index.html"))
+
+
+# -- paging ----------------------------------------------------------------------------
+def _listed(path: str) -> List[int]:
+    """Run ids an index page lists, in page order."""
+    import re
+
+    return [int(found) for found in re.findall(r'href="Tester_(\d+)\.html"', read(path))]
+
+
+def test_older_runs_move_to_pages_of_their_own(tmp_path: Any) -> None:
+    work_dir = str(tmp_path)
+    reports = os.path.join(work_dir, "reports")
+    _report_runs(work_dir, list(range(1, 11)), page_size=3)
+    # index.html keeps 3 to 5 rows: sealed at 6 rows (1-3) and again at 6 rows (4-6)
+    assert _listed(os.path.join(reports, "index.html")) == [10, 9, 8, 7]
+    assert _listed(os.path.join(reports, "index-2.html")) == [6, 5, 4]
+    assert _listed(os.path.join(reports, "index-1.html")) == [3, 2, 1]
+    assert not os.path.exists(os.path.join(reports, "index-3.html"))
+    index = read(os.path.join(reports, "index.html"))
+    assert "10 runs" in index
+    assert index.index('href="index-2.html"') < index.index('href="index-1.html"')
+    assert "3 runs started" in index
+    assert 'href="index.html"' in read(os.path.join(reports, "index-1.html"))
+
+
+def test_a_full_page_is_not_written_again(tmp_path: Any) -> None:
+    work_dir = str(tmp_path)
+    page = os.path.join(work_dir, "reports", "index-1.html")
+    _report_runs(work_dir, list(range(1, 7)), page_size=3)
+    before = os.stat(page)
+    _report_runs(work_dir, [7, 8], page_size=3)
+    after = os.stat(page)
+    # every write replaces the file (a new inode): the page was left alone
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+
+
+def test_a_paged_run_reported_again_is_updated_on_its_page(tmp_path: Any) -> None:
+    work_dir = str(tmp_path)
+    reports = os.path.join(work_dir, "reports")
+    reporter = _report_runs(work_dir, list(range(1, 8)), page_size=3)
+    again = make_execution(work_dir, id=2, started=1_700_000_002, status=TaskStatus.FAILED)
+    reporter.report(execution=again, items=[])
+    assert ">FAILED</span>" in read(os.path.join(reports, "index-1.html"))
+    assert ">FAILED</span>" not in read(os.path.join(reports, "index.html"))
+    assert _listed(os.path.join(reports, "index-1.html")) == [3, 2, 1]
+    assert "7 runs" in read(os.path.join(reports, "index.html"))
+
+
+def test_a_paged_record_deleted_renumbers_the_pages(tmp_path: Any) -> None:
+    work_dir = str(tmp_path)
+    reports = os.path.join(work_dir, "reports")
+    _report_runs(work_dir, list(range(1, 10)), page_size=3)
+    assert os.path.exists(os.path.join(reports, "index-2.html"))
+    for run_id in (1, 2, 5):
+        os.remove(os.path.join(reports, "Tester_%d.json" % run_id))
+    _report_runs(work_dir, [10], page_size=3)
+    # 7 runs left: one full page (3, 4, 6), the newest four on index.html
+    assert _listed(os.path.join(reports, "index.html")) == [10, 9, 8, 7]
+    assert _listed(os.path.join(reports, "index-1.html")) == [6, 4, 3]
+    assert not os.path.exists(os.path.join(reports, "index-2.html"))
+    assert not os.path.exists(os.path.join(reports, ".index-2.json"))
+    assert "7 runs" in read(os.path.join(reports, "index.html"))
+
+
+def test_rebuilding_gives_the_pages_the_updates_made(tmp_path: Any) -> None:
+    work_dir = str(tmp_path)
+    reports = os.path.join(work_dir, "reports")
+    reporter = _report_runs(work_dir, list(range(1, 12)), page_size=3)
+    names = ["index.html", "index-1.html", "index-2.html"]
+    incremental = {name: read(os.path.join(reports, name)) for name in names}
+    reporter.update_index(rebuild=True)
+    assert {name: read(os.path.join(reports, name)) for name in names} == incremental
+
+
+def test_a_changed_page_size_rebuilds_the_index(tmp_path: Any) -> None:
+    work_dir = str(tmp_path)
+    reports = os.path.join(work_dir, "reports")
+    _report_runs(work_dir, list(range(1, 10)), page_size=3)
+    LocalReporter(work_dir, page_size=4).update_index()
+    assert _listed(os.path.join(reports, "index.html")) == [9, 8, 7, 6, 5]
+    assert _listed(os.path.join(reports, "index-1.html")) == [4, 3, 2, 1]
+    assert not os.path.exists(os.path.join(reports, "index-2.html"))
+    with pytest.raises(ValueError, match="page_size must be at least 1"):
+        LocalReporter(work_dir, page_size=0)

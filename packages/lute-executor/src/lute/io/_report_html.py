@@ -257,8 +257,22 @@ def index_row(page: str, record: Mapping[str, Any]) -> str:
     return "<tr>%s</tr>" % "".join("<td>%s</td>" % cell for cell in cells)
 
 
-def index_page_from_rows(rows: Sequence[str]) -> str:
-    """The index page around rows made by :func:`index_row`, in the order given."""
+def index_page_from_rows(
+    rows: Sequence[str],
+    *,
+    total: Optional[int] = None,
+    older: Sequence[Tuple[str, str]] = (),
+    archive_of: Optional[str] = None,
+) -> str:
+    """An index page around rows made by :func:`index_row`, in the order given.
+
+    Args:
+        rows: The rows of this page, newest first.
+        total: Runs in the whole index (default: ``len(rows)``, a single page).
+        older: ``(page file, label)`` of each page of older runs, newest first.
+        archive_of: For a page of older runs, a description of its runs; the page
+            then links back to ``index.html``.
+    """
     header = (
         "<tr><th>Started</th><th>Managed task</th><th>Task</th><th>Experiment</th>"
         "<th>Run</th><th>Status</th><th>Duration</th><th>Id</th></tr>"
@@ -267,6 +281,28 @@ def index_page_from_rows(rows: Sequence[str]) -> str:
         table = "<table>\n%s\n%s\n</table>" % (header, "\n".join(rows))
     else:
         table = '<p class="muted">No runs yet.</p>'
-    count = "%d run%s" % (len(rows), "" if len(rows) == 1 else "s")
-    body = '<h1>LUTE runs</h1>\n<p class="muted">%s, newest first</p>\n%s' % (count, table)
-    return _page("LUTE runs", body)
+    total = len(rows) if total is None else total
+    count = "%d run%s" % (total, "" if total == 1 else "s")
+    if archive_of is not None:
+        title = "LUTE runs: %s" % archive_of
+        intro = (
+            '<p class="muted"><a href="index.html">&larr; newest runs</a></p>\n'
+            '<h1>LUTE runs</h1>\n<p class="muted">%s, newest first</p>' % _e(archive_of)
+        )
+    elif older:
+        title = "LUTE runs"
+        intro = (
+            '<h1>LUTE runs</h1>\n<p class="muted">%s; the %d newest first, older runs '
+            '<a href="#older">on pages of their own</a></p>' % (count, len(rows))
+        )
+    else:
+        title = "LUTE runs"
+        intro = '<h1>LUTE runs</h1>\n<p class="muted">%s, newest first</p>' % count
+    parts = [intro, table]
+    if older:
+        links = "\n".join(
+            '<li><a href="%s">%s</a></li>' % (_e(urllib.parse.quote(page)), _e(label))
+            for page, label in older
+        )
+        parts.append('<h2 id="older">Older runs</h2>\n<ul>\n%s\n</ul>' % links)
+    return _page(title, "\n".join(parts))

@@ -4,8 +4,15 @@ Each run's JSON record stays the source of truth. Reading all of them for every 
 would make each run slower than the last (hundreds of runs per experiment), so the
 rows the index shows are kept in ``reports/.index.json`` and brought up to date from
 the directory listing: records that appeared since are read (normally just the run
-being reported), records that were deleted are dropped. A missing, unreadable or
-older cache is rebuilt from all the records.
+being reported). A missing, unreadable or older cache is rebuilt from all the records.
+
+The index is paged, so that updating it costs about the same however many runs came
+before: ``index.html`` lists the newest runs (from ``page_size`` to twice as many), and
+when it would list twice ``page_size``, its oldest ``page_size`` runs move to a page
+of their own, ``index-<n>.html`` (``n`` = 1 for the oldest), whose rows are kept in
+``.index-<n>.json`` and which is not written again. A run reported again whose row is
+on such a page has that page rewritten; a record deleted from the directory whose row
+is on such a page renumbers the pages, so the whole index is rebuilt.
 
 Runs of several ``lute-exec`` processes share the directory; an exclusive ``flock``
 on ``reports/.index.lock`` serialises the updates. When the lock cannot be had in
@@ -27,7 +34,11 @@ logger = LazyLogger("lute.io.elog")
 INDEX_FILE = "index.html"
 CACHE_FILE = ".index.json"
 LOCK_FILE = ".index.lock"
-CACHE_FORMAT = "lute-report-index/2"
+CACHE_FORMAT = "lute-report-index/3"
+#: Runs on each page of older runs; ``index.html`` lists this many to twice as many.
+PAGE_SIZE = 200
+
+Row = Dict[str, Any]
 
 
 class DirectoryLock:
@@ -76,8 +87,9 @@ def update_index(
     lock_timeout: float,
     current: Optional[Tuple[str, Mapping[str, Any]]] = None,
     rebuild: bool = False,
+    page_size: int = PAGE_SIZE,
 ) -> str:
-    """Bring ``index.html`` (and its cache) up to date; returns the index's path.
+    """Bring ``index.html`` (its pages and their caches) up to date; returns its path.
 
     Args:
         reports_dir: The reports directory (it must exist).
@@ -86,54 +98,203 @@ def update_index(
         current: ``(json file name, record)`` of the run just written: its row is
             replaced even if the cache already has one.
         rebuild: Read every record again instead of trusting the cache.
+        page_size: Runs per page of older runs (tests use small pages).
     """
-    from lute.io import _plots, _report_html
-
-    index_path = os.path.join(reports_dir, INDEX_FILE)
     with DirectoryLock(os.path.join(reports_dir, LOCK_FILE), lock_timeout):
-        cache_path = os.path.join(reports_dir, CACHE_FILE)
-        rows, skipped = _load_cache(cache_path) if not rebuild else ({}, set())
         names = {
             name
             for name in os.listdir(reports_dir)
             if name.endswith(".json") and not name.startswith(".")
         }
-        rows = {name: row for name, row in rows.items() if name in names}
-        skipped &= names
-        if current is not None:
-            rows[current[0]] = _row(current[0], current[1])
-        for name in sorted(names - set(rows) - skipped):
-            record = _read_record(os.path.join(reports_dir, name), record_format)
+        index = None if rebuild else _Index.load(reports_dir, page_size)
+        if index is not None and not index.follow(names, current):
+            index = None  # a paged row went away: the pages are numbered again
+        if index is None:
+            index = _Index(reports_dir, page_size)
+            if current is not None:
+                index.head[current[0]] = _row(current[0], current[1])
+        index.read_new(names, record_format)
+        index.seal_full_pages()
+        index.save()
+    return os.path.join(reports_dir, INDEX_FILE)
+
+
+class _Index:
+    """The cached index of one reports directory: the newest rows and the paged ones."""
+
+    def __init__(self, reports_dir: str, page_size: int) -> None:
+        self.reports_dir = reports_dir
+        self.page_size = page_size
+        #: Rows listed on index.html, by record file name.
+        self.head: Dict[str, Row] = {}
+        #: Pages of older runs, oldest first: {"names": [...], "first": t, "last": t}.
+        self.pages: List[Dict[str, Any]] = []
+        self.skipped: Set[str] = set()
+
+    @classmethod
+    def load(cls, reports_dir: str, page_size: int) -> Optional[_Index]:
+        """The cached index, or None when there is none usable (then rebuild)."""
+        path = os.path.join(reports_dir, CACHE_FILE)
+        cache = _load_json(path)
+        if (
+            not isinstance(cache, dict)
+            or cache.get("format") != CACHE_FORMAT
+            or cache.get("page_size") != page_size
+        ):
+            return None
+        head, pages, skipped = cache.get("head"), cache.get("pages"), cache.get("skipped")
+        if not (
+            isinstance(head, dict)
+            and isinstance(skipped, list)
+            and isinstance(pages, list)
+            and all(_is_page(page) for page in pages)
+        ):
+            return None
+        index = cls(reports_dir, page_size)
+        index.head = {name: row for name, row in head.items() if _is_row(row)}
+        index.pages = pages
+        index.skipped = {name for name in skipped if isinstance(name, str)}
+        return index
+
+    def follow(self, names: Set[str], current: Optional[Tuple[str, Mapping[str, Any]]]) -> bool:
+        """Forget deleted records and take the current run's row; False: rebuild needed."""
+        paged = {
+            name: number for number, page in enumerate(self.pages, 1) for name in page["names"]
+        }
+        if any(name not in names for name in paged):
+            return False
+        self.head = {name: row for name, row in self.head.items() if name in names}
+        self.skipped &= names
+        if current is None:
+            return True
+        name, record = current
+        number = paged.get(name)
+        if number is None:
+            self.head[name] = _row(name, record)
+            self.skipped.discard(name)
+            return True
+        rows = self._page_rows(number)  # a paged run reported again: rewrite its page
+        if rows is None:
+            return False
+        rows[name] = _row(name, record)
+        self._set_page(number, rows)
+        return True
+
+    def read_new(self, names: Set[str], record_format: str) -> None:
+        """Read the records the index does not know yet."""
+        known = set(self.head) | self.skipped
+        for page in self.pages:
+            known.update(page["names"])
+        for name in sorted(names - known):
+            record = _read_record(os.path.join(self.reports_dir, name), record_format)
             if record is None:
-                skipped.add(name)
+                self.skipped.add(name)
             else:
-                rows[name] = _row(name, record)
+                self.head[name] = _row(name, record)
+
+    def seal_full_pages(self) -> None:
+        """While the head holds twice ``page_size`` rows, move its oldest ``page_size``
+        rows to a page of their own."""
+        while len(self.head) >= 2 * self.page_size:
+            oldest = sorted(self.head, key=lambda name: _order(self.head[name]))
+            rows = {name: self.head.pop(name) for name in oldest[: self.page_size]}
+            self.pages.append({"names": [], "first": 0.0, "last": 0.0})
+            self._set_page(len(self.pages), rows)
+
+    def _page_rows(self, number: int) -> Optional[Dict[str, Row]]:
+        rows = _load_json(os.path.join(self.reports_dir, ".index-%d.json" % number))
+        if not isinstance(rows, dict) or not all(_is_row(row) for row in rows.values()):
+            return None
+        return rows
+
+    def _set_page(self, number: int, rows: Dict[str, Row]) -> None:
+        """Give page ``number`` these rows and write its files."""
+        from lute.io import _plots, _report_html
+
+        starts = [_order(row)[0] for row in rows.values()]
+        page = self.pages[number - 1]
+        page.update(names=sorted(rows), first=min(starts), last=max(starts))
         _plots.write_text_atomic(
-            cache_path,
-            json.dumps({"format": CACHE_FORMAT, "rows": rows, "skipped": sorted(skipped)}),
+            os.path.join(self.reports_dir, ".index-%d.json" % number), json.dumps(rows)
         )
-        _plots.write_text_atomic(index_path, _report_html.index_page_from_rows(_ordered(rows)))
-    return index_path
+        _plots.write_text_atomic(
+            os.path.join(self.reports_dir, "index-%d.html" % number),
+            _report_html.index_page_from_rows(_ordered(rows), archive_of=_page_label(page)),
+        )
+
+    def save(self) -> None:
+        """Write ``index.html`` and the cache; remove pages that no longer exist."""
+        from lute.io import _plots, _report_html
+
+        older = [
+            ("index-%d.html" % number, _page_label(page))
+            for number, page in reversed(list(enumerate(self.pages, 1)))
+        ]
+        total = len(self.head) + sum(len(page["names"]) for page in self.pages)
+        cache = {
+            "format": CACHE_FORMAT,
+            "page_size": self.page_size,
+            "head": self.head,
+            "pages": self.pages,
+            "skipped": sorted(self.skipped),
+        }
+        _plots.write_text_atomic(os.path.join(self.reports_dir, CACHE_FILE), json.dumps(cache))
+        _plots.write_text_atomic(
+            os.path.join(self.reports_dir, INDEX_FILE),
+            _report_html.index_page_from_rows(_ordered(self.head), total=total, older=older),
+        )
+        number = len(self.pages) + 1
+        while _remove_if_present(
+            os.path.join(self.reports_dir, "index-%d.html" % number),
+            os.path.join(self.reports_dir, ".index-%d.json" % number),
+        ):
+            number += 1
 
 
-def _load_cache(path: str) -> Tuple[Dict[str, Dict[str, Any]], Set[str]]:
-    """The cached rows and skipped names; empty (rebuild) when the cache is unusable."""
+def _load_json(path: str) -> Any:
+    """The JSON document in ``path``; None when it is missing or unreadable."""
     try:
         with open(path, encoding="utf-8") as handle:
-            cache = json.load(handle)
+            return json.load(handle)
     except FileNotFoundError:
-        return {}, set()
+        return None
     except (OSError, ValueError) as error:
         logger.debug("Rebuilding the report index: %s is unreadable (%s)", path, error)
-        return {}, set()
-    if not isinstance(cache, dict) or cache.get("format") != CACHE_FORMAT:
-        return {}, set()
-    rows = cache.get("rows")
-    skipped = cache.get("skipped")
-    if not isinstance(rows, dict) or not isinstance(skipped, list):
-        return {}, set()
-    usable = {name: row for name, row in rows.items() if _is_row(row)}
-    return usable, {name for name in skipped if isinstance(name, str)}
+        return None
+
+
+def _remove_if_present(*paths: str) -> bool:
+    """Remove the files that exist; True if there was any."""
+    found = False
+    for path in paths:
+        try:
+            os.unlink(path)
+            found = True
+        except FileNotFoundError:
+            pass
+    return found
+
+
+def _is_page(page: Any) -> bool:
+    return (
+        isinstance(page, dict)
+        and isinstance(page.get("names"), list)
+        and all(isinstance(name, str) for name in page["names"])
+        and isinstance(page.get("first"), (int, float))
+        and isinstance(page.get("last"), (int, float))
+    )
+
+
+def _page_label(page: Mapping[str, Any]) -> str:
+    from lute.io import _report_html
+
+    count = len(page["names"])
+    return "%d run%s started %s to %s" % (
+        count,
+        "" if count == 1 else "s",
+        _report_html.format_time(page["first"]),
+        _report_html.format_time(page["last"]),
+    )
 
 
 def _is_row(row: Any) -> bool:
@@ -175,7 +336,12 @@ def _row(name: str, record: Mapping[str, Any]) -> Dict[str, Any]:
     }
 
 
+def _order(row: Mapping[str, Any]) -> Tuple[float, float]:
+    """A row's place: its run's start time, then when its record was written."""
+    started, written = row["order"]
+    return float(started), float(written)
+
+
 def _ordered(rows: Mapping[str, Mapping[str, Any]]) -> List[str]:
-    """The rendered rows, newest run first (by start time, then by when it was written)."""
-    ordered = sorted(rows.values(), key=lambda row: tuple(row["order"]), reverse=True)
-    return [row["html"] for row in ordered]
+    """The rendered rows, newest run first."""
+    return [row["html"] for row in sorted(rows.values(), key=_order, reverse=True)]

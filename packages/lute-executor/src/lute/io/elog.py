@@ -293,20 +293,27 @@ class LocalReporter(Reporter):
 
     Per run: ``<managed_task>_<execution id>.html`` (a page for people) and the same
     name with ``.json`` (the record the page was made from). Then ``index.html`` is
-    brought up to date (see :mod:`lute.io._report_index`), newest run first. Every file
+    brought up to date (see :mod:`lute.io._report_index`), newest run first; older
+    runs move, ``page_size`` at a time, to pages of their own that it links to. Every file
     is replaced atomically, so a browser or a concurrent run never sees half a page.
 
     Args:
         work_dir: The work directory.
         lock_timeout: Seconds to wait for another run's index update.
+        page_size: Runs on each page of older runs (``index.html`` keeps the newest).
     """
 
     name = "local report"
 
-    def __init__(self, work_dir: str, *, lock_timeout: float = 10.0) -> None:
+    def __init__(
+        self, work_dir: str, *, lock_timeout: float = 10.0, page_size: Optional[int] = None
+    ) -> None:
+        if page_size is not None and page_size < 1:
+            raise ValueError("page_size must be at least 1, not %r" % page_size)
         self.work_dir = os.path.abspath(work_dir)
         self.reports_dir = os.path.join(self.work_dir, "reports")
         self.lock_timeout = lock_timeout
+        self.page_size = page_size  # None: lute.io._report_index.PAGE_SIZE
 
     def paths(self, execution: Mapping[str, Any]) -> Tuple[str, str]:
         """The ``(html, json)`` paths of a run's report."""
@@ -349,6 +356,7 @@ class LocalReporter(Reporter):
             REPORT_FORMAT,
             lock_timeout=self.lock_timeout,
             current=(os.path.basename(json_path), record),
+            page_size=self.page_size or _report_index.PAGE_SIZE,
         )
 
     def update_index(self, *, rebuild: bool = False) -> str:
@@ -362,7 +370,11 @@ class LocalReporter(Reporter):
 
         os.makedirs(self.reports_dir, exist_ok=True)
         return _report_index.update_index(
-            self.reports_dir, REPORT_FORMAT, lock_timeout=self.lock_timeout, rebuild=rebuild
+            self.reports_dir,
+            REPORT_FORMAT,
+            lock_timeout=self.lock_timeout,
+            rebuild=rebuild,
+            page_size=self.page_size or _report_index.PAGE_SIZE,
         )
 
 
