@@ -109,3 +109,50 @@ def test_dry_run_shows_the_resolved_launcher(config: Path) -> None:
     assert done.returncode == 0, done.stderr
     launcher = shutil.which("mpirun")
     assert "%s -n 4" % launcher in done.stdout
+
+
+def _logging_launcher(directory: Path) -> Path:
+    """An ``mpirun`` that notes each launch (not ``--version``) in ``launches.log``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    wrapper = directory / "mpirun"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        '[ "$1" = --version ] || echo launched >> %s\n'
+        'exec %s "$@"\n' % (directory / "launches.log", shutil.which("mpirun"))
+    )
+    wrapper.chmod(0o755)
+    return wrapper
+
+
+def test_mpi_job_starts_while_the_config_is_validated(short_tmp: Path) -> None:
+    config = write_config(short_tmp)
+    wrapper = _logging_launcher(short_tmp / "bin")
+    log = wrapper.parent / "launches.log"
+    marker = uuid.uuid4().hex
+    env = {"LUTE_MPI_RANKS": "2", "LUTE_MPI_LAUNCHER": str(wrapper), "LUTE_TEST_MARKER": marker}
+    # Invalid parameters: the job was already started, and is ended with nothing recorded.
+    bad = lute_exec(["run", "-c", str(config), "-t", "MPITester", "MPITest.total_items=0"], env=env)
+    assert bad.returncode == 2, bad.stderr
+    assert "total_items" in bad.stderr
+    assert log.read_text().splitlines() == ["launched"]
+    assert processes_with_marker(marker) == []
+    assert not (short_tmp / "work" / "lute.db").exists()
+    # A valid run uses the job started early: one launch, not two.
+    log.unlink()
+    done = lute_exec(["run", "-c", str(config), "-t", "MPITester"], env=env)
+    assert done.returncode == 0, done.stderr
+    assert log.read_text().splitlines() == ["launched"]
+    assert "[rank 1] rank 1 summed" in done.stderr
+
+
+def test_mpi_job_waits_for_a_config_that_sets_the_ranks(short_tmp: Path) -> None:
+    config = write_config(short_tmp)
+    config.write_text(config.read_text().replace("task_timeout:", "mpi_ranks: 2\ntask_timeout:"))
+    wrapper = _logging_launcher(short_tmp / "bin")
+    env = {"LUTE_MPI_LAUNCHER": str(wrapper)}
+    bad = lute_exec(["run", "-c", str(config), "-t", "MPITester", "MPITest.total_items=0"], env=env)
+    assert bad.returncode == 2, bad.stderr
+    assert not (wrapper.parent / "launches.log").exists()
+    done = lute_exec(["run", "-c", str(config), "-t", "MPITester"], env=env)
+    assert done.returncode == 0, done.stderr
+    assert "[rank 1] rank 1 summed" in done.stderr

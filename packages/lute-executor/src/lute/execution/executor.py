@@ -400,16 +400,26 @@ class BaseExecutor:
         resolved = self.resolve_environment(configured)
         probe = preflight(resolved, self._task_name)
         launch = None
-        if not dry_run and self._launches_before_validation(probe):
-            # Start the Task's interpreter now: it imports itself while we validate, then
-            # waits in the IPC handshake for its parameters (see Listener.set_hello_reply).
+        early_argv = (
+            None
+            if dry_run
+            else self._argv_before_validation(resolved, probe, config_path, overrides)
+        )
+        if early_argv is not None:
+            # Start the Task's interpreter (or its MPI job) now: it imports itself while we
+            # validate, then waits in the IPC handshake for its parameters (see
+            # Listener.set_hello_reply).
             launch = _Launch(self, self._listener_zmq(probe), hello_reply=None)
-            launch.spawn(self.task_argv(resolved.python, None), resolved.env)
+            launch.spawn(early_argv, resolved.env)
         try:
             plan = LaunchPlan.prepare(self, config_path, overrides, resolved=resolved, probe=probe)
             if dry_run:
                 plan.print_dry_run(sys.stdout)
                 return TaskStatus.PENDING
+            if launch is not None and launch.argv != plan.argv:
+                # The validated parameters changed the command line: start it anew.
+                launch.close()
+                launch = None
             return self._execute(plan, launch)
         finally:
             if launch is not None:
@@ -424,13 +434,33 @@ class BaseExecutor:
             sourced_scripts=self._sourced_scripts,
         )
 
-    def _launches_before_validation(self, probe: Any) -> bool:
-        """Whether the Task can start before its config is validated.
+    def _argv_before_validation(
+        self,
+        resolved: ResolvedEnvironment,
+        probe: Any,
+        config_path: str,
+        overrides: Sequence[str],
+    ) -> Optional[List[str]]:
+        """The Task's command line if it can start before its config is validated.
 
-        Only when its command line does not depend on the parameters (an MPI launch
-        line does) and no ZMQ endpoint is offered (its hand-off cannot be deferred).
+        ``None`` when a ZMQ endpoint is offered (its hand-off cannot be deferred) or the
+        command line may depend on the parameters (see :meth:`_early_task_argv`). The
+        line is checked against the validated one before the hand-off is sent.
         """
-        return type(self).task_argv is BaseExecutor.task_argv and not self._listener_zmq(probe)
+        if self._listener_zmq(probe):
+            return None
+        return self._early_task_argv(resolved, config_path, overrides)
+
+    def _early_task_argv(
+        self, resolved: ResolvedEnvironment, config_path: str, overrides: Sequence[str]
+    ) -> Optional[List[str]]:
+        """:meth:`task_argv` without the parameters, where they cannot change it.
+
+        A subclass that overrides :meth:`task_argv` is assumed to use them.
+        """
+        if type(self).task_argv is not BaseExecutor.task_argv:
+            return None
+        return self.task_argv(resolved.python, None, path=resolved.env.get("PATH"))
 
     def _listener_zmq(self, probe: Any) -> bool:
         """Offer ZMQ only when asked for and where the Task's environment has pyzmq."""
@@ -841,6 +871,10 @@ def _summary_for_db(summary: Any, items: Sequence[Any]) -> Any:
     return convert(summary)
 
 
+#: Seconds a Task process closed before its hand-off gets between SIGTERM and SIGKILL.
+_CLOSE_GRACE = 5.0
+
+
 class _Launch:
     """The IPC listener, event queue and (once spawned) process of one Task run."""
 
@@ -859,6 +893,7 @@ class _Launch:
         )
         self.listener.start()
         self.task_name = executor.task_name
+        self.argv: Optional[List[str]] = None
         self.process: Optional[TaskProcess] = None
 
     def spawn(self, argv: Sequence[str], env: Mapping[str, str]) -> None:
@@ -866,6 +901,7 @@ class _Launch:
         full_env = dict(env)
         full_env.update(self.listener.task_environment())
         full_env[ENV_TASK_NAME] = self.task_name  # the Task imports itself while we validate
+        self.argv = list(argv)
         self.process = TaskProcess(argv, full_env, self.events)
 
     def __enter__(self) -> _Launch:
@@ -882,8 +918,9 @@ class _Launch:
         Task must not outlive it.
         """
         if self.process is not None and self.process.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.process.wait()
+            # SIGTERM first: an MPI launcher then ends its ranks (SIGKILL would orphan
+            # them); a Task still waiting for its hand-off dies of it at once.
+            self.process.terminate(grace=_CLOSE_GRACE)
         self.listener.close()
 
 
@@ -919,6 +956,25 @@ class MPIExecutor(Executor):
         self._launcher_args = list(launcher_args)
         self._multi_rank = True
 
+    def _early_task_argv(
+        self, resolved: ResolvedEnvironment, config_path: str, overrides: Sequence[str]
+    ) -> Optional[List[str]]:
+        """The MPI launch line before validation, when the rank count is already known.
+
+        Ranks come from ``ranks=``, else ``lute_config.mpi_ranks``, else the environment.
+        A config or override that mentions ``mpi_ranks`` may change them: wait for it.
+        """
+        if type(self).task_argv is not MPIExecutor.task_argv:
+            return None
+        if not self._ranks and _mentions_mpi_ranks(config_path, overrides):
+            return None
+        from lute.execution.mpi import MPILaunchError
+
+        try:
+            return self.task_argv(resolved.python, None, path=resolved.env.get("PATH"))
+        except MPILaunchError:
+            return None  # reported by the launch plan, with nothing written
+
     def task_argv(self, python: str, parameters: Any, path: Optional[str] = None) -> List[str]:
         from lute.execution.mpi import mpi_launch_argv
 
@@ -931,3 +987,14 @@ class MPIExecutor(Executor):
             parameters=parameters,
             path=path,
         )
+
+
+def _mentions_mpi_ranks(config_path: str, overrides: Sequence[str]) -> bool:
+    """Whether the config file or an override may set ``mpi_ranks`` (unreadable: yes)."""
+    if any("mpi_ranks" in override for override in overrides):
+        return True
+    try:
+        with open(config_path, encoding="utf-8") as handle:
+            return "mpi_ranks" in handle.read()
+    except OSError:
+        return True
