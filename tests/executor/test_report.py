@@ -561,3 +561,20 @@ def test_a_changed_page_size_rebuilds_the_index(tmp_path: Any) -> None:
     assert not os.path.exists(os.path.join(reports, "index-2.html"))
     with pytest.raises(ValueError, match="page_size must be at least 1"):
         LocalReporter(work_dir, page_size=0)
+
+
+def test_without_the_lock_no_page_is_written(tmp_path: Any) -> None:
+    fcntl = pytest.importorskip("fcntl")
+    work_dir = str(tmp_path)
+    reports = os.path.join(work_dir, "reports")
+    _report_runs(work_dir, list(range(1, 6)), page_size=3)  # the next run would seal a page
+    with open(os.path.join(reports, ".index.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        LocalReporter(work_dir, lock_timeout=0.1, page_size=3).report(
+            execution=make_execution(work_dir, id=6, started=1_700_000_006), items=[]
+        )
+        assert not os.path.exists(os.path.join(reports, "index-1.html"))
+        assert _listed(os.path.join(reports, "index.html")) == [6, 5, 4, 3, 2, 1]
+    _report_runs(work_dir, [7], page_size=3)  # holds the lock: the page is written now
+    assert _listed(os.path.join(reports, "index-1.html")) == [3, 2, 1]
+    assert _listed(os.path.join(reports, "index.html")) == [7, 6, 5, 4]

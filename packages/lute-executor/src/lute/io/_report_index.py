@@ -16,7 +16,8 @@ is on such a page renumbers the pages, so the whole index is rebuilt.
 
 Runs of several ``lute-exec`` processes share the directory; an exclusive ``flock``
 on ``reports/.index.lock`` serialises the updates. When the lock cannot be had in
-time the index is updated anyway; a row lost that way is found again by the next
+time the index is updated anyway, but no page of older runs is written (the next
+update that holds the lock does it); a row lost that way is found again by the next
 run's listing.
 """
 
@@ -52,6 +53,8 @@ class DirectoryLock:
         self._path = path
         self._timeout = timeout
         self._fd: Optional[int] = None
+        #: Whether the lock is held (False after a timeout, or where flock is missing).
+        self.held = False
 
     def __enter__(self) -> DirectoryLock:
         try:
@@ -63,6 +66,7 @@ class DirectoryLock:
         while True:
             try:
                 fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self.held = True
                 return self
             except OSError:
                 if time.monotonic() >= deadline:
@@ -78,6 +82,7 @@ class DirectoryLock:
         if self._fd is not None:
             os.close(self._fd)  # closing releases the flock
             self._fd = None
+        self.held = False
 
 
 def update_index(
@@ -100,21 +105,22 @@ def update_index(
         rebuild: Read every record again instead of trusting the cache.
         page_size: Runs per page of older runs (tests use small pages).
     """
-    with DirectoryLock(os.path.join(reports_dir, LOCK_FILE), lock_timeout):
+    with DirectoryLock(os.path.join(reports_dir, LOCK_FILE), lock_timeout) as lock:
         names = {
             name
             for name in os.listdir(reports_dir)
             if name.endswith(".json") and not name.startswith(".")
         }
         index = None if rebuild else _Index.load(reports_dir, page_size)
-        if index is not None and not index.follow(names, current):
+        if index is not None and not index.follow(names, current, lock.held):
             index = None  # a paged row went away: the pages are numbered again
         if index is None:
             index = _Index(reports_dir, page_size)
             if current is not None:
                 index.head[current[0]] = _row(current[0], current[1])
         index.read_new(names, record_format)
-        index.seal_full_pages()
+        if lock.held:  # pages are written once: never by two updates at a time
+            index.seal_full_pages()
         index.save()
     return os.path.join(reports_dir, INDEX_FILE)
 
@@ -156,8 +162,11 @@ class _Index:
         index.skipped = {name for name in skipped if isinstance(name, str)}
         return index
 
-    def follow(self, names: Set[str], current: Optional[Tuple[str, Mapping[str, Any]]]) -> bool:
-        """Forget deleted records and take the current run's row; False: rebuild needed."""
+    def follow(
+        self, names: Set[str], current: Optional[Tuple[str, Mapping[str, Any]]], locked: bool
+    ) -> bool:
+        """Forget deleted records and take the current run's row; False: rebuild needed
+        (also when a page would be rewritten without the lock)."""
         paged = {
             name: number for number, page in enumerate(self.pages, 1) for name in page["names"]
         }
@@ -173,8 +182,8 @@ class _Index:
             self.head[name] = _row(name, record)
             self.skipped.discard(name)
             return True
-        rows = self._page_rows(number)  # a paged run reported again: rewrite its page
-        if rows is None:
+        rows = self._page_rows(number) if locked else None
+        if rows is None:  # a paged run reported again: its page is rewritten, or all
             return False
         rows[name] = _row(name, record)
         self._set_page(number, rows)
