@@ -10,9 +10,16 @@ every name below is importable from this package too, loaded on first access.
 
 from __future__ import annotations
 
-from typing import List
+from typing import TYPE_CHECKING, List
 
 from lute._lazy import lazy_attributes
+
+if TYPE_CHECKING:  # what type checkers see; at run time each module loads on first use
+    from lute.io.models.tests.arrays import TestSocketParameters
+    from lute.io.models.tests.binary import TestBinaryParameters
+    from lute.io.models.tests.echo import CompoundVar, TestParameters
+    from lute.io.models.tests.mpi import MPITestParameters
+    from lute.io.models.tests.outputs import TestReadOutputParameters, TestWriteOutputParameters
 
 __all__ = [
     "CompoundVar",
