@@ -221,6 +221,12 @@ def test_list_describe_version_help() -> None:
     helped = lute_exec(["--help"])
     assert "examples:" in helped.stdout
     assert "environment:" in helped.stdout and "LUTE_CONFIG_CACHE=0" in helped.stdout
+    for command in ("run", "list", "describe", "db"):  # all listed, though built on demand
+        assert "\n    %s " % command in helped.stdout
+    assert "--dry-run" in lute_exec(["run", "--help"]).stdout
+    unknown = lute_exec(["runn"])
+    assert unknown.returncode == 2
+    assert "invalid choice: 'runn' (choose from 'run', 'list', 'describe', 'db')" in unknown.stderr
 
 
 def test_bad_config_leaves_no_task_process_behind(short_tmp: Path) -> None:

@@ -40,7 +40,12 @@ environment:
 """
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(command: Optional[str] = None) -> argparse.ArgumentParser:
+    """The ``lute-exec`` parser; with ``command``, only that subcommand's parser is built.
+
+    Building every subcommand's arguments (and translating their help texts) costs a
+    few milliseconds of each run; top-level help and errors use the whole parser.
+    """
     from lute.runtime_version import __version__
 
     parser = argparse.ArgumentParser(
@@ -52,7 +57,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version="lute-exec %s" % __version__)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, build in _SUBCOMMANDS.items():
+        if command is None or command == name:
+            build(sub)
+    return parser
 
+
+def _add_run(sub: Any) -> None:
     run = sub.add_parser(
         "run",
         help="run a managed task",
@@ -87,8 +98,12 @@ def _parser() -> argparse.ArgumentParser:
         help="seconds before the Task is stopped (default: task_timeout from the config)",
     )
 
+
+def _add_list(sub: Any) -> None:
     sub.add_parser("list", help="list managed tasks", description="List managed tasks.")
 
+
+def _add_describe(sub: Any) -> None:
     describe = sub.add_parser(
         "describe",
         help="describe a Task's parameters",
@@ -98,6 +113,8 @@ def _parser() -> argparse.ArgumentParser:
     describe.add_argument("name", help="Task or managed task name")
     describe.add_argument("--json", action="store_true", help="print the JSON schema")
 
+
+def _add_db(sub: Any) -> None:
     db = sub.add_parser(
         "db",
         help="inspect the results database",
@@ -112,7 +129,10 @@ def _parser() -> argparse.ArgumentParser:
     db.add_argument("--status", help="only executions with this status")
     db.add_argument("-n", "--limit", type=int, default=20, help="how many (default 20)")
     db.add_argument("--json", action="store_true", help="machine-readable output")
-    return parser
+
+
+# In the order ``lute-exec --help`` lists them.
+_SUBCOMMANDS = {"run": _add_run, "list": _add_list, "describe": _add_describe, "db": _add_db}
 
 
 def _error(message: str) -> int:
@@ -283,8 +303,10 @@ def _print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point of the ``lute-exec`` console script."""
-    parser = _parser()
-    args = parser.parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else argv
+    named = arguments[0] if arguments and arguments[0] in _SUBCOMMANDS else None
+    parser = _parser(named)
+    args = parser.parse_args(arguments)
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
