@@ -102,7 +102,7 @@ def test_current_locates_the_task_without_running_its_code(
         "lute-side-effect-tasks",
         {
             "lute.tasks": {
-                "SideEffect": "lute_side_effect_tasks:SideEffect",
+                "SideEffect": "lute_side_effect_tasks:SideEffect [gpu]",
                 "Gone": "lute_gone_tasks:Gone",
             }
         },

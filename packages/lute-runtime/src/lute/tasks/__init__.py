@@ -113,7 +113,8 @@ def locate_task(task_name: str) -> str:
         entry_point = _entry_points().get(task_name)
         if entry_point is None:
             raise _not_found(task_name)
-        reference = entry_point.value  # type: ignore[attr-defined]
+        # "package.module:Class [extra]": the extras say nothing about where it is
+        reference = entry_point.value.split("[", 1)[0].strip()  # type: ignore[attr-defined]
     module = reference.partition(":")[0].strip()
     from importlib.util import find_spec
 
