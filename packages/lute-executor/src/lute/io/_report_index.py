@@ -92,7 +92,7 @@ def update_index(
     lock_timeout: float,
     current: Optional[Tuple[str, Mapping[str, Any]]] = None,
     rebuild: bool = False,
-    page_size: int = PAGE_SIZE,
+    page_size: Optional[int] = None,
 ) -> str:
     """Bring ``index.html`` (its pages and their caches) up to date; returns its path.
 
@@ -103,8 +103,9 @@ def update_index(
         current: ``(json file name, record)`` of the run just written: its row is
             replaced even if the cache already has one.
         rebuild: Read every record again instead of trusting the cache.
-        page_size: Runs per page of older runs (tests use small pages).
+        page_size: Runs per page of older runs (default :data:`PAGE_SIZE`).
     """
+    page_size = page_size or PAGE_SIZE
     with DirectoryLock(os.path.join(reports_dir, LOCK_FILE), lock_timeout) as lock:
         names = {
             name

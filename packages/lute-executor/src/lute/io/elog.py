@@ -313,7 +313,7 @@ class LocalReporter(Reporter):
         self.work_dir = os.path.abspath(work_dir)
         self.reports_dir = os.path.join(self.work_dir, "reports")
         self.lock_timeout = lock_timeout
-        self.page_size = page_size  # None: lute.io._report_index.PAGE_SIZE
+        self.page_size = page_size  # None: the index's default
 
     def paths(self, execution: Mapping[str, Any]) -> Tuple[str, str]:
         """The ``(html, json)`` paths of a run's report."""
@@ -356,7 +356,7 @@ class LocalReporter(Reporter):
             REPORT_FORMAT,
             lock_timeout=self.lock_timeout,
             current=(os.path.basename(json_path), record),
-            page_size=self.page_size or _report_index.PAGE_SIZE,
+            page_size=self.page_size,
         )
 
     def update_index(self, *, rebuild: bool = False) -> str:
@@ -374,7 +374,7 @@ class LocalReporter(Reporter):
             REPORT_FORMAT,
             lock_timeout=self.lock_timeout,
             rebuild=rebuild,
-            page_size=self.page_size or _report_index.PAGE_SIZE,
+            page_size=self.page_size,
         )
 
 
