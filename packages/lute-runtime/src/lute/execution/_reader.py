@@ -45,7 +45,9 @@ def _allocate(size: int) -> Any:
         return bytearray(size)
     import mmap
 
-    return mmap.mmap(-1, size)
+    # Private: Python's default for anonymous maps is MAP_SHARED, whose pages live in
+    # shared memory (tmpfs) and cost noticeably more to fault in than private ones.
+    return mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE)
 
 
 class _LargeFrame:
