@@ -47,7 +47,8 @@ def _allocate(size: int) -> Any:
 
     # Private: Python's default for anonymous maps is MAP_SHARED, whose pages live in
     # shared memory (tmpfs) and cost noticeably more to fault in than private ones.
-    return mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE)
+    private = getattr(mmap, "MAP_PRIVATE", None)  # POSIX only
+    return mmap.mmap(-1, size) if private is None else mmap.mmap(-1, size, flags=private)
 
 
 class _LargeFrame:
