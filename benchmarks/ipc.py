@@ -12,7 +12,10 @@ are not counted. Rows:
   message, no HMAC) to a receiver that unpickles each one;
 * large payloads (a numpy array when numpy is importable, else bytes) in GB/s, beside a
   raw copy of the same bytes into a freshly allocated buffer (what the Listener must do:
-  the received array is handed over), and, for reference, into a reused buffer;
+  the received array is handed over), and, for reference, into a reused buffer. Three
+  times the payload is touched and freed before each size's rows (``--no-warm-memory``
+  skips it): on a virtual machine the first touch of never-used guest memory costs the
+  hypervisor seconds per GiB, and would otherwise land on whichever row runs first;
 * the import cost of a module (default ``lute.tasks.task``) on Python 3.8 beside
   ``python3.8 -c pass``, with only lute-runtime's sources on the path.
 
@@ -279,6 +282,22 @@ def _raw_large_receiver(server: socket.socket, finish: Finish, warm: Optional[by
         finish.count(payload)
 
 
+def warm_memory(size: int) -> float:
+    """Touch ``size`` bytes of fresh memory once, free it, and return the seconds taken.
+
+    On a virtual machine the first touch of guest memory that was never used before
+    makes the hypervisor back it, which can cost seconds per GiB; later touches of
+    freed-and-reused memory cost the guest kernel's page zeroing only (until the guest
+    hands its free memory back to the hypervisor, seconds later). Done before each
+    payload size's rows, so that whichever row runs first does not pay the hypervisor's
+    price in place of the others.
+    """
+    started = time.perf_counter()
+    block = bytearray(size)  # zero-filled: every page is written
+    del block
+    return time.perf_counter() - started
+
+
 STATISTIC = {"best": min, "median": statistics.median}
 _statistic: Callable[[List[float]], float] = min
 
@@ -367,6 +386,11 @@ def main() -> None:
         action="append",
         help="run only these groups of rows (repeatable; default: all)",
     )
+    parser.add_argument(
+        "--no-warm-memory",
+        action="store_true",
+        help="skip touching 3x each payload size before its rows (see warm_memory)",
+    )
     parser.add_argument("--client", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
@@ -407,6 +431,9 @@ def main() -> None:
         )
     for size in sizes if "large" in groups else ():
         label = "%d MiB %s" % (size >> 20, payload_kind)
+        if not args.no_warm_memory:
+            seconds = warm_memory(3 * size)
+            sys.stderr.write("  warmed %d MiB of memory in %.2f s\n" % (3 * size >> 20, seconds))
         for transport in ("unix", "tcp", "zmq"):
             if transport == "zmq" and not _have_zmq():
                 continue
