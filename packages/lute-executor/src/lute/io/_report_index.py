@@ -212,7 +212,7 @@ class _Index:
             self._set_page(len(self.pages), rows)
 
     def _page_rows(self, number: int) -> Optional[Dict[str, Row]]:
-        rows = _load_json(os.path.join(self.reports_dir, ".index-%d.json" % number))
+        rows = _load_json(os.path.join(self.reports_dir, _page_cache(number)))
         if not isinstance(rows, dict) or not all(_is_row(row) for row in rows.values()):
             return None
         return rows
@@ -225,10 +225,10 @@ class _Index:
         page = self.pages[number - 1]
         page.update(names=sorted(rows), first=min(starts), last=max(starts))
         _plots.write_text_atomic(
-            os.path.join(self.reports_dir, ".index-%d.json" % number), json.dumps(rows)
+            os.path.join(self.reports_dir, _page_cache(number)), json.dumps(rows)
         )
         _plots.write_text_atomic(
-            os.path.join(self.reports_dir, "index-%d.html" % number),
+            os.path.join(self.reports_dir, _page_file(number)),
             _report_html.index_page_from_rows(_ordered(rows), archive_of=_page_label(page)),
         )
 
@@ -237,7 +237,7 @@ class _Index:
         from lute.io import _plots, _report_html
 
         older = [
-            ("index-%d.html" % number, _page_label(page))
+            (_page_file(number), _page_label(page))
             for number, page in reversed(list(enumerate(self.pages, 1)))
         ]
         total = len(self.head) + sum(len(page["names"]) for page in self.pages)
@@ -255,10 +255,20 @@ class _Index:
         )
         number = len(self.pages) + 1
         while _remove_if_present(
-            os.path.join(self.reports_dir, "index-%d.html" % number),
-            os.path.join(self.reports_dir, ".index-%d.json" % number),
+            os.path.join(self.reports_dir, _page_file(number)),
+            os.path.join(self.reports_dir, _page_cache(number)),
         ):
             number += 1
+
+
+def _page_file(number: int) -> str:
+    """The page of older runs number ``number`` (1: the oldest)."""
+    return "index-%d.html" % number
+
+
+def _page_cache(number: int) -> str:
+    """The rendered rows of that page."""
+    return ".index-%d.json" % number
 
 
 def _load_json(path: str) -> Any:
