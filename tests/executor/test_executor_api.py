@@ -9,7 +9,7 @@ import select
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, List
+from typing import Any, Dict, List, Optional
 
 import pytest
 from elog_server import ElogTestServer
@@ -217,3 +217,60 @@ def test_a_task_that_fails_to_import_here_ends_failed_with_its_traceback(
     assert execution.status == "FAILED"
     assert "could not be set up" in (execution.error or "")
     assert "needs libfoo.so.3" in (execution.error or "")
+
+
+def test_two_runs_of_one_managed_task_at_once_keep_their_own_state(config: Path) -> None:
+    import threading
+
+    executor = Executor("Test")
+    seen: Dict[str, Any] = {}
+
+    def record(executor_: Executor, msg: Any) -> None:
+        view = executor_.current_run
+        assert view is not None
+        seen.setdefault(threading.current_thread().name, set()).add(
+            (view.execution_id, view.parameters["sleep_seconds"], view.timeout)
+        )
+
+    executor.add_hook("TASK_STARTED", record)
+    executor.add_hook("", record)
+    statuses: Dict[str, TaskStatus] = {}
+
+    def run(name: str, overrides: List[str], timeout: Optional[float]) -> None:
+        statuses[name] = executor.execute_task(
+            str(config), overrides, console=quiet(), timeout=timeout
+        )
+
+    slow = threading.Thread(target=run, name="slow", args=("slow", ["Test.sleep_seconds=30"], 1.5))
+    quick = threading.Thread(
+        target=run, name="quick", args=("quick", ["Test.sleep_seconds=0.2"], None)
+    )
+    slow.start()
+    quick.start()
+    slow.join(60)
+    quick.join(60)
+    assert statuses == {"slow": TaskStatus.TIMEDOUT, "quick": TaskStatus.COMPLETED}
+    # Each run's hooks saw only that run: its own execution, parameters and timeout.
+    assert len(seen["slow"]) == 1 and len(seen["quick"]) == 1
+    [(slow_id, slow_sleep, slow_timeout)] = seen["slow"]
+    [(quick_id, quick_sleep, quick_timeout)] = seen["quick"]
+    assert slow_id != quick_id
+    assert (slow_sleep, slow_timeout) == (30.0, 1.5)
+    assert (quick_sleep, quick_timeout) == (0.2, 120.0)  # the config's task_timeout
+    assert executor.current_run is None  # outside a run
+    assert executor.timeout is None  # a run's timeout never lands on the definition
+
+
+def test_current_run_is_a_read_only_view(config: Path) -> None:
+    executor = Executor("Test")
+    views: List[Any] = []
+    executor.add_hook("TASK_DONE", lambda executor_, msg: views.append(executor_.current_run))
+    assert executor.execute_task(str(config), console=quiet()) is TaskStatus.COMPLETED
+    [view] = views
+    assert (view.managed_task, view.task_name) == ("Test", "Test")
+    assert view.reported_status is TaskStatus.COMPLETED
+    assert view.parameters["float_var"] == 0.01
+    with pytest.raises(TypeError):
+        view.parameters["float_var"] = 1.0  # type: ignore[index]
+    with pytest.raises(AttributeError):
+        view.status = TaskStatus.FAILED  # type: ignore[misc]

@@ -1,4 +1,8 @@
-"""Garbage collection paused during lute-exec's start-up, resumed once the Task runs."""
+"""Garbage collection paused during lute-exec's start-up, resumed once the Task runs.
+
+``lute-exec run`` pauses it and hands ``_gc_pause.resume`` to ``execute_task`` as its
+``on_launched`` callback; the Executor itself knows nothing of the pause.
+"""
 
 from __future__ import annotations
 
@@ -52,5 +56,6 @@ def test_collection_is_back_on_while_the_task_runs(config: Path) -> None:
     executor = Executor("Test")
     executor.add_hook("TASK_STARTED", lambda _executor, _msg: seen.append(gc.isenabled()))
     console = Console("test", stream=io.StringIO(), live=False)
-    assert executor.execute_task(str(config), console=console) is TaskStatus.COMPLETED
+    status = executor.execute_task(str(config), console=console, on_launched=_gc_pause.resume)
+    assert status is TaskStatus.COMPLETED
     assert seen == [True]

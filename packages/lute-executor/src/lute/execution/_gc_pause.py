@@ -2,10 +2,10 @@
 
 Importing pydantic and building the models creates hundreds of thousands of objects
 and almost no garbage, yet triggers collection after collection: about a tenth of the
-start-up time. ``lute-exec`` pauses the collector until the Task has been launched;
-the Executor then freezes what start-up created (it lives until the run ends) and
-turns collection back on for the run itself. Used as a library, the Executor never
-pauses anything, and :func:`resume` does nothing.
+start-up time. ``lute-exec`` pauses the collector and passes :func:`resume` to
+``execute_task(on_launched=...)``: once the Task has been launched, :func:`resume` freezes
+what start-up created (it lives until the run ends) and turns collection back on for the
+run itself. The Executor used as a library knows nothing of this and pauses nothing.
 """
 
 from __future__ import annotations

@@ -143,27 +143,32 @@ def _error(message: str) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from lute.execution import _gc_pause
 
-    _gc_pause.pause()  # until the Task is launched (the Executor resumes it)
+    _gc_pause.pause()  # until the Task is launched (the run resumes it then)
     try:
-        return _run(args)
+        return _run(args, on_launched=_gc_pause.resume)
     finally:
         _gc_pause.resume()
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, on_launched: Any) -> int:
     from lute.execution.environments import EnvironmentError_
-    from lute.execution.executor import ExecutorError, exit_code_for_status
+    from lute.execution.errors import ExecutorError
     from lute.execution.mpi import MPILaunchError
+    from lute.execution.outcome import exit_code_for_status
     from lute.managed_tasks import ManagedTaskNotFound, get_managed_task
 
     try:
         executor = get_managed_task(args.managed_task)
     except ManagedTaskNotFound as error:
         return _error(str(error))
-    if args.timeout is not None:
-        executor._timeout = args.timeout
     try:
-        status = executor.execute_task(args.config, args.overrides, dry_run=args.dry_run)
+        status = executor.execute_task(
+            args.config,
+            args.overrides,
+            dry_run=args.dry_run,
+            timeout=args.timeout,
+            on_launched=on_launched,
+        )
     except KeyboardInterrupt:
         # Before the Task runs (while validating); once it runs, Ctrl-C is forwarded to
         # it and the run ends CANCELLED through the normal path.

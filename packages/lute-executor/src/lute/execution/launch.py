@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import os
 import shutil
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, TextIO
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, TextIO
 
 from lute._records import Record
 from lute.execution.environments import ResolvedEnvironment
+from lute.execution.errors import ExecutorError
 from lute.runtime_version import __version__ as runtime_version
 from lute.tasks.run import python_version
 
 if TYPE_CHECKING:  # pragma: no cover
-    from lute.execution.executor import BaseExecutor
+    from lute.execution.preflight import ProbeResult
+    from lute.io.models import TaskParameters
+    from lute.io.parameters import RowIds
 
 __all__ = ["LaunchPlan"]
 
@@ -74,7 +77,7 @@ class LaunchPlan(Record):
         executor_name: str,
         task_name: str,
         config_path: str,
-        model: Any,
+        model: TaskParameters,
         wire_parameters: Dict[str, Any],
         resolved: ResolvedEnvironment,
         argv: List[str],
@@ -86,7 +89,7 @@ class LaunchPlan(Record):
         run_directory: Optional[str],
         third_party_argv: Optional[List[str]],
         reporters: List[Any],
-        probe: Any = None,
+        probe: Optional[ProbeResult] = None,
     ) -> None:
         self.executor_name = executor_name
         self.task_name = task_name
@@ -108,37 +111,43 @@ class LaunchPlan(Record):
     @classmethod
     def prepare(
         cls,
-        executor: BaseExecutor,
+        *,
+        managed_task: str,
+        task_name: str,
         config_path: str,
         overrides: Sequence[str],
-        *,
-        resolved: Optional[ResolvedEnvironment] = None,
-        probe: Any = None,
+        task_argv: Callable[..., List[str]],
+        resolved: ResolvedEnvironment,
+        probe: ProbeResult,
+        timeout: Optional[float] = None,
     ) -> LaunchPlan:
-        """Validate and resolve everything for ``executor``; write nothing.
+        """Validate and resolve everything for one launch; write nothing.
 
-        ``resolved`` and ``probe`` may be passed when the caller already resolved and
-        probed the environment (they do not depend on the config).
+        Args:
+            managed_task: Name of the managed task.
+            task_name: Name of the Task.
+            config_path: The YAML config.
+            overrides: ``Task.param=value`` strings applied after the file.
+            task_argv: ``task_argv(python, model, path=PATH)``: the managed task's
+                command line for the validated parameters.
+            resolved: The Task's resolved environment.
+            probe: What the pre-flight probe found in that environment.
+            timeout: Seconds before the Task is stopped; ``None``: the config's
+                ``task_timeout`` (itself possibly ``None``: no limit).
 
         Raises:
             lute.io.config.ConfigError: The configuration is invalid.
             ExecutorError: The environment or executable is unusable.
         """
-        from lute.execution.executor import ExecutorError
-        from lute.execution.preflight import preflight
         from lute.io.config import load_config
         from lute.io.db import default_db_path
         from lute.io.elog import make_reporters
         from lute.io.models import ThirdPartyParameters, to_argv, to_wire
 
-        loaded = load_config(config_path, executor.task_name, overrides)
+        loaded = load_config(config_path, task_name, overrides)
         model = loaded.model
         header = model.lute_config
         work_dir = os.path.abspath(str(header.work_dir))
-        if resolved is None:
-            resolved = executor.resolve_environment()
-        if probe is None:
-            probe = preflight(resolved, executor.task_name)
 
         third_party_argv: Optional[List[str]] = None
         run_directory = model.resolved_run_directory()
@@ -150,9 +159,8 @@ class LaunchPlan(Record):
                 raise ExecutorError(
                     "%s: executable %r not found or not executable (searched PATH of the "
                     "Task's environment); set 'executable' in the config's %s section"
-                    % (executor.name, executable, executor.task_name)
+                    % (managed_task, executable, task_name)
                 )
-        timeout = executor._timeout
         header_timeout = getattr(header, "task_timeout", None)
         if timeout is None and header_timeout:
             timeout = float(header_timeout)
@@ -162,13 +170,13 @@ class LaunchPlan(Record):
         except ValueError as error:  # a bad eLog setting: say so before anything runs
             raise ExecutorError("reporting is misconfigured: %s" % error) from None
         return cls(
-            executor_name=executor.name,
-            task_name=executor.task_name,
+            executor_name=managed_task,
+            task_name=task_name,
             config_path=os.path.abspath(config_path),
             model=model,
             wire_parameters=to_wire(model),
             resolved=resolved,
-            argv=executor.task_argv(resolved.python, model, path=resolved.env.get("PATH")),
+            argv=task_argv(resolved.python, model, path=resolved.env.get("PATH")),
             work_dir=work_dir,
             db_path=os.path.abspath(str(db_path)),
             timeout=timeout,
@@ -180,7 +188,7 @@ class LaunchPlan(Record):
             probe=probe,
         )
 
-    def handoff(self, row_ids: Any) -> Dict[str, Any]:
+    def handoff(self, row_ids: Optional[RowIds]) -> Dict[str, Any]:
         """The document sent to the Task in the IPC handshake."""
         from lute.io.models import render_templates
 

@@ -1,8 +1,9 @@
 """Run a Task's process and report everything that happens to it as events.
 
 One queue carries every event of a run — IPC messages, output lines, the process's
-exit, a cancellation request — so the Executor's loop blocks on a single ``get`` with
-the time left until the Task's deadline. Nothing sleeps or polls on a fixed interval:
+exit, a cancellation request — so the run's loop blocks on a single ``get`` with
+the time left until the Task's deadline. :class:`Launch` ties the queue to the IPC
+listener and (once spawned) the Task's process. Nothing sleeps or polls on a fixed interval:
 the process's death is seen by a thread blocked in ``wait()``.
 """
 
@@ -14,11 +15,16 @@ import signal
 import subprocess
 import threading
 import time
-from typing import IO, Any, Callable, Dict, List, Optional, Sequence, TextIO
+from typing import IO, Any, Callable, Dict, List, Mapping, Optional, Sequence, TextIO
 
 from lute._records import Record
+from lute.execution.ipc import Listener, new_key
+from lute.tasks.run import ENV_TASK_NAME
 
-__all__ = ["Event", "TaskProcess", "describe_exit"]
+__all__ = ["CLOSE_GRACE", "Event", "Launch", "TaskProcess", "describe_exit"]
+
+#: Seconds a Task process closed before its hand-off gets between SIGTERM and SIGKILL.
+CLOSE_GRACE = 5.0
 
 
 class Event(Record):
@@ -159,3 +165,61 @@ class TaskProcess:
             self.process.wait()
         # Ranks or grandchildren that outlived the leader go too.
         self.send_signal(signal.SIGKILL)
+
+
+class Launch:
+    """The IPC listener, event queue and (once spawned) process of one Task run.
+
+    Args:
+        task_name: Name of the Task (given to the process so it imports itself early).
+        transport: IPC transport, ``"unix"`` or ``"tcp"``.
+        zmq: Offer a ZMQ endpoint beside the stdlib one.
+        hello_reply: The hand-off document; ``None`` defers it (see
+            :meth:`lute.execution.ipc.Listener.set_hello_reply`).
+    """
+
+    def __init__(
+        self, task_name: str, *, transport: str, zmq: bool, hello_reply: Optional[Dict[str, Any]]
+    ) -> None:
+        self.events: queue.Queue[Event] = queue.Queue()
+        events = self.events
+        self.listener = Listener(
+            new_key(),
+            hello_reply=hello_reply,
+            on_message=lambda peer, msg: events.put(Event("message", (peer, msg))),
+            on_error=lambda peer, err: events.put(Event("ipc_error", (peer, err))),
+            transport=transport,
+            zmq=zmq,
+        )
+        self.listener.start()
+        self.task_name = task_name
+        self.argv: Optional[List[str]] = None
+        self.process: Optional[TaskProcess] = None
+
+    def spawn(self, argv: Sequence[str], env: Mapping[str, str]) -> TaskProcess:
+        """Start the Task process with the IPC variables and the Task's name added."""
+        full_env = dict(env)
+        full_env.update(self.listener.task_environment())
+        full_env[ENV_TASK_NAME] = self.task_name  # the Task imports itself while we validate
+        self.argv = list(argv)
+        self.process = TaskProcess(argv, full_env, self.events)
+        return self.process
+
+    def __enter__(self) -> Launch:
+        return self
+
+    def __exit__(self, *_exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the listener; kill the Task's process group if it is still running.
+
+        Idempotent. After a normal run the process has exited and only the listener is
+        closed; after an error in the Executor (or before the hand-off was sent) the
+        Task must not outlive it.
+        """
+        if self.process is not None and self.process.process.poll() is None:
+            # SIGTERM first: an MPI launcher then ends its ranks (SIGKILL would orphan
+            # them); a Task still waiting for its hand-off dies of it at once.
+            self.process.terminate(grace=CLOSE_GRACE)
+        self.listener.close()

@@ -1,0 +1,102 @@
+"""The record of a run: its result, messages and final status, then its reports.
+
+Called once per run, after the Task's process has ended and the "after" tasklets ran.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from typing import Any, List, Sequence
+
+from lute.execution.launch import LaunchPlan
+from lute.execution.run_state import RunState
+from lute.execution.supervision import describe_exit
+from lute.tasks.dataclasses import ElogSummaryPlots, TaskResult, TaskStatus
+
+__all__ = ["record_outcome"]
+
+
+def record_outcome(state: RunState, plan: LaunchPlan) -> None:
+    """Record how the run ended: result, messages, final status, then the reports.
+
+    A failing reporter is logged and never changes the Task's outcome.
+    """
+    from lute.io.elog import plots_directory, report_all, summarise
+
+    db = state.db
+    console = state.console
+    status = state.status
+    assert db is not None and state.execution_id is not None
+    if state.result is None and status == TaskStatus.COMPLETED:
+        known = plan.result_from_parameters()
+        if known is not None:
+            state.result = TaskResult(
+                state.task_name, status, known.summary or "", known.payload, known.impl_schemas
+            )
+    items: List[Any] = []
+    if state.result is not None:
+        state.result.task_status = status
+        plots_dir = plots_directory(plan.work_dir, plan.experiment, plan.run_number)
+        items = summarise(state.result, plots_dir=plots_dir)
+        if not state.result_recorded:
+            db.add_result(
+                state.execution_id,
+                _summary_for_db(state.result.summary, items),
+                state.result.payload,
+                task_status=status.value,
+            )
+            state.result_recorded = True
+        if state.described is not None:
+            state.described.task_result = state.result
+    if state.messages:
+        db.add_messages(state.execution_id, state.messages)
+    db.set_status(
+        state.execution_id,
+        status.value,
+        exit_code=state.returncode,
+        signal=None
+        if state.returncode is None or state.returncode >= 0
+        else signal.Signals(-state.returncode).name,
+        error=state.error if status != TaskStatus.COMPLETED else None,
+    )
+    record = db.execution(state.execution_id).to_dict()
+    record.update(
+        log_path=state.log_path,
+        parameters=plan.wire_parameters,
+        duration_s=round(time.time() - state.started, 3),
+    )
+    # A failing reporter is logged and never changes the Task's outcome.
+    report_all(plan.reporters, execution=record, items=items)
+    verdict = "%s %s (%s)" % (
+        state.task_name,
+        status.value,
+        describe_exit(state.returncode or 0),
+    )
+    if state.error and status != TaskStatus.COMPLETED:
+        console.line("%s: %s" % (verdict, state.error.strip().splitlines()[-1]))
+    else:
+        console.line(verdict)
+    console.line(
+        "log: %s; database: %s (execution %d)" % (state.log_path, plan.db_path, state.execution_id)
+    )
+    for reporter in plan.reporters:
+        if hasattr(reporter, "paths"):  # the local report: say where to open it
+            console.line("report: %s" % reporter.paths(record)[0])
+
+
+def _summary_for_db(summary: Any, items: Sequence[Any]) -> Any:
+    """The summary as stored: rendered plots are replaced by their page's path."""
+    from lute.io.db import PlotsRef
+
+    plots = iter(item for item in items if getattr(item, "kind", None) == "plots")
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, ElogSummaryPlots):
+            item = next(plots, None)
+            return PlotsRef(value.display_name, item.path if item is not None else "")
+        if isinstance(value, (list, tuple)):
+            return type(value)(convert(v) for v in value)
+        return value
+
+    return convert(summary)

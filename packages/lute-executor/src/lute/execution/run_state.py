@@ -1,0 +1,118 @@
+"""What one run of a managed task has learnt so far: its mutable state.
+
+A :class:`~lute.execution.task_run.TaskRun` owns one :class:`RunState`; the default
+hooks change it, :class:`~lute.execution.run_view.RunView` shows it to everyone else,
+and the outcome rules and the record are computed from it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, List, Optional, Tuple
+
+from lute.execution.console import Console
+from lute.tasks.dataclasses import DescribedAnalysis, TaskResult, TaskStatus
+
+if TYPE_CHECKING:  # pragma: no cover
+    from lute.execution.ipc import Peer
+    from lute.execution.launch import LaunchPlan
+    from lute.io.db import Database
+
+__all__ = ["MAX_MESSAGE_CHARS", "MAX_STORED_MESSAGES", "RunState"]
+
+#: Plain messages kept for the database per run; later ones are counted only.
+MAX_STORED_MESSAGES = 10000
+#: Characters of one plain message kept for the database.
+MAX_MESSAGE_CHARS = 2000
+
+
+class RunState:
+    """The state of one run, from its start to its record.
+
+    Args:
+        managed_task: Name of the managed task.
+        task_name: Name of the Task.
+        config_path: The YAML config.
+        console: Where the run's progress is shown.
+        multi_rank: Messages are tagged with their rank (several Task processes).
+        timeout: Seconds before the Task is stopped, as asked for by the caller or the
+            managed task (``None``: the config's ``task_timeout``).
+
+    Attributes:
+        plan: The validated launch (``None`` until the config is validated).
+        db: The open database (``None`` until the run is recorded).
+        status: Current status.
+        reported_status: The final status the Task reported, if any.
+        execution_id: The database row of the execution.
+        error: What went wrong, for the record.
+        returncode: The Task process's exit code.
+        timed_out: The Task was stopped at its deadline.
+        cancelled_by: The signal that cancelled the run.
+        messages: Stored plain messages, ``(time, rank, text)``.
+        message_count: Plain messages received (stored or not).
+        result: The Task's result.
+        result_recorded: ``result`` is in the database as it is now.
+        log_path: The run's log file.
+        started: ``time.time()`` when the run was created.
+        described: The seed-compatible description of the analysis.
+        peer: The Task process (MPI rank) whose message is being handled.
+    """
+
+    def __init__(
+        self,
+        managed_task: str,
+        task_name: str,
+        config_path: str,
+        console: Console,
+        *,
+        multi_rank: bool = False,
+        timeout: Optional[float] = None,
+    ) -> None:
+        self.managed_task = managed_task
+        self.task_name = task_name
+        self.config_path = config_path
+        self.console = console
+        self.multi_rank = multi_rank
+        self.timeout = timeout
+        self.plan: Optional[LaunchPlan] = None
+        self.db: Optional[Database] = None
+        self.status = TaskStatus.PENDING
+        self.reported_status: Optional[TaskStatus] = None
+        self.execution_id: Optional[int] = None
+        self.error: Optional[str] = None
+        self.returncode: Optional[int] = None
+        self.timed_out = False
+        self.cancelled_by: Optional[int] = None
+        self.messages: List[Tuple[float, int, str]] = []
+        self.message_count = 0
+        self.result: Optional[TaskResult] = None
+        self.result_recorded = False
+        self.log_path: Optional[str] = None
+        self.started = time.time()
+        self.described: Optional[DescribedAnalysis] = None
+        self.peer: Optional[Peer] = None
+
+    def set_reported(self, status: TaskStatus) -> None:
+        """Record a final status the Task reported (the first stands; a failure wins)."""
+        if self.reported_status not in (None, TaskStatus.STOPPED) and status != TaskStatus.FAILED:
+            return
+        self.reported_status = status
+        self.console.status(status.value)
+
+    def peer_rank(self) -> Optional[int]:
+        """Rank of the process whose message is handled (``None``: one process only)."""
+        if self.peer is None or not self.multi_rank:
+            return None
+        return int(self.peer.rank)
+
+    def rank_prefix(self) -> str:
+        """``"[rank N] "`` for messages of a multi-rank Task, else ``""``."""
+        rank = self.peer_rank()
+        return "" if rank is None else "[rank %d] " % rank
+
+    def add_message(self, text: str) -> str:
+        """Keep a plain message for the record; returns it as the console shows it."""
+        self.message_count += 1
+        if len(self.messages) < MAX_STORED_MESSAGES:
+            self.messages.append((time.time(), self.peer_rank() or 0, text[:MAX_MESSAGE_CHARS]))
+        return self.rank_prefix() + (text if len(text) <= 500 else text[:497] + "...")

@@ -1,0 +1,140 @@
+"""Tasklets: plain functions a managed task runs before or after its Task.
+
+Their string arguments may hold ``{dotted.name}`` placeholders filled from the Task's
+validated parameters; what an "after" tasklet returns may be merged into the Task's
+result summary or payload.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Mapping, Optional, Sequence, Tuple
+
+from lute._records import Record
+from lute.execution.errors import ExecutorError
+from lute.tasks.dataclasses import TaskResult, TaskStatus
+
+__all__ = ["Tasklet", "fill_placeholders", "merge_output", "run_tasklets"]
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.]*)\}")
+
+
+class Tasklet(Record):
+    """A function run before or after the Task.
+
+    Its arguments may be strings holding ``{param}`` placeholders, filled from the
+    Task's parameters (``{lute_config.run}``, ``{compound_var.int_var}``).
+
+    Attributes:
+        function: The function.
+        args: Its arguments.
+        when: ``"before"`` or ``"after"`` the Task.
+        set_result: Merge the return value into the Task's result payload.
+        set_summary: Merge the return value into the Task's result summary.
+    """
+
+    __match_args__ = ("function", "args", "when", "set_result", "set_summary")
+    _FIELDS = __match_args__
+
+    def __init__(
+        self,
+        function: Callable[..., Any],
+        args: Tuple[Any, ...],
+        when: str,
+        set_result: bool,
+        set_summary: bool,
+    ) -> None:
+        self.function = function
+        self.args = args
+        self.when = when
+        self.set_result = set_result
+        self.set_summary = set_summary
+
+    @property
+    def name(self) -> str:
+        """The function's name, for messages."""
+        return getattr(self.function, "__name__", repr(self.function))
+
+
+def fill_placeholders(value: Any, parameters: Mapping[str, Any]) -> Any:
+    """Fill ``{dotted.name}`` placeholders of a tasklet argument from the parameters.
+
+    An argument that is exactly one placeholder gets the parameter's value with its
+    type; placeholders inside a longer string are formatted into it.
+
+    Raises:
+        ExecutorError: A placeholder names a parameter that does not exist.
+    """
+    if not isinstance(value, str) or "{" not in value:
+        return value
+
+    def lookup(name: str) -> Any:
+        node: Any = parameters
+        for part in name.split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                raise ExecutorError(
+                    "tasklet argument %r names parameter %r, which does not exist" % (value, name)
+                )
+            node = node[part]
+        return node
+
+    whole = _PLACEHOLDER.fullmatch(value)
+    if whole is not None:
+        return lookup(whole.group(1))
+    return _PLACEHOLDER.sub(lambda match: str(lookup(match.group(1))), value)
+
+
+def merge_output(existing: Any, output: Any) -> Any:
+    """``existing`` (a summary or payload) with a tasklet's ``output`` merged in."""
+    if isinstance(existing, dict) and isinstance(output, Mapping):
+        merged = dict(existing)
+        merged.update(output)
+        return merged
+    if existing in ("", None):
+        return output
+    if isinstance(existing, list):
+        return [*existing, output]
+    return [existing, output]
+
+
+def run_tasklets(
+    tasklets: Sequence[Tasklet],
+    when: str,
+    parameters: Mapping[str, Any],
+    result: Optional[TaskResult],
+    *,
+    task_name: str,
+    say: Callable[[str], None],
+) -> Tuple[Optional[TaskResult], bool]:
+    """Run the tasklets registered for ``when``, in order.
+
+    Args:
+        tasklets: Every tasklet of the managed task.
+        when: ``"before"`` or ``"after"``.
+        parameters: The Task's parameters as sent to it (placeholders are filled from
+            them).
+        result: The Task's result so far.
+        task_name: Name of the Task (for a result created by a tasklet).
+        say: Writes one line to the run's console.
+
+    Returns:
+        The result (a new one when a tasklet's output is merged into none) and whether
+        a tasklet changed it.
+    """
+    changed = False
+    for tasklet in tasklets:
+        if tasklet.when != when:
+            continue
+        args = [fill_placeholders(arg, parameters) for arg in tasklet.args]
+        say("tasklet %s(%s) %s the Task" % (tasklet.name, ", ".join(map(repr, args)), when))
+        output = tasklet.function(*args)
+        if output is None or not (tasklet.set_result or tasklet.set_summary):
+            continue
+        if result is None:
+            result = TaskResult(task_name, TaskStatus.COMPLETED, "", "")
+        if tasklet.set_summary:
+            result.summary = merge_output(result.summary, output)
+        if tasklet.set_result:
+            result.payload = merge_output(result.payload, output)
+        changed = True
+    return result, changed
