@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A single-node SLURM cluster on localhost for the tests: munged, slurmctld, slurmd.
 # Needs root and Debian's slurm-wlm + munge (scripts/bootstrap.sh with
-# LUTE_BOOTSTRAP_SLURM=1 installs them). No systemd: daemons run in the foreground
+# LUTE_BOOTSTRAP_TEST=1 installs them). No systemd: daemons run in the foreground
 # under nohup and are stopped by PID.
 #   scripts/slurm-local.sh start   start (idempotent) and wait until the node is idle
 #   scripts/slurm-local.sh stop    stop the daemons this script started

@@ -4,8 +4,9 @@
 # Long matrices live in nox sessions (see README).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# The SLURM tests start a one-node cluster on localhost (scripts/slurm-local.sh).
-export LUTE_BOOTSTRAP_SLURM="${LUTE_BOOTSTRAP_SLURM:-1}"
+# What the tests need besides the dev environment: SLURM and munge (the SLURM tests
+# start a one-node cluster on localhost, scripts/slurm-local.sh) and environment-modules.
+export LUTE_BOOTSTRAP_TEST="${LUTE_BOOTSTRAP_TEST:-1}"
 bash scripts/bootstrap.sh
 export UV_PYTHON_DOWNLOADS=never
 if command -v pyenv >/dev/null 2>&1 && [ -z "${PYENV_VERSION:-}" ]; then

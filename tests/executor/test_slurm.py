@@ -24,7 +24,7 @@ SLURM_SCRIPT = ROOT / "scripts" / "slurm-local.sh"
 def slurm() -> Iterator[None]:
     """A single-node SLURM cluster, started for these tests (needs root and slurm-wlm)."""
     if shutil.which("slurmctld") is None or shutil.which("sbatch") is None:
-        pytest.skip("SLURM is not installed (LUTE_BOOTSTRAP_SLURM=1 scripts/bootstrap.sh)")
+        pytest.skip("SLURM is not installed (LUTE_BOOTSTRAP_TEST=1 scripts/bootstrap.sh)")
     if os.geteuid() != 0:
         pytest.skip("starting slurmctld/slurmd/munged needs root")
     started = subprocess.run(
