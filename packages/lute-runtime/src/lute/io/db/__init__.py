@@ -50,7 +50,7 @@ from typing import (
     Union,
 )
 
-from lute.io._db_connect import (
+from lute.io.db._connect import (
     JOURNAL_MODE_ENV,
     DatabaseError,
     apply_journal_mode,
@@ -58,7 +58,7 @@ from lute.io._db_connect import (
     resolve_journal_mode,
     retry_busy,
 )
-from lute.io._db_records import (
+from lute.io.db._records import (
     EXECUTION_COLUMNS,
     RESULT_COLUMNS,
     ExecutionRecord,
@@ -66,8 +66,8 @@ from lute.io._db_records import (
     execution_from_row,
     result_from_row,
 )
-from lute.io._db_schema import SCHEMA_VERSION, ensure_schema
-from lute.io._db_values import (
+from lute.io.db._schema import SCHEMA_VERSION, ensure_schema
+from lute.io.db._values import (
     STATUSES,
     TERMINAL_STATUSES,
     PlotsRef,
