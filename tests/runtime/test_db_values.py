@@ -12,9 +12,9 @@ from typing import Any, List
 
 import pytest
 
-from lute.io import _db_values as values
-from lute.io._db_connect import is_busy, resolve_journal_mode, retry_busy
 from lute.io.db import DatabaseError, PlotsRef, format_summary
+from lute.io.db import _values as values
+from lute.io.db._connect import is_busy, resolve_journal_mode, retry_busy
 from lute.tasks.dataclasses import ElogSummaryPlots, TaskStatus
 
 # ------------------------------------------------------------------ format_summary

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Dict, Optional, Sequence
 
 from lute._records import FrozenRecord
-from lute.io._db_values import TERMINAL_STATUSES, decode_json, decode_payload
+from lute.io.db._values import TERMINAL_STATUSES, decode_json, decode_payload
 
 __all__ = [
     "EXECUTION_COLUMNS",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Dict, Sequence, Tuple
 
-from lute.io._db_connect import DatabaseError, retry_busy
+from lute.io.db._connect import DatabaseError, retry_busy
 
 __all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "ensure_schema"]
 

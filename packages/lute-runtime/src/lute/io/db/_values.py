@@ -16,7 +16,7 @@ import re
 from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 
 from lute._records import FrozenRecord
-from lute.io._db_connect import DatabaseError
+from lute.io.db._connect import DatabaseError
 
 __all__ = [
     "STATUSES",

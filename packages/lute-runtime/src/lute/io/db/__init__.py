@@ -1,0 +1,124 @@
+"""The results database: executions, their parameters, results and messages in SQLite.
+
+One file per work directory (``<work_dir>/lute.db``), written by the Executor and read by
+validators, the ``lute-exec db`` command and Tasks (this module needs only the standard
+library, so it works in any Task environment). The schema is documented in
+``docs/database.md``.
+
+Writer side (the Executor)::
+
+    db = Database(default_db_path(work_dir))
+    ids = db.start_execution(managed_task="Tester", task_name="Test", experiment="xpp1234",
+                             run=12, parameters=model.model_dump(mode="json"))
+    db.set_status(ids.execution_id, "RUNNING", pid=proc.pid)
+    db.add_result(ids.execution_id, {"Rate": 0.05, "Total": 10}, payload={"fit": [1, 2]})
+    db.set_status(ids.execution_id, "COMPLETED", exit_code=0)
+
+Reader side (a validator)::
+
+    with Database(path, readonly=True) as db:
+        result = db.latest_result("FindPeaks", experiment="xpp1234", run=12)
+
+Many processes may write one file at the same time: every write is one short
+``BEGIN IMMEDIATE`` transaction, retried with jittered back-off while the file is locked,
+within ``timeout`` seconds. A :class:`Database` object may be shared between threads.
+
+The package, in import order (each module imports only those above it)::
+
+    _connect    connections, journal mode, busy retry, DatabaseError
+    _schema     the tables and their creation/upgrade
+    _values     Python values -> stored text (JSON, summaries, statuses, runs, times)
+    _records    read-side record types: ExecutionRecord, ResultRecord
+    _arguments  checks of the methods' arguments
+    _query      filters of the reader's queries (WHERE clauses)
+    _core       the connection, its lock and transactions, lifetime
+    _writer     start_execution, set_status, add_result, add_messages
+    _reader     execution(s), parameters, results, messages, latest_*
+
+:class:`Database` is the writer and reader mixins over one core; only this module
+combines them, and no private module imports it.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Besides the names in __all__, the helpers that the one-module lute.io.db exposed as a
+# side effect of its imports stay importable from here ("name as name"). They are not API
+# (neither in __all__ nor documented) and cost nothing: their modules load anyway.
+from lute.io.db._arguments import RunLike as RunLike
+from lute.io.db._arguments import StatusLike as StatusLike
+from lute.io.db._connect import JOURNAL_MODE_ENV, DatabaseError
+from lute.io.db._connect import apply_journal_mode as apply_journal_mode
+from lute.io.db._connect import connect as connect
+from lute.io.db._connect import resolve_journal_mode as resolve_journal_mode
+from lute.io.db._connect import retry_busy as retry_busy
+from lute.io.db._reader import ReaderMixin
+from lute.io.db._records import EXECUTION_COLUMNS as EXECUTION_COLUMNS
+from lute.io.db._records import RESULT_COLUMNS as RESULT_COLUMNS
+from lute.io.db._records import ExecutionRecord, ResultRecord
+from lute.io.db._records import execution_from_row as execution_from_row
+from lute.io.db._records import result_from_row as result_from_row
+from lute.io.db._schema import SCHEMA_VERSION
+from lute.io.db._schema import ensure_schema as ensure_schema
+from lute.io.db._values import STATUSES, TERMINAL_STATUSES, PlotsRef, format_summary
+from lute.io.db._values import clean_text as clean_text
+from lute.io.db._values import decode_json as decode_json
+from lute.io.db._values import dump_json as dump_json
+from lute.io.db._values import encode_payload as encode_payload
+from lute.io.db._values import flatten_parameters as flatten_parameters
+from lute.io.db._values import normalise_status as normalise_status
+from lute.io.db._values import run_columns as run_columns
+from lute.io.db._values import to_json_data as to_json_data
+from lute.io.db._values import utc_from_epoch as utc_from_epoch
+from lute.io.db._values import utc_now as utc_now
+from lute.io.db._writer import WriterMixin
+
+__all__ = [
+    "DEFAULT_DB_NAME",
+    "JOURNAL_MODE_ENV",
+    "SCHEMA_VERSION",
+    "STATUSES",
+    "TERMINAL_STATUSES",
+    "Database",
+    "DatabaseError",
+    "ExecutionRecord",
+    "PlotsRef",
+    "ResultRecord",
+    "default_db_path",
+    "format_summary",
+]
+
+# The public types are documented as living here.
+for _public in (DatabaseError, ExecutionRecord, ResultRecord, PlotsRef):
+    _public.__module__ = __name__
+del _public
+
+DEFAULT_DB_NAME = "lute.db"
+
+
+def default_db_path(work_dir: str) -> str:
+    """Absolute path of the results database of a work directory."""
+    return os.path.join(os.path.abspath(os.path.expanduser(os.fspath(work_dir))), DEFAULT_DB_NAME)
+
+
+# Mixins rather than delegation: the public methods stay real methods of Database, with
+# their own signatures and docstrings (help(), inspect, mypy), where forwarding methods
+# would repeat each of them. Both mixins add behaviour only; the state (connection, lock,
+# fork check) lives once, in the DatabaseCore they share.
+class Database(WriterMixin, ReaderMixin):
+    """A connection to one results database file, safe to share between threads.
+
+    Args:
+        path: The SQLite file (see :func:`default_db_path`).
+        readonly: Open for reading only. The file must exist and have the schema.
+        timeout: Seconds a single read or write may wait for other writers before
+            :class:`DatabaseError` is raised.
+        journal_mode: ``WAL`` (default), ``DELETE``, ``TRUNCATE`` or ``PERSIST``; when
+            ``None``, ``$LUTE_DB_JOURNAL_MODE`` decides. WAL needs a local filesystem: set
+            ``DELETE`` for a work directory on NFS. Ignored when ``readonly``.
+
+    Raises:
+        DatabaseError: The file is missing (read-only), not a LUTE database, or has a
+            newer schema version than this code knows.
+    """
