@@ -420,9 +420,9 @@ def test_importing_the_module_stays_light() -> None:
         "matplotlib",
         "plotly",
         "bokeh",
-        "lute.io._elog_http",
-        "lute.io._report_html",
-        "lute.io._plots",
+        "lute.io.elog._http",
+        "lute.io.elog._report_html",
+        "lute.io.elog._plots",
     ]
     code = "import sys, lute.io.elog; print(' '.join(m for m in %r if m in sys.modules))" % heavy
     out = subprocess.run(

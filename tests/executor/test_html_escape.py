@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from lute.io._html import escape
+from lute.io.elog._html import escape
 
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import given  # noqa: E402
@@ -28,6 +28,7 @@ def test_escape_neutralises_markup_and_quotes() -> None:
 
 def test_report_modules_do_not_import_html_entities() -> None:
     code = (
-        "import sys, lute.io._report_html, lute.io._plots; sys.exit('html.entities' in sys.modules)"
+        "import sys, lute.io.elog._report_html, lute.io.elog._plots; "
+        "sys.exit('html.entities' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0

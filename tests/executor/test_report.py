@@ -13,7 +13,6 @@ from typing import Any, Dict, List
 
 import pytest
 
-from lute.io import _report_index
 from lute.io.elog import (
     LocalReporter,
     ReportItem,
@@ -21,6 +20,7 @@ from lute.io.elog import (
     render_summary_plots,
     summarise,
 )
+from lute.io.elog._report_index import CACHE_FORMAT
 from lute.tasks.dataclasses import ElogSummaryPlots, TaskResult, TaskStatus
 
 XSS = '<script>alert("x")</script>'
@@ -381,7 +381,7 @@ def test_index_cache_damaged_or_from_elsewhere_is_rebuilt(tmp_path: Any) -> None
         index = read(os.path.join(reports, "index.html"))
         assert "3 runs" in index and 'href="Tester_1.html"' in index
         with open(cache) as handle:
-            assert json.load(handle)["format"] == _report_index.CACHE_FORMAT
+            assert json.load(handle)["format"] == CACHE_FORMAT
 
 
 def test_a_run_reported_again_replaces_its_index_row(tmp_path: Any) -> None:

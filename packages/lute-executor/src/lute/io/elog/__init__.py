@@ -20,7 +20,7 @@ import os
 import time
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
-from lute.io._log import LazyLogger
+from lute.io.elog._log import LazyLogger
 
 if TYPE_CHECKING:  # pragma: no cover
     from lute.tasks.dataclasses import ElogSummaryPlots, TaskResult
@@ -175,7 +175,7 @@ def render_summary_plots(plots: ElogSummaryPlots, directory: str) -> str:
         ValueError: The display name is empty or contains ``.``/``..`` components.
         OSError: The page cannot be written.
     """
-    from lute.io import _plots
+    from lute.io.elog import _plots
 
     if not hasattr(plots, "display_name") or not hasattr(plots, "figures"):
         raise TypeError("expected an ElogSummaryPlots, got %s" % type(plots).__name__)
@@ -293,7 +293,7 @@ class LocalReporter(Reporter):
 
     Per run: ``<managed_task>_<execution id>.html`` (a page for people) and the same
     name with ``.json`` (the record the page was made from). Then ``index.html`` is
-    brought up to date (see :mod:`lute.io._report_index`), newest run first; older
+    brought up to date (see :mod:`lute.io.elog._report_index`), newest run first; older
     runs move, ``page_size`` at a time, to pages of their own that it links to. Every file
     is replaced atomically, so a browser or a concurrent run never sees half a page.
 
@@ -334,7 +334,7 @@ class LocalReporter(Reporter):
         """
         import json
 
-        from lute.io import _plots, _report_html, _report_index
+        from lute.io.elog import _plots, _report_html, _report_index
 
         os.makedirs(self.reports_dir, exist_ok=True)
         record = {
@@ -366,7 +366,7 @@ class LocalReporter(Reporter):
             rebuild: Read every run record again instead of trusting the index's cache
                 (``.index.json``), e.g. after records were edited by hand.
         """
-        from lute.io import _report_index
+        from lute.io.elog import _report_index
 
         os.makedirs(self.reports_dir, exist_ok=True)
         return _report_index.update_index(
@@ -520,7 +520,7 @@ class ElogReporter(Reporter):
         self, execution: Mapping[str, Any], items: Sequence[ReportItem]
     ) -> List[Tuple[str, str]]:
         """The form fields of a run's eLog entry: ``log_text``, ``log_title``, ``log_tags``."""
-        from lute.io._report_html import format_duration
+        from lute.io.elog._report_html import format_duration
 
         name = execution.get("managed_task") or execution.get("task_name") or "run"
         status = str(execution.get("status"))
@@ -591,7 +591,7 @@ class ElogReporter(Reporter):
         """POST a counters document; returns whether it was accepted (warns if not)."""
         if not self.counters_url:
             return False
-        from lute.io import _elog_http
+        from lute.io.elog import _http as _elog_http
 
         try:
             _elog_http.post_json(
@@ -615,7 +615,7 @@ class ElogReporter(Reporter):
         files: Sequence[Tuple[str, str, str]] = (),
     ) -> bool:
         """POST an eLog entry; returns whether it was accepted (warns if not)."""
-        from lute.io import _elog_http
+        from lute.io.elog import _http as _elog_http
 
         try:
             body, content_type = _elog_http.encode_multipart(fields, files)

@@ -28,7 +28,7 @@ import os
 import time
 from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 
-from lute.io._log import LazyLogger
+from lute.io.elog._log import LazyLogger
 
 logger = LazyLogger("lute.io.elog")
 
@@ -219,22 +219,22 @@ class _Index:
 
     def _set_page(self, number: int, rows: Dict[str, Row]) -> None:
         """Give page ``number`` these rows and write its files."""
-        from lute.io import _plots, _report_html
+        from lute.io.elog._plots import write_text_atomic
+        from lute.io.elog._report_html import index_page_from_rows
 
         starts = [_order(row)[0] for row in rows.values()]
         page = self.pages[number - 1]
         page.update(names=sorted(rows), first=min(starts), last=max(starts))
-        _plots.write_text_atomic(
-            os.path.join(self.reports_dir, _page_cache(number)), json.dumps(rows)
-        )
-        _plots.write_text_atomic(
+        write_text_atomic(os.path.join(self.reports_dir, _page_cache(number)), json.dumps(rows))
+        write_text_atomic(
             os.path.join(self.reports_dir, _page_file(number)),
-            _report_html.index_page_from_rows(_ordered(rows), archive_of=_page_label(page)),
+            index_page_from_rows(_ordered(rows), archive_of=_page_label(page)),
         )
 
     def save(self) -> None:
         """Write ``index.html`` and the cache; remove pages that no longer exist."""
-        from lute.io import _plots, _report_html
+        from lute.io.elog._plots import write_text_atomic
+        from lute.io.elog._report_html import index_page_from_rows
 
         older = [
             (_page_file(number), _page_label(page))
@@ -248,10 +248,10 @@ class _Index:
             "pages": self.pages,
             "skipped": sorted(self.skipped),
         }
-        _plots.write_text_atomic(os.path.join(self.reports_dir, CACHE_FILE), json.dumps(cache))
-        _plots.write_text_atomic(
+        write_text_atomic(os.path.join(self.reports_dir, CACHE_FILE), json.dumps(cache))
+        write_text_atomic(
             os.path.join(self.reports_dir, INDEX_FILE),
-            _report_html.index_page_from_rows(_ordered(self.head), total=total, older=older),
+            index_page_from_rows(_ordered(self.head), total=total, older=older),
         )
         number = len(self.pages) + 1
         while _remove_if_present(
@@ -306,14 +306,14 @@ def _is_page(page: Any) -> bool:
 
 
 def _page_label(page: Mapping[str, Any]) -> str:
-    from lute.io import _report_html
+    from lute.io.elog._report_html import format_time
 
     count = len(page["names"])
     return "%d run%s started %s to %s" % (
         count,
         "" if count == 1 else "s",
-        _report_html.format_time(page["first"]),
-        _report_html.format_time(page["last"]),
+        format_time(page["first"]),
+        format_time(page["last"]),
     )
 
 
@@ -345,13 +345,13 @@ def _row(name: str, record: Mapping[str, Any]) -> Dict[str, Any]:
     Rows are rendered once, when their record is first seen, so a run re-renders only
     its own row however many runs the index lists.
     """
-    from lute.io import _report_html
+    from lute.io.elog._report_html import as_epoch, index_row
 
     execution = record.get("execution") or {}
-    written = _report_html.as_epoch(record.get("written")) or 0.0
-    started = _report_html.as_epoch(execution.get("started"))
+    written = as_epoch(record.get("written")) or 0.0
+    started = as_epoch(execution.get("started"))
     return {
-        "html": _report_html.index_row(name[: -len(".json")] + ".html", record),
+        "html": index_row(name[: -len(".json")] + ".html", record),
         "order": [started if started is not None else written, written],
     }
 

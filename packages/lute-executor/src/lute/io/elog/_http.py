@@ -18,7 +18,7 @@ import urllib.error
 import urllib.request
 from typing import Any, List, Optional, Sequence, Tuple
 
-from lute.io._log import LazyLogger
+from lute.io.elog._log import LazyLogger
 
 __all__ = ["ElogPostError", "encode_multipart", "post", "post_json"]
 

@@ -1,7 +1,7 @@
 """HTML for the local report: one page per run and the index of all runs.
 
 Every value that comes from a run (parameters, summary values, tracebacks, names)
-goes through :func:`lute.io._html.escape`; only summary-plot pages, which a Task writes on
+goes through :func:`lute.io.elog._html.escape`; only summary-plot pages, which a Task writes on
 purpose as HTML, are shown as HTML, and those inside their own ``<iframe>``.
 """
 
@@ -13,7 +13,7 @@ import os
 import urllib.parse
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from lute.io._html import escape
+from lute.io.elog._html import escape
 
 __all__ = ["as_epoch", "format_duration", "format_time", "index_page", "run_page"]
 

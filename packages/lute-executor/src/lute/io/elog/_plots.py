@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from typing import Any, List, Set
 
-from lute.io._html import escape
+from lute.io.elog._html import escape
 
 __all__ = ["display_name_parts", "render_page", "write_text_atomic"]
 
