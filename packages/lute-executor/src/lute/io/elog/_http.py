@@ -18,11 +18,9 @@ import urllib.error
 import urllib.request
 from typing import Any, List, Optional, Sequence, Tuple
 
-from lute.io.elog._log import LazyLogger
+from lute.io.elog._log import logger
 
 __all__ = ["ElogPostError", "encode_multipart", "post", "post_json"]
-
-logger = LazyLogger("lute.io.elog")
 
 USER_AGENT = "lute-executor (eLog reporter)"
 # Enough to show a server's error message in a log line, not a whole HTML error page.

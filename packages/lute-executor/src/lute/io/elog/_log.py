@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-__all__ = ["LazyLogger"]
+__all__ = ["LazyLogger", "logger"]
 
 
 class LazyLogger:
@@ -39,3 +39,7 @@ class LazyLogger:
     def warning(self, msg: str, *args: Any, **kwargs: Any) -> None:
         """``Logger.warning``."""
         self._real().warning(msg, *args, stacklevel=2, **kwargs)
+
+
+#: The logger of every module of :mod:`lute.io.elog`: one name for users' logging set-up.
+logger = LazyLogger("lute.io.elog")

@@ -16,12 +16,11 @@ The page needs no network to be viewed: the eLog may keep it for years.
 
 from __future__ import annotations
 
-import os
 from typing import Any, List, Set
 
 from lute.io.elog._html import escape
 
-__all__ = ["display_name_parts", "render_page", "write_text_atomic"]
+__all__ = ["display_name_parts", "render_page"]
 
 # Characters that would change the meaning of a path component or break a listing.
 _UNSAFE = {"\0", "\\"} | {chr(c) for c in range(32)}
@@ -153,27 +152,3 @@ def render_page(display_name: str, figures: Any) -> str:
         "<title>%s</title>\n<style>%s</style>\n</head>\n<body>\n<h1>%s</h1>\n%s\n"
         "</body>\n</html>\n" % (title, _PAGE_STYLE, title, "\n".join(sections))
     )
-
-
-def write_text_atomic(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old or the new file, never half.
-
-    Args:
-        path: Destination; its directory must exist.
-        text: Content, written as UTF-8.
-    """
-    directory, name = os.path.split(os.path.abspath(path))
-    tmp = os.path.join(directory, ".%s.%d.%s.part" % (name, os.getpid(), os.urandom(6).hex()))
-    # os.open with mode 0o666 lets the process umask decide the permissions, as for any
-    # file the user creates (mkstemp would force 0600 on a report meant to be shared).
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise

@@ -28,9 +28,8 @@ import os
 import time
 from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 
-from lute.io.elog._log import LazyLogger
-
-logger = LazyLogger("lute.io.elog")
+from lute.io.elog._files import write_text_atomic
+from lute.io.elog._log import logger
 
 INDEX_FILE = "index.html"
 CACHE_FILE = ".index.json"
@@ -219,7 +218,6 @@ class _Index:
 
     def _set_page(self, number: int, rows: Dict[str, Row]) -> None:
         """Give page ``number`` these rows and write its files."""
-        from lute.io.elog._plots import write_text_atomic
         from lute.io.elog._report_html import index_page_from_rows
 
         starts = [_order(row)[0] for row in rows.values()]
@@ -233,7 +231,6 @@ class _Index:
 
     def save(self) -> None:
         """Write ``index.html`` and the cache; remove pages that no longer exist."""
-        from lute.io.elog._plots import write_text_atomic
         from lute.io.elog._report_html import index_page_from_rows
 
         older = [
