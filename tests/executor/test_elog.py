@@ -335,6 +335,23 @@ def test_custom_entry_path_reaches_the_server(server: ElogTestServer, tmp_path: 
     assert [r.path for r in server.requests] == ["/lgbk/xpp12345/ws/new_elog_entry"]
 
 
+def test_config_settings_reach_the_server(tmp_path: Any) -> None:
+    from lute.io.models.header import ElogSettings
+
+    with ElogTestServer(credentials=("xppopr", "s3cret")) as server:
+        # The environment's eLog is another one; the config's wins.
+        env = {"LUTE_ELOG_URL": "http://127.0.0.1:%d" % free_port(), "PW": "s3cret"}
+        settings = ElogSettings(url=server.url, user="xppopr", password_env="PW", timeout=5)
+        reporters = make_reporters(str(tmp_path), env, elog=settings)
+        report_all(reporters, execution=make_execution(str(tmp_path)), items=ITEMS)
+        [request] = server.requests
+
+    assert (request.path, request.status) == (ENTRY_PATH, 200)
+    assert request.auth == ("xppopr", "s3cret")
+    assert "n_hits: 12" in request.form["log_text"]
+    assert reporters[1].last_errors == []  # type: ignore[attr-defined]
+
+
 def test_reporter_arguments_are_checked() -> None:
     with pytest.raises(ValueError, match="counters URL, an eLog URL"):
         ElogReporter()

@@ -4,13 +4,13 @@ The Executor ends every run by turning the Task's result into report items and
 handing them, with a description of the run, to each reporter::
 
     items = summarise(result, plots_dir=plots_directory(work_dir, experiment, run))
-    report_all(make_reporters(work_dir), execution=execution, items=items)
+    report_all(make_reporters(work_dir, elog=header.elog), execution=execution, items=items)
 
 :class:`LocalReporter` always writes ``<work_dir>/reports/``; :class:`ElogReporter`
-is added when the environment configures the eLog (see ``docs/reporting.md``).
-A failing eLog never raises: it logs a warning, and the local report has it all.
-The package keeps the seed's name ``lute.io.elog`` although the local report is most
-of it: user code imports it by that name.
+is added when the config's ``elog`` block or the environment configures the eLog
+(see ``docs/reporting.md``). A failing eLog never raises: it logs a warning, and the
+local report has it all. The package keeps the seed's name ``lute.io.elog`` although
+the local report is most of it: user code imports it by that name.
 
 Importing this package is cheap on purpose (the Executor's start-up is measured):
 each name below is imported from its module on first use, and HTTP, JSON and HTML
@@ -18,7 +18,7 @@ code and any plotting library only when a report is written or posted.
 
 Modules: ``_reporter`` (:class:`ReportItem`, :class:`Reporter`, :func:`report_all`),
 ``_summary`` (summary → items, plot pages), ``_local_reporter``, ``_elog_reporter``,
-``_elog_config`` (the environment's settings), ``_http`` (POSTs with retries),
+``_elog_config`` (environment and config settings), ``_http`` (POSTs with retries),
 ``_report_html`` / ``_report_index`` (the local report's pages), ``_plots`` (figures
 as HTML), ``_files``, ``_html`` and ``_log``.
 """
@@ -32,7 +32,7 @@ from lute._lazy import lazy_attributes
 # Annotations only (PEP 563); ``typing`` is not imported at run time (see lute._lazy).
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import List, Mapping
+    from typing import List, Mapping, Optional
 
     from lute.io.elog._elog_config import DEFAULT_ELOG_URL, DEFAULT_ENTRY_PATH
     from lute.io.elog._elog_reporter import ERROR_LINES_IN_ENTRY as ERROR_LINES_IN_ENTRY
@@ -44,6 +44,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from lute.io.elog._reporter import ITEM_KINDS as ITEM_KINDS
     from lute.io.elog._reporter import Reporter, ReportItem, report_all
     from lute.io.elog._summary import plots_directory, render_summary_plots, summarise
+    from lute.io.models.header import ElogSettings
 
 __all__ = [
     "DEFAULT_ELOG_URL",
@@ -89,26 +90,34 @@ def __dir__() -> List[str]:
     return sorted(set(globals()) | set(_MODULES))
 
 
-def make_reporters(work_dir: str, environ: Mapping[str, str] = os.environ) -> List[Reporter]:
+def make_reporters(
+    work_dir: str,
+    environ: Mapping[str, str] = os.environ,
+    *,
+    elog: Optional[ElogSettings] = None,
+) -> List[Reporter]:
     """The reporters of a run: the local report always, the eLog when configured.
 
     Args:
         work_dir: The work directory (reports go to ``<work_dir>/reports``).
         environ: The environment to read the eLog configuration from.
+        elog: The config's validated ``elog`` block, whose values win over the
+            environment's (see :meth:`ElogReporter.from_settings`); ``None``: the
+            environment alone.
 
     Returns:
         ``[LocalReporter]`` or ``[LocalReporter, ElogReporter]``, local first so the
         local report is on disk before any network wait.
 
     Raises:
-        ValueError: The eLog environment is set but unusable; the message names the variable
+        ValueError: The eLog settings are unusable; the message names the variable
             (better at start-up than a silently missing eLog entry).
     """
     from lute.io.elog._elog_config import reporter_options
     from lute.io.elog._local_reporter import LocalReporter
 
     reporters: List[Reporter] = [LocalReporter(work_dir)]
-    options = reporter_options(environ)
+    options = reporter_options(elog, environ)
     if options is not None:  # the HTTP reporter's module is imported by runs that post only
         from lute.io.elog._elog_reporter import ElogReporter
 

@@ -1,12 +1,28 @@
-"""What the eLog reporter is configured with: the ``LUTE_ELOG_*`` environment.
+"""What the eLog reporter is configured with: the environment and the config's ``elog`` block.
 
 Every ``LUTE_ELOG_*`` variable (and ``JID_UPDATE_COUNTERS``) is read here, and only
-here; errors name the variable. Nothing here imports the reporter or HTTP code.
+here. A run configured by a YAML config also has its header's validated ``elog``
+block (:class:`lute.io.models.header.ElogSettings`), whose values win over the
+environment's:
+
+- ``url`` replaces ``LUTE_ELOG_URL`` unless it is empty;
+- ``post: false`` turns entries off, whatever ``LUTE_ELOG_ENTRIES`` says;
+- ``user`` replaces ``LUTE_ELOG_USER`` unless it is empty;
+- ``password_env`` names the variable holding the password, which must be set (even
+  when nothing is posted); its value replaces ``LUTE_ELOG_PASSWORD``;
+- ``timeout`` replaces ``LUTE_ELOG_TIMEOUT`` (it always has a value: 10 s by default).
+
+The counters URL, entry path, tags and attempts come from the environment only.
+Errors name the variable a value would have come from, whichever source gave it.
+Nothing here imports the reporter, HTTP code or pydantic.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple
+
+if TYPE_CHECKING:  # pragma: no cover
+    from lute.io.models.header import ElogSettings
 
 __all__ = [
     "DEFAULT_ELOG_URL",
@@ -31,10 +47,13 @@ def invalid(error: ValueError) -> ValueError:
     return ValueError("eLog configuration from the environment: %s" % error)
 
 
-def reporter_options(environ: Mapping[str, str]) -> Optional[Dict[str, Any]]:
+def reporter_options(
+    settings: Optional[ElogSettings], environ: Mapping[str, str]
+) -> Optional[Dict[str, Any]]:
     """The keyword arguments of the ``ElogReporter`` asked for, or ``None`` if none is.
 
     Args:
+        settings: The config's ``elog`` block, or ``None`` (the environment alone).
         environ: The environment.
 
     Returns:
@@ -42,16 +61,25 @@ def reporter_options(environ: Mapping[str, str]) -> Optional[Dict[str, Any]]:
         and ``attempts``; ``None`` when neither counters nor entries are asked for.
 
     Raises:
-        ValueError: A value cannot be used; the message names its variable. The
-            reporter checks the rest (e.g. that the entry path holds ``{experiment}``)
-            when it is built.
+        ValueError: A value cannot be used; the message names its variable (or
+            ``elog.password_env``). The reporter checks the rest (e.g. that the
+            entry path holds ``{experiment}``) when it is built.
     """
+    # Looked up first: a config naming a password variable expects it to be set, even
+    # when nothing would be posted.
+    config_password = _config_password(settings, environ)
     counters_url = environ.get("JID_UPDATE_COUNTERS", "").strip() or None
-    elog_url = _elog_url(environ)
+    elog_url = _elog_url(settings, environ)
     if not counters_url and not elog_url:
         return None
-    user = environ.get("LUTE_ELOG_USER") or None
-    password = environ.get("LUTE_ELOG_PASSWORD")
+    if settings is not None and settings.user:
+        user: Optional[str] = str(settings.user)
+    else:
+        user = environ.get("LUTE_ELOG_USER") or None
+    if config_password is not None:
+        password: Optional[str] = config_password
+    else:
+        password = environ.get("LUTE_ELOG_PASSWORD")
     if user and password is None:
         raise ValueError("LUTE_ELOG_USER is set but LUTE_ELOG_PASSWORD is not")
     if password and not user:
@@ -64,7 +92,7 @@ def reporter_options(environ: Mapping[str, str]) -> Optional[Dict[str, Any]]:
             "entry_path": environ.get("LUTE_ELOG_ENTRY_PATH") or DEFAULT_ENTRY_PATH,
             "auth": auth,
             "tags": environ.get("LUTE_ELOG_TAGS", "LUTE").split(),
-            "timeout": _number(environ.get("LUTE_ELOG_TIMEOUT"), "LUTE_ELOG_TIMEOUT", 10.0, float),
+            "timeout": _timeout(settings, environ),
             "attempts": int(
                 _number(environ.get("LUTE_ELOG_ATTEMPTS"), "LUTE_ELOG_ATTEMPTS", 3, int)
             ),
@@ -93,9 +121,24 @@ def status_options(environ: Mapping[str, str]) -> Optional[Dict[str, Any]]:
     }
 
 
-def _elog_url(environ: Mapping[str, str]) -> Optional[str]:
+def _config_password(settings: Optional[ElogSettings], environ: Mapping[str, str]) -> Optional[str]:
+    """The password from the variable ``elog.password_env`` names; ``None`` if it names none."""
+    if settings is None or not settings.password_env:
+        return None
+    if settings.password_env not in environ:
+        raise ValueError("elog.password_env names %s, which is not set" % settings.password_env)
+    return environ[settings.password_env]
+
+
+def _elog_url(settings: Optional[ElogSettings], environ: Mapping[str, str]) -> Optional[str]:
     """The eLog base URL when entries are to be posted, else ``None``."""
-    elog_url = environ.get("LUTE_ELOG_URL", "").strip() or None
+    if settings is not None and settings.url:
+        url = str(settings.url)
+    else:
+        url = environ.get("LUTE_ELOG_URL", "")
+    elog_url = url.strip() or None
+    if settings is not None and not settings.post:
+        return None
     switch = environ.get("LUTE_ELOG_ENTRIES")
     if switch is None:
         return elog_url
@@ -105,6 +148,14 @@ def _elog_url(environ: Mapping[str, str]) -> Optional[str]:
     if flag in _FALSE:
         return None
     raise ValueError("LUTE_ELOG_ENTRIES must be 1 or 0, got %r" % switch)
+
+
+def _timeout(settings: Optional[ElogSettings], environ: Mapping[str, str]) -> float:
+    if settings is None:
+        return _number(environ.get("LUTE_ELOG_TIMEOUT"), "LUTE_ELOG_TIMEOUT", 10.0, float)
+    # The model has checked it already; checked again, with the variable's message, for
+    # settings made without validation (``model_construct``).
+    return _number(str(settings.timeout), "LUTE_ELOG_TIMEOUT", 10.0, float)
 
 
 def _checked_url(url: Optional[str], variable: str) -> Optional[str]:

@@ -9,12 +9,15 @@ imported only when something is posted. Its configuration is read by
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from lute.io.elog._elog_config import DEFAULT_ENTRY_PATH, invalid, reporter_options, status_options
 from lute.io.elog._files import safe_name
 from lute.io.elog._log import logger
 from lute.io.elog._reporter import Reporter, ReportItem
+
+if TYPE_CHECKING:  # pragma: no cover
+    from lute.io.models.header import ElogSettings
 
 __all__ = ["ERROR_LINES_IN_ENTRY", "MAX_ATTACHMENT_BYTES", "ElogReporter", "post_run_status"]
 
@@ -107,7 +110,30 @@ class ElogReporter(Reporter):
         Raises:
             ValueError: A variable has a value that cannot be used; the message names it.
         """
-        options = reporter_options(environ)
+        return cls.from_settings(None, environ)
+
+    @classmethod
+    def from_settings(
+        cls, settings: Optional[ElogSettings], environ: Mapping[str, str] = os.environ
+    ) -> Optional[ElogReporter]:
+        """The reporter a config's ``elog`` block and the environment ask for, or ``None``.
+
+        The config's values win over the environment's (see
+        :mod:`lute.io.elog._elog_config` for each): ``url``, ``post`` (``False``: no
+        entries), ``user``, ``password_env`` (the variable holding the password; it
+        must be set) and ``timeout``. The rest comes from the variables of
+        :meth:`from_environ`.
+
+        Args:
+            settings: The header's validated ``elog`` block; ``None`` is the same as
+                :meth:`from_environ`.
+            environ: The environment.
+
+        Raises:
+            ValueError: A value cannot be used, or ``password_env`` names a variable
+                that is not set; the message names the variable.
+        """
+        options = reporter_options(settings, environ)
         return None if options is None else cls._from_options(options)
 
     @classmethod
