@@ -20,19 +20,25 @@ C, F, S, X, T = (
     TaskStatus.CANCELLED,
     TaskStatus.TIMEDOUT,
 )
-TERM, INT, KILL = int(signal.SIGTERM), int(signal.SIGINT), int(signal.SIGKILL)
+TERM, INT, KILL, HUP = (
+    int(signal.SIGTERM),
+    int(signal.SIGINT),
+    int(signal.SIGKILL),
+    int(signal.SIGHUP),
+)
 LOST: Sequence[Tuple[int, int]] = ((1, 4242),)
 
 # returncode, reported, timed_out, cancelled_by, lost, error before -> status, error contains
 RULES = [
-    # timed out wins over everything else
+    # timed out wins over everything else, and says so (not what the Task made of it)
     (-TERM, None, True, None, (), None, T, "timed out; the process ended with killed by SIGTERM"),
     (0, C, True, INT, LOST, None, T, "timed out"),
-    (-KILL, F, True, None, (), "kept", T, "kept"),
-    # then a cancellation by lute-exec
-    (-TERM, X, False, TERM, (), None, X, "cancelled by SIGTERM"),
-    (0, C, False, INT, LOST, None, X, "cancelled by SIGINT"),
-    (1, None, False, TERM, (), "the Task said why", X, "the Task said why"),
+    (130, X, True, None, (), "cancelled by SIGTERM", T, "timed out; the process ended with"),
+    # then a cancellation by lute-exec, with the signal lute-exec received
+    (-TERM, X, False, TERM, (), None, X, "cancelled: lute-exec received SIGTERM"),
+    (0, C, False, INT, LOST, None, X, "cancelled: lute-exec received SIGINT"),
+    (130, X, False, INT, (), "cancelled by SIGTERM", X, "lute-exec received SIGINT"),
+    (-TERM, None, False, HUP, (), None, X, "lute-exec received SIGHUP"),
     # then a rank that died without a goodbye
     (0, C, False, None, LOST, None, F, "rank 1 (pid 4242) ended without closing its connection"),
     (-KILL, X, False, None, LOST, None, F, "killed by SIGKILL (killed)"),
@@ -41,11 +47,16 @@ RULES = [
     (0, C, False, None, (), None, C, None),
     (3, C, False, None, (), None, F, "reported success but its process ended with exit code 3"),
     (1, F, False, None, (), "Traceback: boom", F, "Traceback: boom"),
-    (0, X, False, None, (), "cancelled by the Task", X, "cancelled by the Task"),
+    (130, X, False, None, (), "cancelled by SIGTERM", X, "cancelled by SIGTERM"),
     (0, S, False, None, (), None, S, None),
+    # a process stopped by a signal from elsewhere was cancelled, not broken
+    (-TERM, None, False, None, (), None, X, "killed by SIGTERM (not sent by lute-exec)"),
+    (-HUP, None, False, None, (), None, X, "killed by SIGHUP"),
+    (-INT, None, False, None, (), None, X, "killed by SIGINT"),
     # otherwise FAILED, saying how the process ended
     (0, None, False, None, (), None, F, "ended (exit code 0) without reporting an outcome"),
     (-signal.SIGSEGV, None, False, None, (), None, F, "killed by SIGSEGV (segmentation fault)"),
+    (-KILL, None, False, None, (), None, F, "killed by SIGKILL (killed)"),
     (2, None, False, None, (), "could not start", F, "could not start"),
 ]
 
@@ -65,6 +76,7 @@ def test_outcome_rules(
     error: Optional[str],
 ) -> None:
     got_status, got_error = final_status(
+        timeout=None,
         returncode=returncode,
         reported=reported,
         timed_out=timed_out,
@@ -88,3 +100,11 @@ def test_exit_codes_follow_the_shell_conventions() -> None:
         X: 130,
     }
     assert exit_code_for_status(TaskStatus.RUNNING) == 1  # never a success by accident
+
+
+def test_a_timeout_names_its_limit() -> None:
+    status, error = final_status(returncode=-TERM, reported=X, timed_out=True, timeout=3.0)
+    assert (status, error) == (
+        T,
+        "timed out after 3 s (task_timeout); the process ended with killed by SIGTERM",
+    )

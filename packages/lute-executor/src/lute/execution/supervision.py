@@ -15,7 +15,7 @@ import signal
 import subprocess
 import threading
 import time
-from typing import IO, Any, Callable, Dict, List, Mapping, Optional, Sequence, TextIO
+from typing import IO, Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from lute._records import Record
 from lute.execution.ipc import Listener, new_key
@@ -25,6 +25,12 @@ __all__ = ["CLOSE_GRACE", "Event", "Launch", "TaskProcess", "describe_exit"]
 
 #: Seconds a Task process closed before its hand-off gets between SIGTERM and SIGKILL.
 CLOSE_GRACE = 5.0
+#: Longest output line kept whole, in bytes; longer lines arrive in pieces.
+MAX_LINE_BYTES = 64 << 10
+#: Seconds the output pumps get to drain the pipes after the Task's process has exited.
+PUMP_DRAIN = 0.2
+#: Seconds processes left behind in the Task's group get between SIGTERM and SIGKILL.
+STRAY_GRACE = 1.0
 
 
 class Event(Record):
@@ -61,31 +67,27 @@ class TaskProcess:
 
     The child runs in its own session so that a terminal's Ctrl-C reaches only
     ``lute-exec``, which then forwards it; and so a timeout can end the whole
-    process group (an ``mpirun`` and all of its ranks).
+    process group (an ``mpirun`` and all of its ranks). When the child exits, what is
+    left of its group (processes a Task started in the background) is ended too, and
+    the exit is reported without waiting for pipes such strays may still hold.
 
     Args:
         argv: Command line (no shell).
         env: Complete environment of the child.
         events: Queue receiving ``output`` and ``exit`` events.
         cwd: Working directory.
-        log_file: Open text file receiving every output line (with its stream); may be
-            given later with :meth:`attach_log` (lines seen before are kept until then).
     """
 
     def __init__(
         self,
         argv: Sequence[str],
         env: Dict[str, str],
-        events: queue.Queue[Event],
+        events: queue.SimpleQueue[Event],
         *,
         cwd: Optional[str] = None,
-        log_file: Optional[TextIO] = None,
     ) -> None:
         self.argv = list(argv)
         self._events = events
-        self._log_file = log_file
-        self._log_backlog: List[str] = []
-        self._log_lock = threading.Lock()
         self.started_at = time.monotonic()
         self.process = subprocess.Popen(
             self.argv,
@@ -102,29 +104,25 @@ class TaskProcess:
         self._waiter = threading.Thread(target=self._watch, name="lute-waiter", daemon=True)
         self._waiter.start()
 
-    def attach_log(self, log_file: TextIO) -> None:
-        """Send output to ``log_file`` from now on, after the lines seen so far."""
-        with self._log_lock:
-            log_file.writelines(self._log_backlog)
-            log_file.flush()
-            self._log_backlog = []
-            self._log_file = log_file
-
     @property
     def pid(self) -> int:
         """Process id of the child."""
         return self.process.pid
 
     def _pump(self, name: str, stream: IO[bytes]) -> None:
-        for raw in iter(stream.readline, b""):
-            line = raw.decode("utf-8", errors="replace").rstrip("\n")
-            with self._log_lock:
-                if self._log_file is None:
-                    self._log_backlog.append("%s: %s\n" % (name, line))
-                else:
-                    self._log_file.write("%s: %s\n" % (name, line))
-                    self._log_file.flush()
-            self._events.put(Event("output", (name, line)))
+        events = self._events
+        while True:
+            # Bounded: a Task printing one endless line must not exhaust our memory.
+            raw = stream.readline(MAX_LINE_BYTES)
+            if not raw:
+                break
+            if raw.endswith(b"\n"):
+                line = raw[:-1].decode("utf-8", errors="replace")
+            else:  # a piece of a longer line (or the last line, without newline)
+                line = raw.decode("utf-8", errors="replace")
+                if len(raw) == MAX_LINE_BYTES:
+                    line += " [line continues]"
+            events.put(Event("output", (name, line)))
         stream.close()
 
     def _watch(self) -> None:
@@ -139,10 +137,42 @@ class TaskProcess:
 
     def _wait(self) -> None:
         returncode = self.process.wait()
-        # Deliver the output the process wrote before dying ahead of its exit event.
-        for pump in self._pumps:
-            pump.join(timeout=5.0)
+        # Deliver the output the process wrote before dying ahead of its exit event, and
+        # end what is left of its group: processes the Task started in the background
+        # must not outlive the run, nor keep it waiting on the pipes they hold.
+        self._join_pumps(PUMP_DRAIN)
+        if self._group_alive():
+            self._end_strays()
+            self._join_pumps(PUMP_DRAIN)
         self._events.put(Event("exit", returncode))
+
+    def _join_pumps(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        for pump in self._pumps:
+            pump.join(timeout=max(0.0, deadline - time.monotonic()))
+
+    def _group_alive(self) -> bool:
+        try:
+            os.killpg(self.process.pid, 0)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
+
+    def _end_strays(self) -> None:
+        """SIGTERM, then SIGKILL, the processes the Task left behind in its group.
+
+        The only wait here that checks on an interval: it happens only when a Task
+        leaves processes behind.
+        """
+        for signum in (signal.SIGTERM, signal.SIGKILL):
+            self.send_signal(signum)
+            deadline = time.monotonic() + STRAY_GRACE
+            while self._group_alive() and time.monotonic() < deadline:
+                time.sleep(0.02)
+            if not self._group_alive():
+                return
+        # A stray that left the group (a session of its own) may still hold a pipe: its
+        # output is dropped rather than keeping the run from ending.
 
     def send_signal(self, signum: int) -> None:
         """Send ``signum`` to the child's whole process group (ignored once it is gone)."""
@@ -172,6 +202,7 @@ class Launch:
 
     Args:
         task_name: Name of the Task (given to the process so it imports itself early).
+        events: The run's event queue (IPC messages and errors, output, the exit).
         transport: IPC transport, ``"unix"`` or ``"tcp"``.
         zmq: Offer a ZMQ endpoint beside the stdlib one.
         hello_reply: The hand-off document; ``None`` defers it (see
@@ -179,10 +210,15 @@ class Launch:
     """
 
     def __init__(
-        self, task_name: str, *, transport: str, zmq: bool, hello_reply: Optional[Dict[str, Any]]
+        self,
+        task_name: str,
+        events: queue.SimpleQueue[Event],
+        *,
+        transport: str,
+        zmq: bool,
+        hello_reply: Optional[Dict[str, Any]],
     ) -> None:
-        self.events: queue.Queue[Event] = queue.Queue()
-        events = self.events
+        self.events = events
         self.listener = Listener(
             new_key(),
             hello_reply=hello_reply,

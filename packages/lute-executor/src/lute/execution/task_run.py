@@ -13,20 +13,20 @@ import os
 import queue
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
-from contextlib import contextmanager
 from typing import (
     TYPE_CHECKING,
     Any,
     Callable,
     Dict,
-    Iterator,
     List,
     Optional,
     Protocol,
     Sequence,
+    TextIO,
 )
 
 from lute.execution.console import Console
@@ -38,6 +38,7 @@ from lute.execution.environments import (
 from lute.execution.launch import LaunchPlan
 from lute.execution.outcome import final_status
 from lute.execution.record import record_outcome
+from lute.execution.run_signals import RunSignals, forward_delay
 from lute.execution.run_state import RunState
 from lute.execution.run_view import RunView
 from lute.execution.supervision import Event, Launch, TaskProcess
@@ -151,6 +152,9 @@ class TaskRun:
             timeout=timeout if timeout is not None else definition.timeout,
         )
         self.view = RunView(self.state)
+        #: Every event of the run: IPC messages, output lines, the exit, cancellations.
+        self.events: queue.SimpleQueue[Event] = queue.SimpleQueue()
+        self._signals = RunSignals(self.events)
 
     # The whole run -------------------------------------------------------------------
     def execute(self, *, dry_run: bool = False) -> TaskStatus:
@@ -163,7 +167,8 @@ class TaskRun:
         runs = getattr(_active, "runs", ())
         _active.runs = (*runs, self)
         try:
-            return self._execute(dry_run)
+            with self._signals:
+                return self._execute(dry_run)
         finally:
             _active.runs = runs
 
@@ -228,6 +233,7 @@ class TaskRun:
         state = self.state
         return Launch(
             state.task_name,
+            self.events,
             transport=self.definition.transport,
             zmq=offer_zmq(self.definition.use_zmq, probe),
             hello_reply=hello_reply,
@@ -238,7 +244,11 @@ class TaskRun:
 
         state = self.state
         os.makedirs(plan.work_dir, exist_ok=True)
+        # From here on a signal cancels the run through the event loop instead of
+        # interrupting whatever is running: the record is always finished.
+        self._signals.recording = True
         db = state.db = Database(plan.db_path)
+        log_file: Optional[TextIO] = None
         try:
             row_ids = db.start_execution(
                 managed_task=state.managed_task,
@@ -253,6 +263,12 @@ class TaskRun:
                 config_path=plan.config_path,
             )
             state.execution_id = row_ids.execution_id
+            state.log_path = os.path.join(
+                plan.work_dir, "logs", "%s_%d.log" % (state.managed_task, state.execution_id)
+            )
+            os.makedirs(os.path.dirname(state.log_path), exist_ok=True)
+            log_file = open(state.log_path, "w", encoding="utf-8")  # noqa: SIM115
+            state.console.attach_log(log_file)
             state.described = DescribedAnalysis(
                 task_result=TaskResult(state.task_name, TaskStatus.PENDING, "", ""),
                 task_parameters=plan.model,
@@ -281,6 +297,9 @@ class TaskRun:
             raise
         finally:
             state.console.close()
+            state.console.detach_log()
+            if log_file is not None:
+                log_file.close()
             db.close()
 
     def _run_tasklets(self, when: str) -> None:
@@ -306,14 +325,10 @@ class TaskRun:
             launch = self._new_launch(plan.probe, hello_reply=handoff)
         execution_id = state.execution_id
         assert execution_id is not None
-        state.log_path = os.path.join(
-            plan.work_dir, "logs", "%s_%d.log" % (state.managed_task, execution_id)
-        )
-        os.makedirs(os.path.dirname(state.log_path), exist_ok=True)
         deadline = None if plan.timeout is None else time.monotonic() + plan.timeout
         if plan.run_directory:
             os.makedirs(plan.run_directory, exist_ok=True)
-        with launch, open(state.log_path, "w") as log_file, self._forward_signals(launch.events):
+        with launch:
             if launch.process is None:
                 process = launch.spawn(plan.argv, plan.resolved.env)
             else:
@@ -321,17 +336,16 @@ class TaskRun:
                 launch.listener.set_hello_reply(handoff)
             if self._on_launched is not None:
                 self._on_launched()
-            process.attach_log(log_file)
             console.line(
                 "launched %s (pid %d, execution %d): %s"
                 % (state.task_name, process.pid, execution_id, " ".join(plan.argv))
             )
             console.status("LAUNCHED")
-            returncode = self._event_loop(launch.events, process, deadline)
+            returncode = self._event_loop(process, deadline, plan.timeout)
             state.returncode = returncode
             if not launch.listener.wait_idle(timeout=5.0):
                 console.line("warning: some Task connections did not close within 5 s")
-            self._drain(launch.events)
+            self._drain()
             lost = [(peer.rank, peer.pid) for peer in launch.listener.peers if not peer.goodbye]
         status, state.error = final_status(
             returncode=returncode,
@@ -340,51 +354,67 @@ class TaskRun:
             cancelled_by=state.cancelled_by,
             lost=lost,
             error=state.error,
+            timeout=plan.timeout,
         )
         return status
 
     def _event_loop(
-        self, events: queue.Queue[Event], process: TaskProcess, deadline: Optional[float]
+        self, process: TaskProcess, deadline: Optional[float], timeout: Optional[float]
     ) -> int:
         state = self.state
         console = state.console
         grace = self.definition.kill_grace
         while True:
-            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
             try:
-                event = events.get(timeout=timeout)
+                event = self.events.get(timeout=wait)
             except queue.Empty:
                 state.timed_out = True
                 console.line(
-                    "timeout: %s ran past %.0f s; stopping it (SIGTERM, SIGKILL after %.0f s)"
-                    % (state.task_name, time.monotonic() - process.started_at, grace)
+                    "timeout: %s ran past its timeout of %g s; stopping it (SIGTERM, SIGKILL "
+                    "after %g s)" % (state.task_name, timeout or 0, grace)
                 )
-                threading.Thread(target=process.terminate, args=(grace,), daemon=True).start()
+                _in_background(process.terminate, grace)
                 deadline = None
                 continue
             if event.kind == "exit":
                 return int(event.data)
             if event.kind == "cancel":
-                if state.cancelled_by is not None:  # second request: no more patience
-                    console.line("second interrupt: killing %s" % state.task_name)
-                    process.send_signal(signal.SIGKILL)
-                    continue
-                state.cancelled_by = int(event.data)
-                console.line(
-                    "received %s: cancelling %s"
-                    % (signal.Signals(event.data).name, state.task_name)
-                )
-                threading.Thread(target=process.terminate, args=(grace,), daemon=True).start()
+                self._cancel(process, int(event.data), grace)
                 continue
             self._dispatch(event)
 
-    def _drain(self, events: queue.Queue[Event]) -> None:
+    def _cancel(self, process: TaskProcess, signum: int, grace: float) -> None:
+        state = self.state
+        name = signal.Signals(signum).name
+        if state.cancelled_by is not None or state.timed_out:  # a second request: no patience
+            state.console.line("received %s again: killing %s" % (name, state.task_name))
+            process.send_signal(signal.SIGKILL)
+            return
+        state.cancelled_by = signum
+        delay = forward_delay(signum)
+        if delay:
+            state.console.line(
+                "received %s (SLURM signals the Task too): giving %s %g s to stop"
+                % (name, state.task_name, delay)
+            )
+        else:
+            state.console.line("received %s: cancelling %s" % (name, state.task_name))
+        _in_background(_stop_after, process, delay, grace)
+
+    def _drain(self) -> None:
+        """Handle what arrived before the Task's exit; later cancellations change nothing."""
         while True:
             try:
-                event = events.get_nowait()
+                event = self.events.get_nowait()
             except queue.Empty:
                 return
-            if event.kind not in ("exit", "cancel"):
+            if event.kind == "cancel":
+                self.state.console.line(
+                    "received %s after %s had ended: recording how it ended"
+                    % (signal.Signals(event.data).name, self.state.task_name)
+                )
+            elif event.kind != "exit":
                 self._dispatch(event)
 
     def _dispatch(self, event: Event) -> None:
@@ -405,18 +435,17 @@ class TaskRun:
             if hook(self.definition, message) is False:
                 break
 
-    @contextmanager
-    def _forward_signals(self, events: queue.Queue[Event]) -> Iterator[None]:
-        """Turn SIGINT/SIGTERM to lute-exec into cancel events while the Task runs."""
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-        previous = {
-            sig: signal.signal(sig, lambda signum, _frame: events.put(Event("cancel", signum)))
-            for sig in (signal.SIGINT, signal.SIGTERM)
-        }
+
+def _in_background(function: Callable[..., Any], *args: Any) -> None:
+    threading.Thread(target=function, args=args, daemon=True).start()
+
+
+def _stop_after(process: TaskProcess, delay: float, grace: float) -> None:
+    """SIGTERM the Task (SIGKILL after ``grace``) unless it ends within ``delay`` s."""
+    if delay:
         try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+            process.process.wait(timeout=delay)
+            return
+        except subprocess.TimeoutExpired:
+            pass
+    process.terminate(grace)

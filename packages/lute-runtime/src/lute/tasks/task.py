@@ -14,7 +14,7 @@ produced in ``self._result`` and talks to the Executor with ``_report_to_executo
 
 ``run()`` drives the three phases and sets ``self._result.task_status`` for the author:
 COMPLETED on success, FAILED (traceback sent to the Executor) on an exception, CANCELLED
-on SIGTERM/SIGINT — unless the Task set a status itself.
+on SIGTERM/SIGINT/SIGHUP — unless the Task set a status itself.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ _FINAL_SIGNALS = {
 
 
 class TaskCancelled(BaseException):
-    """Raised inside a running Task when it receives SIGTERM or SIGINT.
+    """Raised inside a running Task when it receives SIGTERM, SIGINT or SIGHUP.
 
     A ``BaseException`` so that ``except Exception`` blocks in analysis code do not
     swallow the cancellation.
@@ -70,19 +70,35 @@ def _raise_cancelled(signum: int, _frame: Any) -> None:
     raise TaskCancelled(signum)
 
 
+# The signals that cancel a running Task (SIGHUP: a lost terminal or SSH session).
+_CANCEL_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name)
+)
+
+
 class _CancellationHandlers:
-    """Turn SIGTERM/SIGINT into :class:`TaskCancelled` while a Task runs."""
+    """Handle SIGTERM/SIGINT/SIGHUP while a Task runs (main thread only).
+
+    Args:
+        handler: ``_raise_cancelled`` while the Task runs; ``signal.SIG_IGN`` while a
+            cancelled Task reports its cancellation, so that a second signal (SLURM
+            signals every process of a job) cannot cut the report short.
+    """
+
+    def __init__(self, handler: Any = _raise_cancelled) -> None:
+        self.handler = handler
+        self.previous: Dict[int, Any] = {}
 
     def __enter__(self) -> None:
-        self.previous: Dict[int, Any] = {}
         # Signal handlers can only be installed from the main thread.
         if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                self.previous[sig] = signal.signal(sig, _raise_cancelled)
+            for sig in _CANCEL_SIGNALS:
+                self.previous[sig] = signal.signal(sig, self.handler)
 
     def __exit__(self, *_exc: Any) -> None:
         for sig, handler in self.previous.items():
             signal.signal(sig, handler)
+        self.previous = {}
 
 
 class Task:
@@ -154,7 +170,8 @@ class Task:
                 self._run()
                 self._post_run()
         except TaskCancelled as cancel:
-            self._finish_interrupted(TaskStatus.CANCELLED, str(cancel))
+            with _CancellationHandlers(signal.SIG_IGN):
+                self._finish_interrupted(TaskStatus.CANCELLED, str(cancel))
             return self._result
         except BaseException:
             self._finish_interrupted(TaskStatus.FAILED, self._describe_failure())
