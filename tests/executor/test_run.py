@@ -220,7 +220,7 @@ def test_list_describe_version_help() -> None:
     assert lute_exec(["--version"]).stdout.startswith("lute-exec ")
     helped = lute_exec(["--help"])
     assert "examples:" in helped.stdout
-    assert "environment:" in helped.stdout and "LUTE_CONFIG_CACHE=0" in helped.stdout
+    assert "environment:" in helped.stdout and "LUTE_CONFIG_CACHE      0: parse" in helped.stdout
     for command in ("run", "list", "describe", "db"):  # all listed, though built on demand
         assert "\n    %s " % command in helped.stdout
     assert "--dry-run" in lute_exec(["run", "--help"]).stdout

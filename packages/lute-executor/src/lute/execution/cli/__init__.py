@@ -1,23 +1,27 @@
 """``lute-exec``: run managed tasks and inspect what they recorded.
 
-``LUTE_FAST_EXIT=0`` turns off the fast exit (see :func:`console_main`).
+One private module per command family (``_run``, ``_info``, ``_db``); only the named
+command's module is imported and only its parser built (the whole parser is built for
+top-level help and errors). Every failure ends with one line on stderr and an exit code
+of :data:`lute.execution.outcome.EXIT_CODE_TABLE`: bad input never shows a traceback;
+an internal error (a bug) saves its traceback to a file and says where. A reader that
+stops reading (``lute-exec db list | head``) ends the command quietly.
 
-Exit codes of ``lute-exec run``: 0 COMPLETED, 1 FAILED, 2 bad usage / invalid config /
-environment unusable (nothing recorded), 124 TIMEDOUT, 130 CANCELLED.
+``LUTE_FAST_EXIT=0`` turns off the fast exit (see :func:`console_main`).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-from typing import Any, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+from lute.execution.outcome import EXIT_CANCELLED, EXIT_CODE_TABLE, EXIT_INTERNAL, EXIT_USAGE
 
-EPILOG = """\
+__all__ = ["console_main", "main"]
+
+_EXAMPLES = """\
 examples:
   lute-exec run -c config.yaml -t Tester                 run the Test Task
   lute-exec run -c config.yaml -t Tester Test.float_var=2.5 Test.compound_var.int_var=3
@@ -26,18 +30,39 @@ examples:
   lute-exec describe Test                                parameters of the Test Task
   lute-exec db list -w ./lute-work                       recent executions
   lute-exec db show 3 -w ./lute-work --json              one execution, for scripts
-
-environment:
-  LUTE_CONFIGPATH          config file when -c is not given
-  LUTE_MPI_RANKS           ranks of MPI Tasks (else the config, SLURM, or 2)
-  LUTE_MPI_LAUNCHER        launcher for MPI Tasks (default: srun in SLURM, else mpirun)
-  LUTE_USE_ZMQ=1           offer ZMQ beside the socket (Task env must have pyzmq)
-  LUTE_DB_JOURNAL_MODE     DELETE for databases on NFS (default WAL)
-  LUTE_ELOG_URL, LUTE_ELOG_USER, LUTE_ELOG_PASSWORD, JID_UPDATE_COUNTERS
-                           eLog posting (see docs/reporting.md)
-  LUTE_CONFIG_CACHE=0      parse the YAML on every run (no parsed-config cache)
-  XDG_CACHE_HOME           where probe results and parsed configs are cached
 """
+
+# command -> (module, function adding its parser, function running it), in --help order.
+_COMMANDS: Dict[str, Tuple[str, str, str]] = {
+    "run": ("lute.execution.cli._run", "add_parser", "run"),
+    "list": ("lute.execution.cli._info", "add_list", "list_managed_tasks"),
+    "describe": ("lute.execution.cli._info", "add_describe", "describe"),
+    "db": ("lute.execution.cli._db", "add_parser", "run"),
+}
+
+
+def epilog() -> str:
+    """The text after ``lute-exec --help``: examples, environment, exit codes."""
+    from lute.settings import user_settings
+
+    variables = [(setting.name, setting.meaning) for setting in user_settings()]
+    codes = [(str(code), meaning) for code, meaning in EXIT_CODE_TABLE]
+    return "%s\nenvironment:\n%s\nexit codes:\n%s" % (
+        _EXAMPLES,
+        _two_columns(variables, 22),
+        _two_columns(codes, 4),
+    )
+
+
+def _two_columns(rows: List[Tuple[str, str]], width: int) -> str:
+    import textwrap  # only for --help
+
+    lines = []
+    for name, text in rows:
+        wrapped = textwrap.wrap(text, 96 - width) or [""]
+        lines.append("  %-*s %s" % (width, name, wrapped[0]))
+        lines.extend("  %s %s" % (" " * width, more) for more in wrapped[1:])
+    return "\n".join(lines) + "\n"
 
 
 def _parser(command: Optional[str] = None) -> argparse.ArgumentParser:
@@ -52,271 +77,76 @@ def _parser(command: Optional[str] = None) -> argparse.ArgumentParser:
         prog="lute-exec",
         description="Run LUTE managed tasks: validate parameters from a YAML config, launch "
         "the Task, follow it and record its status and results.",
-        epilog=EPILOG,
+        epilog=epilog() if command is None else None,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version="lute-exec %s" % __version__)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, build in _SUBCOMMANDS.items():
+    for name in _COMMANDS:
         if command is None or command == name:
-            build(sub)
+            _command_function(name, 1)(sub)
     return parser
 
 
-def _add_run(sub: Any) -> None:
-    run = sub.add_parser(
-        "run",
-        help="run a managed task",
-        description="Validate the config, launch the managed task's Task and follow it. "
-        "The exit code reflects the Task's final status.",
-        epilog="exit codes: 0 COMPLETED, 1 FAILED, 2 invalid config or environment "
-        "(nothing recorded), 124 TIMEDOUT, 130 CANCELLED",
-    )
-    run.add_argument("-c", "--config", help="YAML config (default: $LUTE_CONFIGPATH)")
-    run.add_argument(
-        "-t",
-        "--taskname",
-        "--task",
-        dest="managed_task",
-        required=True,
-        help="managed task to run (see `lute-exec list`)",
-    )
-    run.add_argument(
-        "overrides",
-        nargs="*",
-        metavar="Task.param=value",
-        help="parameter overrides applied after the config file",
-    )
-    run.add_argument(
-        "--dry-run",
-        action="store_true",
-        help="print what would be launched, with its environment; write nothing",
-    )
-    run.add_argument(
-        "--timeout",
-        type=float,
-        help="seconds before the Task is stopped (default: task_timeout from the config)",
-    )
+def _command_function(name: str, which: int) -> Callable[..., Any]:
+    import importlib
 
-
-def _add_list(sub: Any) -> None:
-    sub.add_parser("list", help="list managed tasks", description="List managed tasks.")
-
-
-def _add_describe(sub: Any) -> None:
-    describe = sub.add_parser(
-        "describe",
-        help="describe a Task's parameters",
-        description="Show a Task's parameters: types, defaults and descriptions. Accepts a "
-        "Task name or a managed task name.",
-    )
-    describe.add_argument("name", help="Task or managed task name")
-    describe.add_argument("--json", action="store_true", help="print the JSON schema")
-
-
-def _add_db(sub: Any) -> None:
-    db = sub.add_parser(
-        "db",
-        help="inspect the results database",
-        description="List executions or show one, from <work_dir>/lute.db.",
-    )
-    db.add_argument("action", choices=("list", "show"), nargs="?", default="list")
-    db.add_argument("execution_id", nargs="?", type=int, help="execution to show")
-    where = db.add_mutually_exclusive_group()
-    where.add_argument("--db", dest="db_path", help="database file")
-    where.add_argument("-w", "--work-dir", help="work directory holding lute.db (default: .)")
-    db.add_argument("--task", help="only executions of this Task")
-    db.add_argument("--status", help="only executions with this status")
-    db.add_argument("-n", "--limit", type=int, default=20, help="how many (default 20)")
-    db.add_argument("--json", action="store_true", help="machine-readable output")
-
-
-# In the order ``lute-exec --help`` lists them.
-_SUBCOMMANDS = {"run": _add_run, "list": _add_list, "describe": _add_describe, "db": _add_db}
-
-
-def _error(message: str) -> int:
-    sys.stderr.write("lute-exec: error: %s\n" % message)
-    return EXIT_USAGE
-
-
-def _cmd_run(args: argparse.Namespace) -> int:
-    from lute.execution import _gc_pause
-
-    _gc_pause.pause()  # until the Task is launched (the run resumes it then)
-    try:
-        return _run(args, on_launched=_gc_pause.resume)
-    finally:
-        _gc_pause.resume()
-
-
-def _run(args: argparse.Namespace, on_launched: Any) -> int:
-    from lute.execution.environments import EnvironmentError_
-    from lute.execution.errors import ExecutorError
-    from lute.execution.mpi import MPILaunchError
-    from lute.execution.outcome import exit_code_for_status
-    from lute.managed_tasks import ManagedTaskNotFound, get_managed_task
-
-    try:
-        executor = get_managed_task(args.managed_task)
-    except ManagedTaskNotFound as error:
-        return _error(str(error))
-    try:
-        status = executor.execute_task(
-            args.config,
-            args.overrides,
-            dry_run=args.dry_run,
-            timeout=args.timeout,
-            on_launched=on_launched,
-        )
-    except KeyboardInterrupt:
-        # Before the Task runs (while validating); once it runs, Ctrl-C is forwarded to
-        # it and the run ends CANCELLED through the normal path.
-        sys.stderr.write("lute-exec: interrupted before the Task was running\n")
-        return EXIT_INTERRUPTED
-    except (ExecutorError, EnvironmentError_, MPILaunchError, OSError) as error:
-        return _error(str(error))
-    except Exception as error:
-        # Imported only now: pydantic and the models load while the Task starts up.
-        from lute.io.config import ConfigError
-
-        if not isinstance(error, ConfigError):
-            raise
-        sys.stderr.write("%s\n" % error)
-        return EXIT_USAGE
-    if args.dry_run:
-        return 0
-    return exit_code_for_status(status)
-
-
-def _cmd_list(_args: argparse.Namespace) -> int:
-    from lute.managed_tasks import get_managed_task, managed_task_names
-
-    rows = []
-    for name in managed_task_names():
-        try:
-            executor = get_managed_task(name)
-            rows.append((name, executor.task_name, type(executor).__name__))
-        except Exception as error:  # one broken plug-in must not hide the others
-            rows.append((name, "?", "error: %s" % error))
-    _print_table(("MANAGED TASK", "TASK", "EXECUTOR"), rows)
-    return 0
-
-
-def _cmd_describe(args: argparse.Namespace) -> int:
-    from lute.io.models import describe_model, get_model
-
-    name = args.name
-    try:
-        from lute.managed_tasks import get_managed_task
-
-        name = get_managed_task(name).task_name
-    except LookupError:
-        pass
-    try:
-        model = get_model(name)
-    except LookupError as error:
-        return _error(str(error))
-    if args.json:
-        print(json.dumps(model.model_json_schema(), indent=2))
-    else:
-        print(describe_model(model))
-    return 0
-
-
-def _cmd_db(args: argparse.Namespace) -> int:
-    from lute.io.db import Database, DatabaseError, default_db_path
-
-    path = args.db_path or default_db_path(os.path.abspath(args.work_dir or "."))
-    try:
-        db = Database(path, readonly=True)
-    except DatabaseError as error:
-        return _error(str(error))
-    with db:
-        if args.action == "show":
-            if args.execution_id is None:
-                return _error("db show needs an execution id (see `lute-exec db list`)")
-            try:
-                record = db.execution(args.execution_id)
-            except (DatabaseError, LookupError, KeyError) as error:
-                return _error(str(error))
-            shown = record.to_dict()
-            shown["parameters"] = db.parameters(args.execution_id)
-            shown["results"] = [r.to_dict() for r in db.results(args.execution_id)]
-            if args.json:
-                print(json.dumps(shown, indent=2, default=str))
-            else:
-                _print_execution(shown)
-            return 0
-        records = db.executions(task_name=args.task, status=args.status, limit=args.limit)
-        if args.json:
-            print(json.dumps([r.to_dict() for r in records], indent=2, default=str))
-            return 0
-        rows = [
-            (
-                str(r.id),
-                r.managed_task,
-                r.task_name,
-                str(r.experiment or ""),
-                str(r.run or ""),
-                r.status,
-                str(r.started or r.created or "")[:19],
-                str(r.exit_code if r.exit_code is not None else ""),
-            )
-            for r in records
-        ]
-        _print_table(
-            ("ID", "MANAGED", "TASK", "EXPERIMENT", "RUN", "STATUS", "STARTED", "EXIT"), rows
-        )
-    return 0
-
-
-def _print_execution(shown: Any) -> None:
-    for key in (
-        "id",
-        "managed_task",
-        "task_name",
-        "experiment",
-        "run",
-        "status",
-        "created",
-        "started",
-        "ended",
-        "exit_code",
-        "signal",
-        "host",
-        "work_dir",
-    ):
-        if key in shown:
-            print("%-13s %s" % (key + ":", shown[key]))
-    if shown.get("error"):
-        print("error:\n  " + "\n  ".join(str(shown["error"]).rstrip().splitlines()))
-    print("results:")
-    for result in shown["results"]:
-        print("  [%s] %s: %s" % (result.get("position"), result.get("kind"), result.get("summary")))
-    print("parameters:")
-    print("  " + json.dumps(shown["parameters"], indent=2, default=str).replace("\n", "\n  "))
-
-
-def _print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows)]
-    for row in (header, *rows):
-        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
-    if not rows:
-        print("(none)")
+    entry = _COMMANDS[name]
+    return getattr(importlib.import_module(entry[0]), entry[which])  # type: ignore[no-any-return]
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Entry point of the ``lute-exec`` console script."""
+    """Entry point of the ``lute-exec`` console script; returns the exit code."""
     arguments = sys.argv[1:] if argv is None else argv
-    named = arguments[0] if arguments and arguments[0] in _SUBCOMMANDS else None
-    parser = _parser(named)
-    args = parser.parse_args(arguments)
-    if args.command is None:
-        parser.print_help()
-        return EXIT_USAGE
-    handler = {"run": _cmd_run, "list": _cmd_list, "describe": _cmd_describe, "db": _cmd_db}
-    return handler[args.command](args)
+    try:
+        named = arguments[0] if arguments and arguments[0] in _COMMANDS else None
+        parser = _parser(named)
+        args = parser.parse_args(arguments)
+        if args.command is None:
+            parser.print_help()
+            return EXIT_USAGE
+        return int(_command_function(args.command, 2)(args))
+    except BrokenPipeError:
+        return _reader_gone()
+    except KeyboardInterrupt:
+        sys.stderr.write("lute-exec: interrupted\n")
+        return EXIT_CANCELLED
+    except Exception as failure:  # a bug (or a plug-in's): one line, the traceback saved
+        return _internal_error(failure)
+
+
+def _reader_gone() -> int:
+    """Whoever read our output stopped (``| head``): end quietly, as other tools do."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # later flushes find somewhere to go
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _internal_error(failure: BaseException) -> int:
+    import time
+    import traceback
+
+    from lute._paths import cache_dir
+
+    text = "".join(traceback.format_exception(type(failure), failure, failure.__traceback__))
+    where = os.path.join(
+        cache_dir("crashes"), "lute-exec-%s-%d.txt" % (time.strftime("%Y%m%dT%H%M%S"), os.getpid())
+    )
+    try:
+        os.makedirs(os.path.dirname(where), mode=0o700, exist_ok=True)
+        with open(where, "w", encoding="utf-8") as handle:
+            handle.write("lute-exec %s\n\n%s" % (" ".join(sys.argv[1:]), text))
+        saved = "the traceback is in %s" % where
+    except OSError:
+        saved = "the traceback could not be saved:\n%s" % text
+    sys.stderr.write(
+        "lute-exec: internal error: %s: %s\n(a bug in lute-exec or in a plug-in it loaded; %s)\n"
+        % (type(failure).__name__, failure, saved)
+    )
+    return EXIT_INTERNAL
 
 
 def console_main() -> None:
@@ -329,19 +159,23 @@ def console_main() -> None:
     ``os._exit``. ``LUTE_FAST_EXIT=0`` restores a normal exit (for coverage or profilers,
     which write their data at exit).
     """
+    from lute.settings import FAST_EXIT
+
     code = main()
-    if os.environ.get("LUTE_FAST_EXIT", "1") == "0":
-        sys.exit(code)
-    logging_module = sys.modules.get("logging")
-    if logging_module is not None:
-        logging_module.shutdown()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
         except (OSError, ValueError):  # a closed pipe: nothing more can be said anyway
-            pass
+            if stream is sys.stdout:
+                _reader_gone()
+    try:
+        fast = FAST_EXIT.get()
+    except ValueError as failure:
+        sys.stderr.write("lute-exec: warning: %s\n" % failure)
+        fast = True
+    if not fast:
+        sys.exit(code)
+    logging_module = sys.modules.get("logging")
+    if logging_module is not None:
+        logging_module.shutdown()
     os._exit(code)
-
-
-if __name__ == "__main__":
-    console_main()

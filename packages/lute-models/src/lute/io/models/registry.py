@@ -76,7 +76,16 @@ class UnknownModelError(LookupError):
             message += ": " + detail
         if suggestions:
             message += "; did you mean %s?" % " or ".join(repr(name) for name in suggestions)
-        message += " Known Tasks: %s." % (", ".join(sorted(known)) or "none")
+        else:
+            message += (
+                ". A Task needs a parameter model: a TaskParameters subclass, registered in "
+                'its package\'s pyproject.toml as\n  [project.entry-points."%s"]\n  %s = '
+                '"your_package.models:%s%s"\n' % (ENTRY_POINT_GROUP, task_name, task_name, _SUFFIX)
+            )
+        message += "%sKnown Tasks: %s." % (
+            "" if message.endswith("\n") else " ",
+            ", ".join(sorted(known)) or "none",
+        )
         super().__init__(message)
 
 

@@ -1,0 +1,31 @@
+"""What every ``lute-exec`` command shares: error lines, tables, JSON output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, Sequence
+
+from lute.execution.outcome import EXIT_USAGE
+
+__all__ = ["error", "print_json", "print_table"]
+
+
+def error(message: str, code: int = EXIT_USAGE) -> int:
+    """Write ``lute-exec: error: message`` to stderr; returns ``code`` (default 2)."""
+    sys.stderr.write("lute-exec: error: %s\n" % message)
+    return code
+
+
+def print_json(document: Any) -> None:
+    """Print ``document`` as indented JSON (values JSON cannot hold as their text)."""
+    print(json.dumps(document, indent=2, default=str))
+
+
+def print_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Print ``rows`` under ``header`` in aligned columns; ``(none)`` for no rows."""
+    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows)]
+    for row in (header, *rows):
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
+    if not rows:
+        print("(none)")

@@ -1,0 +1,105 @@
+"""``lute-exec run``: validate a config, launch the managed task's Task, follow it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, Callable, Optional
+
+from lute.execution.cli._common import error
+from lute.execution.outcome import EXIT_CANCELLED, EXIT_USAGE
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(sub: Any) -> None:
+    """Add ``run`` to the subcommands."""
+    parser = sub.add_parser(
+        "run",
+        help="run a managed task",
+        description="Validate the config, launch the managed task's Task and follow it. "
+        "The exit code reflects the Task's final status.",
+        epilog="exit codes: 0 COMPLETED, 1 FAILED, 2 invalid config or environment "
+        "(nothing recorded), 3 internal error, 124 TIMEDOUT, 130 CANCELLED",
+    )
+    parser.add_argument("-c", "--config", help="YAML config (default: $LUTE_CONFIGPATH)")
+    parser.add_argument(
+        "-t",
+        "--taskname",
+        "--task",
+        dest="managed_task",
+        required=True,
+        help="managed task to run (see `lute-exec list`)",
+    )
+    parser.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="Task.param=value",
+        help="parameter overrides applied after the config file",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print what would be launched, with its environment; write nothing",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        help="seconds before the Task is stopped (default: task_timeout from the config)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the managed task; the exit code of its final status."""
+    from lute.execution import _gc_pause
+
+    _gc_pause.pause()  # until the Task is launched (the run resumes it then)
+    try:
+        return _run(args, on_launched=_gc_pause.resume)
+    finally:
+        _gc_pause.resume()
+
+
+def _run(args: argparse.Namespace, on_launched: Optional[Callable[[], None]]) -> int:
+    from lute.execution.environments import EnvironmentError_
+    from lute.execution.errors import ExecutorError
+    from lute.execution.mpi import MPILaunchError
+    from lute.execution.outcome import exit_code_for_status
+    from lute.io.db import DatabaseError
+    from lute.managed_tasks import ManagedTaskNotFound, get_managed_task
+
+    try:
+        executor = get_managed_task(args.managed_task)
+    except ManagedTaskNotFound as failure:
+        return error(str(failure))
+    try:
+        status = executor.execute_task(
+            args.config,
+            args.overrides,
+            dry_run=args.dry_run,
+            timeout=args.timeout,
+            on_launched=on_launched,
+        )
+    except KeyboardInterrupt as interrupt:
+        # Before the run was recorded (while validating); once it is, a signal cancels
+        # the run through its event loop and it ends CANCELLED with its record.
+        why = "%s: " % interrupt if str(interrupt) else ""
+        sys.stderr.write(
+            "lute-exec: %sinterrupted before the Task was running; nothing recorded\n" % why
+        )
+        return EXIT_CANCELLED
+    except (ExecutorError, EnvironmentError_, MPILaunchError, DatabaseError, OSError) as failure:
+        return error(str(failure))
+    except LookupError as failure:  # an unknown Task or parameter model
+        return error(str(failure))
+    except Exception as failure:
+        # Imported only now: pydantic and the models load while the Task starts up.
+        from lute.io.config import ConfigError
+
+        if not isinstance(failure, ConfigError):
+            raise
+        sys.stderr.write("%s\n" % failure)
+        return EXIT_USAGE
+    if args.dry_run:
+        return 0
+    return exit_code_for_status(status)
