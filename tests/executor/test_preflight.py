@@ -25,14 +25,14 @@ from lute.execution.environments import (
     ResolvedEnvironment,
     resolve_environment,
 )
-from lute.execution.ipc import PROTOCOL_VERSION
-from lute.execution.preflight import (
+from lute.execution.environments.probe import (
     ProbeResult,
     clear_probe_cache,
     default_cache_dir,
     install_command,
     preflight,
 )
+from lute.execution.ipc import PROTOCOL_VERSION
 from lute.runtime_version import __version__ as RUNTIME_VERSION
 from tests.conftest import install_distribution
 
@@ -169,7 +169,7 @@ def test_cache_is_shared_between_processes(tmp_path: Path) -> None:
     wrapper = Wrapper(tmp_path / "w")
     preflight(wrapper.resolved(), "Test")
     code = (
-        "import os, sys; from lute.execution.preflight import preflight; "
+        "import os, sys; from lute.execution.environments.probe import preflight; "
         "from lute.execution.environments import ResolvedEnvironment as R; "
         "print(preflight(R(sys.argv[1], dict(os.environ), 'w'), 'Test').cached)"
     )

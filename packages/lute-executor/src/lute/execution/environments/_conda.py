@@ -10,7 +10,7 @@ import json
 import os
 from typing import Dict, List, Mapping, Optional, Sequence
 
-from lute.execution._env_errors import EnvironmentError_
+from lute.execution.environments._errors import EnvironmentError_
 
 __all__ = ["find_conda_prefix"]
 

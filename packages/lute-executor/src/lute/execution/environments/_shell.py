@@ -14,7 +14,7 @@ import signal
 import subprocess
 from typing import Dict, Mapping, Sequence
 
-from lute.execution._env_errors import EnvironmentError_
+from lute.execution.environments._errors import EnvironmentError_
 
 __all__ = ["DEFAULT_TIMEOUT", "run_bounded", "source_script"]
 

@@ -28,7 +28,8 @@ import time
 from typing import Any, Dict, List, Optional, Tuple
 
 from lute._records import FrozenRecord
-from lute.execution.environments import EnvironmentError_, ResolvedEnvironment, run_bounded
+from lute.execution.environments import EnvironmentError_, ResolvedEnvironment
+from lute.execution.environments._shell import run_bounded
 
 __all__ = [
     "MIN_TASK_PYTHON",

@@ -39,15 +39,15 @@ from typing import (
 )
 
 from lute._records import FrozenRecord, Record
-from lute.execution._conda import (
+from lute.execution.environments._conda import (
     _conda_activation_scripts,
     _conda_env_vars,
     _is_conda_prefix,
     _normal,
     find_conda_prefix,
 )
-from lute.execution._env_errors import EnvironmentError_
-from lute.execution._shell import (
+from lute.execution.environments._errors import EnvironmentError_
+from lute.execution.environments._shell import (
     DEFAULT_TIMEOUT,
     _bash_environment,
     _module_environment,
