@@ -15,7 +15,7 @@ Shell code always runs in a separate ``bash`` whose resulting variables are read
 with ``env -0``: nothing a script prints is ever evaluated.
 
 Conda discovery lives in ``_conda``, bash (sourcing, ``module``, bounded child processes)
-in ``_shell``, the error in ``_env_errors``; every public name is imported from here.
+in ``_shell``, the error in ``_errors``; every public name is imported from here.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from lute.execution.environments._conda import (
     _normal,
     find_conda_prefix,
 )
-from lute.execution.environments._errors import EnvironmentError_
+from lute.execution.environments._errors import EnvironmentError_, EnvironmentSpecError
 from lute.execution.environments._shell import (
     DEFAULT_TIMEOUT,
     _bash_environment,
@@ -59,6 +59,7 @@ __all__ = [
     "ENV_KINDS",
     "EnvironmentError_",
     "EnvironmentSpec",
+    "EnvironmentSpecError",
     "EnvironmentUpdate",
     "ResolvedEnvironment",
     "apply_update",
@@ -142,7 +143,7 @@ class EnvironmentSpec(FrozenRecord):
             ``python3`` (then ``python``) on the ``PATH`` they set up.
 
     Raises:
-        EnvironmentError_: ``kind`` is unknown or ``keep`` holds a non-variable name.
+        EnvironmentSpecError: ``kind`` is unknown or ``keep`` holds a non-variable name.
     """
 
     __match_args__ = ("kind", "target", "lines", "keep", "interpreter")
@@ -166,12 +167,12 @@ class EnvironmentSpec(FrozenRecord):
         self._set_fields(kind, target, lines, keep, interpreter)
         # Checked once every field is set.
         if kind not in ENV_KINDS:
-            raise EnvironmentError_(
+            raise EnvironmentSpecError(
                 "unknown environment kind %r: use one of %s" % (kind, ", ".join(ENV_KINDS))
             )
         for name in keep:
             if not isinstance(name, str) or not name or "=" in name:
-                raise EnvironmentError_("keep: %r is not a variable name" % (name,))
+                raise EnvironmentSpecError("keep: %r is not a variable name" % (name,))
 
     # Constructors ---------------------------------------------------------------------
     @classmethod
@@ -188,7 +189,7 @@ class EnvironmentSpec(FrozenRecord):
     def python(cls, path: str, *, keep: Sequence[str] = ()) -> EnvironmentSpec:
         """A plain interpreter: a path, or a command name looked up on ``PATH``."""
         if not isinstance(path, str) or not path.strip():
-            raise EnvironmentError_("python: expected an interpreter path, got %r" % (path,))
+            raise EnvironmentSpecError("python: expected an interpreter path, got %r" % (path,))
         target = path if os.sep not in path else _absolute(path, "python")
         return cls("python", target, keep=tuple(keep))
 
@@ -196,7 +197,7 @@ class EnvironmentSpec(FrozenRecord):
     def conda(cls, name_or_prefix: str, *, keep: Sequence[str] = ()) -> EnvironmentSpec:
         """A conda environment, by name (``psana``) or by prefix (``/opt/envs/psana``)."""
         if not isinstance(name_or_prefix, str) or not name_or_prefix.strip():
-            raise EnvironmentError_(
+            raise EnvironmentSpecError(
                 "conda: expected an environment name or prefix, got %r" % (name_or_prefix,)
             )
         target = name_or_prefix.strip()
@@ -210,7 +211,7 @@ class EnvironmentSpec(FrozenRecord):
     ) -> EnvironmentSpec:
         """A shell script (with optional arguments) that sets the environment up."""
         if not isinstance(path, str) or not path.strip():
-            raise EnvironmentError_("script: expected a script path, got %r" % (path,))
+            raise EnvironmentSpecError("script: expected a script path, got %r" % (path,))
         parts = shlex.split(path)
         parts[0] = _absolute(parts[0], "script")
         return cls("script", shlex.join(parts), keep=tuple(keep), interpreter=interpreter or "")
@@ -232,16 +233,18 @@ class EnvironmentSpec(FrozenRecord):
         cleaned: List[str] = []
         for line in lines:
             if not isinstance(line, str):
-                raise EnvironmentError_("modules: line %r is not a string" % (line,))
+                raise EnvironmentSpecError("modules: line %r is not a string" % (line,))
             words = shlex.split(line)
             if words and words[0] == "module":
                 words = words[1:]
             if words:
                 cleaned.append(shlex.join(words))
         if not cleaned:
-            raise EnvironmentError_("modules: no 'module' lines given (e.g. 'load gcc/12')")
+            raise EnvironmentSpecError("modules: no 'module' lines given (e.g. 'load gcc/12')")
         if len(cleaned) > _MAX_MODULE_LINES:
-            raise EnvironmentError_("modules: at most %d lines are supported" % _MAX_MODULE_LINES)
+            raise EnvironmentSpecError(
+                "modules: at most %d lines are supported" % _MAX_MODULE_LINES
+            )
         return cls(
             "modules", "", lines=tuple(cleaned), keep=tuple(keep), interpreter=interpreter or ""
         )
@@ -256,13 +259,13 @@ class EnvironmentSpec(FrozenRecord):
         ``{venv: /path, keep: [PYTHONPATH]}``, ``{current: true}``.
 
         Raises:
-            EnvironmentError_: Not a mapping, an unknown key (named, with the closest
+            EnvironmentSpecError: Not a mapping, an unknown key (named, with the closest
                 valid one), no kind or several kinds, or a value of the wrong type.
         """
         if isinstance(config, str) and config == "current":
             return cls.current()
         if not isinstance(config, Mapping):
-            raise EnvironmentError_(
+            raise EnvironmentSpecError(
                 "environment config must be a mapping such as {venv: /path/to/venv}, "
                 "not %s %r" % (type(config).__name__, config)
             )
@@ -273,13 +276,13 @@ class EnvironmentSpec(FrozenRecord):
 
                 close = difflib.get_close_matches(str(key), valid, n=1)
                 hint = " (did you mean %r?)" % close[0] if close else ""
-                raise EnvironmentError_(
+                raise EnvironmentSpecError(
                     "unknown key %r in environment config%s; kinds: %s; options: %s"
                     % (key, hint, ", ".join(ENV_KINDS), ", ".join(SPEC_OPTIONS))
                 )
         kinds = [key for key in config if key in ENV_KINDS]
         if len(kinds) != 1:
-            raise EnvironmentError_(
+            raise EnvironmentSpecError(
                 "environment config %r must name exactly one kind (%s), it names %s"
                 % (dict(config), ", ".join(ENV_KINDS), ", ".join(kinds) or "none")
             )
@@ -287,20 +290,20 @@ class EnvironmentSpec(FrozenRecord):
         keep = _string_list(config.get("keep", ()), "keep")
         interpreter = config.get("interpreter")
         if interpreter is not None and not isinstance(interpreter, str):
-            raise EnvironmentError_("interpreter must be a path, not %r" % (interpreter,))
+            raise EnvironmentSpecError("interpreter must be a path, not %r" % (interpreter,))
         if interpreter is not None and kind not in ("script", "modules"):
-            raise EnvironmentError_(
+            raise EnvironmentSpecError(
                 "interpreter applies to script and modules environments only, not %r" % kind
             )
         value = config[kind]
         if kind == "current":
             if keep:
-                raise EnvironmentError_("keep has no effect on the current environment")
+                raise EnvironmentSpecError("keep has no effect on the current environment")
             return cls.current()
         if kind == "modules":
             return cls.modules(_string_list(value, "modules"), interpreter=interpreter, keep=keep)
         if not isinstance(value, str) or not value.strip():
-            raise EnvironmentError_(
+            raise EnvironmentSpecError(
                 "%s: expected a %s, got %r"
                 % (kind, "name or prefix" if kind == "conda" else "path", value)
             )
@@ -428,7 +431,7 @@ def resolve_environment(
         timeout: Seconds allowed to each bash run (activation scripts, modules).
 
     Raises:
-        EnvironmentError_: The environment does not exist, is not what its kind says,
+        EnvironmentSpecError: The environment does not exist, is not what its kind says,
             or one of its scripts fails; the message names the fix.
     """
     base = dict(os.environ if base_env is None else base_env)
@@ -457,14 +460,14 @@ def _activate_venv(
 ) -> ResolvedEnvironment:
     prefix = spec.target
     if not os.path.isdir(prefix):
-        raise EnvironmentError_(
+        raise EnvironmentSpecError(
             "venv %s does not exist; create it with `python3 -m venv %s` (or `uv venv %s`) "
             "and install lute-runtime and the Task's package into it"
             % (prefix, shlex.quote(prefix), shlex.quote(prefix))
         )
     python = os.path.join(prefix, "bin", "python")
     if not os.path.exists(python):
-        raise EnvironmentError_(
+        raise EnvironmentSpecError(
             "%s is not a virtual environment: it has no bin/python%s"
             % (
                 prefix,
@@ -487,12 +490,12 @@ def _activate_python(
     if os.sep not in python:
         found = shutil.which(python, path=env.get("PATH", ""))
         if found is None:
-            raise EnvironmentError_(
+            raise EnvironmentSpecError(
                 "python: no %r on PATH; give the interpreter's full path" % python
             )
         python = found
     elif not os.path.exists(python):
-        raise EnvironmentError_(
+        raise EnvironmentSpecError(
             "python: interpreter %s does not exist; give the full path of an installed "
             "Python >= 3.8" % python
         )
@@ -510,7 +513,7 @@ def _activate_conda(
     by_path = _looks_like_path(target)
     prefix = target if by_path else find_conda_prefix(target, base)
     if not _is_conda_prefix(prefix):
-        raise EnvironmentError_(
+        raise EnvironmentSpecError(
             "%s is not a conda environment (no conda-meta/ directory)%s"
             % (
                 prefix,
@@ -519,7 +522,7 @@ def _activate_conda(
         )
     python = os.path.join(prefix, "bin", "python")
     if not os.path.exists(python):
-        raise EnvironmentError_(
+        raise EnvironmentSpecError(
             "conda environment %s has no bin/python: install Python >= 3.8 into it "
             "(`conda install -p %s python`)" % (prefix, shlex.quote(prefix))
         )
@@ -589,7 +592,7 @@ _ACTIVATORS = {
 # Helpers --------------------------------------------------------------------------------
 def _absolute(path: str, kind: str) -> str:
     if not isinstance(path, str) or not path.strip():
-        raise EnvironmentError_("%s: expected a path, got %r" % (kind, path))
+        raise EnvironmentSpecError("%s: expected a path, got %r" % (kind, path))
     return os.path.abspath(os.path.expanduser(path.strip()))
 
 
@@ -602,7 +605,7 @@ def _string_list(value: Any, key: str) -> Tuple[str, ...]:
         return (value,)
     if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
         return tuple(value)
-    raise EnvironmentError_("%s must be a string or a list of strings, not %r" % (key, value))
+    raise EnvironmentSpecError("%s must be a string or a list of strings, not %r" % (key, value))
 
 
 def _prepend_path(env: Dict[str, str], directory: str) -> None:
@@ -629,7 +632,7 @@ def _interpreter_on_path(spec: EnvironmentSpec, env: Mapping[str, str], source: 
     if spec.interpreter:
         if os.sep in spec.interpreter:
             if not os.path.exists(spec.interpreter):
-                raise EnvironmentError_("interpreter %s does not exist" % spec.interpreter)
+                raise EnvironmentSpecError("interpreter %s does not exist" % spec.interpreter)
             return spec.interpreter
         candidates: Tuple[str, ...] = (spec.interpreter,)
     else:
@@ -638,7 +641,7 @@ def _interpreter_on_path(spec: EnvironmentSpec, env: Mapping[str, str], source: 
         found = shutil.which(name, path=env.get("PATH", ""))
         if found is not None:
             return found
-    raise EnvironmentError_(
+    raise EnvironmentSpecError(
         "no %s on the PATH set up by %s; pass the interpreter explicitly "
         "(interpreter: /path/to/python)" % (" or ".join(candidates), source)
     )
@@ -652,7 +655,7 @@ def spec_from_config_file(path: str, names: Sequence[str]) -> Optional[Environme
     and only parsed when the file mentions ``task_environments`` at all.
 
     Raises:
-        EnvironmentError_: The entry is malformed (the message names the file).
+        EnvironmentSpecError: The entry is malformed (the message names the file).
     """
     try:
         with open(path, encoding="utf-8") as handle:
@@ -676,8 +679,8 @@ def spec_from_config_file(path: str, names: Sequence[str]) -> Optional[Environme
         if name in entries:
             try:
                 return EnvironmentSpec.from_config(entries[name])
-            except EnvironmentError_ as error:
-                raise EnvironmentError_(
+            except EnvironmentSpecError as error:
+                raise EnvironmentSpecError(
                     "%s: task_environments.%s: %s" % (path, name, error)
                 ) from None
     return None

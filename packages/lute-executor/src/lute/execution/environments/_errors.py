@@ -1,15 +1,15 @@
-"""The error raised when an environment cannot be resolved or used.
+"""The error raised when an environment cannot be resolved, probed or used.
 
-Its own module so that :mod:`lute.execution.environments` and the private modules it
-builds on (``_conda``, ``_shell``) can all raise it without importing one another.
+A module of its own so that every module of the package (conda discovery, bash, the
+resolution, the probe) raises the same class without importing the package itself.
 """
 
-__all__ = ["EnvironmentError_"]
+__all__ = ["EnvironmentError_", "EnvironmentSpecError"]
 
 
-class EnvironmentError_(RuntimeError):
+class EnvironmentSpecError(RuntimeError):
     """An environment could not be resolved or used; the message says what to fix."""
 
 
-# Users import (and see in tracebacks and pickles) the public path, as before the split.
-EnvironmentError_.__module__ = "lute.execution.environments"
+# The class's first name, used by existing code and by the docs.
+EnvironmentError_ = EnvironmentSpecError

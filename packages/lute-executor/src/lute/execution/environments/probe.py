@@ -4,7 +4,7 @@
 --probe``, run through a small bootstrap that also works on interpreters too old for
 LUTE) and checks it: Python >= 3.8, lute-runtime importable, an IPC protocol this
 Executor speaks, the Task importable. Each failure raises
-:class:`~lute.execution.environments.EnvironmentError_` naming the fix.
+:class:`~lute.execution.environments.EnvironmentSpecError` naming the fix.
 
 Successful probes are cached in memory and on disk (``$XDG_CACHE_HOME/lute/probes`` or
 ``~/.cache/lute/probes``), keyed by the interpreter (path, target, size, mtime, its
@@ -28,7 +28,8 @@ import time
 from typing import Any, Dict, List, Optional, Tuple
 
 from lute._records import FrozenRecord
-from lute.execution.environments import EnvironmentError_, ResolvedEnvironment
+from lute.execution.environments import ResolvedEnvironment
+from lute.execution.environments._errors import EnvironmentSpecError
 from lute.execution.environments._shell import run_bounded
 
 __all__ = [
@@ -260,7 +261,7 @@ def preflight(
         cache_dir: Cache directory (default: :func:`default_cache_dir`).
 
     Raises:
-        EnvironmentError_: The interpreter is missing, broken or older than Python 3.8;
+        EnvironmentSpecError: The interpreter is missing, broken or older than Python 3.8;
             lute-runtime is missing or speaks another IPC protocol; the Task is not
             importable there. The message names the command that fixes it.
     """
@@ -289,17 +290,17 @@ def _check_interpreter(resolved: ResolvedEnvironment) -> None:
     python = resolved.python
     where = "(environment: %s)" % resolved.description
     if not os.path.lexists(python):
-        raise EnvironmentError_(
+        raise EnvironmentSpecError(
             "Task interpreter %s does not exist %s; create the environment or fix its path"
             % (python, where)
         )
     if not os.path.exists(python):
-        raise EnvironmentError_(
+        raise EnvironmentSpecError(
             "Task interpreter %s is a broken link to %s %s; recreate the environment"
             % (python, os.path.realpath(python), where)
         )
     if os.path.isdir(python) or not os.access(python, os.X_OK):
-        raise EnvironmentError_(
+        raise EnvironmentSpecError(
             "Task interpreter %s is not an executable file %s" % (python, where)
         )
 
@@ -338,12 +339,12 @@ def _probe_subprocess(
     try:
         done = run_bounded([python, "-c", _BOOTSTRAP, task_name], resolved.env, timeout)
     except subprocess.TimeoutExpired:
-        raise EnvironmentError_(
+        raise EnvironmentSpecError(
             "probing %s (environment: %s) took longer than %.0f s: does importing Task %r "
             "block?" % (python, resolved.description, timeout, task_name)
         ) from None
     except OSError as error:
-        raise EnvironmentError_(
+        raise EnvironmentSpecError(
             "Task interpreter %s cannot be run (environment: %s): %s; recreate the environment"
             % (python, resolved.description, error)
         ) from None
@@ -356,7 +357,7 @@ def _probe_subprocess(
                 break
             return data
     stderr = done.stderr.decode(errors="replace").strip()
-    raise EnvironmentError_(
+    raise EnvironmentSpecError(
         "Task interpreter %s is broken (environment: %s): it exited with code %d before "
         "describing itself; recreate the environment.\n%s"
         % (python, resolved.description, done.returncode, (stderr or stdout)[-_TAIL:])
@@ -382,16 +383,16 @@ def _evaluate(
     version = ".".join(str(part) for part in raw.get("version", ()))
     stage = raw.get("stage")
     if stage == "old_python":
-        raise EnvironmentError_(
+        raise EnvironmentSpecError(
             "Task interpreter %s is Python %s %s: LUTE Tasks need Python >= %d.%d; point the "
             "environment at a newer interpreter" % (python, version, where, *MIN_TASK_PYTHON)
         )
     if stage == "no_runtime":
-        raise EnvironmentError_(
+        raise EnvironmentSpecError(
             "lute-runtime is not installed for %s %s: install it with %s" % (python, where, fix)
         )
     if stage != "ok":
-        raise EnvironmentError_(
+        raise EnvironmentSpecError(
             "lute-runtime for %s %s is broken or older than this Executor's (%s): its probe "
             "failed. Reinstall it with %s\n%s"
             % (python, where, executor_runtime, fix, str(raw.get("error", "")).strip())
@@ -407,14 +408,14 @@ def _evaluate(
             )
         else:
             advice = "upgrade it there with %s" % fix
-        raise EnvironmentError_(
+        raise EnvironmentSpecError(
             "lute-runtime %s for %s %s speaks IPC protocol %s, this Executor (lute-runtime %s) "
             "speaks %d: %s"
             % (task_runtime, python, where, protocol, executor_runtime, PROTOCOL_VERSION, advice)
         )
     task = probe.get("task") or {}
     if task_name and not task.get("importable"):
-        raise EnvironmentError_(
+        raise EnvironmentSpecError(
             "Task %r is not importable by %s %s: %s. Install the package that provides it "
             "there (`%s -m pip install <package>`); a facility package registers its Tasks "
             "under the 'lute.tasks' entry-point group"
