@@ -18,6 +18,7 @@ from lute.execution.environments import (
     EnvironmentSpec,
     EnvironmentSpecError,
     EnvironmentUpdate,
+    _resolution,
     apply_update,
     clean_environment,
     find_conda_prefix,
@@ -406,7 +407,7 @@ def test_modules_with_a_module_function(tmp_path: Path) -> None:
 
 def test_modules_without_a_module_system(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # Hide any module system installed on this machine.
-    monkeypatch.setattr(environments, "MODULE_INIT_FILES", (str(tmp_path / "none"),))
+    monkeypatch.setattr(_resolution, "MODULE_INIT_FILES", (str(tmp_path / "none"),))
     with pytest.raises(EnvironmentSpecError) as info:
         resolve_environment(EnvironmentSpec.modules("load gcc/12"), base_env=base_env())
     assert "modules: no 'module' command here" in str(info.value)

@@ -1,7 +1,7 @@
 """Conda discovery: environment prefixes by name, envs dirs, env vars, activation scripts.
 
 Only reads the filesystem and the given variables; activating a conda environment
-(what ``conda activate`` sets) is :mod:`lute.execution.environments`' job.
+(what ``conda activate`` sets) is ``_resolution``'s job.
 """
 
 from __future__ import annotations
