@@ -242,12 +242,7 @@ class EnvironmentSpec(FrozenRecord):
         constructor: Callable[..., EnvironmentSpec] = getattr(cls, kind)
         return constructor(value, keep=keep)
 
-    # Queries ----------------------------------------------------------------------------
-    @property
-    def switched(self) -> bool:
-        """Whether the Task leaves the Executor's own environment."""
-        return self.kind != "current"
-
+    # Back to the YAML form -------------------------------------------------------------
     def to_config(self) -> Dict[str, Any]:
         """The YAML form of this spec (inverse of :meth:`from_config`)."""
         if self.kind == "current":
