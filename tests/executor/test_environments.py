@@ -13,7 +13,6 @@ from typing import Dict
 
 import pytest
 
-from lute.execution import environments
 from lute.execution.environments import (
     EnvironmentSpec,
     EnvironmentSpecError,
@@ -54,72 +53,6 @@ def write_script(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
-
-
-# Specs and their YAML form ----------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("config", "kind", "target"),
-    [
-        ({"venv": "/sw/envs/fit"}, "venv", "/sw/envs/fit"),
-        ({"python": "/usr/bin/python3.8"}, "python", "/usr/bin/python3.8"),
-        ({"python": "python3"}, "python", "python3"),
-        ({"conda": "psana"}, "conda", "psana"),
-        ({"conda": "/sw/conda/envs/psana"}, "conda", "/sw/conda/envs/psana"),
-        ({"script": "/sw/setup.sh --gpu"}, "script", "/sw/setup.sh --gpu"),
-        ({"current": True}, "current", sys.executable),
-    ],
-)
-def test_from_config_kinds(config: Dict[str, object], kind: str, target: str) -> None:
-    spec = EnvironmentSpec.from_config(config)
-    assert (spec.kind, spec.target) == (kind, target)
-    assert EnvironmentSpec.from_config(spec.to_config()) == spec
-
-
-def test_from_config_options() -> None:
-    spec = EnvironmentSpec.from_config({"venv": "~/envs/fit", "keep": "PYTHONPATH"})
-    assert spec.target == os.path.expanduser("~/envs/fit")
-    assert spec.keep == ("PYTHONPATH",)
-    spec = EnvironmentSpec.from_config(
-        {"modules": ["module load gcc/12", "load  'python/3.11 x'"], "interpreter": "python3"}
-    )
-    assert spec.lines == ("load gcc/12", "load 'python/3.11 x'")
-    assert spec.interpreter == "python3"
-    assert EnvironmentSpec.from_config(spec.to_config()) == spec
-
-
-def test_relative_paths_are_made_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    assert EnvironmentSpec.venv("envs/fit").target == str(tmp_path / "envs" / "fit")
-    assert EnvironmentSpec.conda("./envs/psana").target == str(tmp_path / "envs" / "psana")
-    assert EnvironmentSpec.script("setup.sh a b").target == "%s a b" % (tmp_path / "setup.sh")
-
-
-@pytest.mark.parametrize(
-    ("config", "expected"),
-    [
-        (["venv", "/x"], "must be a mapping such as {venv: /path/to/venv}, not list"),
-        ({"vnev": "/x"}, "unknown key 'vnev' in environment config (did you mean 'venv'?)"),
-        ({"venv": "/x", "conda": "y"}, "must name exactly one kind"),
-        ({"keep": ["PYTHONPATH"]}, "it names none"),
-        ({"venv": 3}, "venv: expected a path, got 3"),
-        ({"conda": ""}, "conda: expected a name or prefix"),
-        ({"modules": [1, 2]}, "modules must be a string or a list of strings"),
-        ({"modules": []}, "modules: no 'module' lines given"),
-        ({"venv": "/x", "interpreter": "python3"}, "interpreter applies to script and modules"),
-        ({"venv": "/x", "keep": [3]}, "keep must be a string or a list of strings"),
-        ({"venv": "/x", "keep": ["A=B"]}, "keep: 'A=B' is not a variable name"),
-        ({"current": True, "keep": ["PYTHONPATH"]}, "keep has no effect"),
-    ],
-)
-def test_from_config_errors_name_the_problem(config: object, expected: str) -> None:
-    with pytest.raises(EnvironmentSpecError) as info:
-        EnvironmentSpec.from_config(config)
-    assert expected in str(info.value)
-
-
-def test_unknown_kind() -> None:
-    with pytest.raises(EnvironmentSpecError, match="unknown environment kind 'docker'"):
-        EnvironmentSpec("docker", "img")
 
 
 # What leaks and what does not ---------------------------------------------------------------
@@ -467,10 +400,3 @@ def test_no_bash(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert shutil.which("bash") is None
     with pytest.raises(EnvironmentSpecError, match="needs bash"):
         source_script(str(script), base_env())
-
-
-def test_the_error_keeps_its_earlier_name() -> None:
-    assert environments.EnvironmentError_ is EnvironmentSpecError
-    assert issubclass(EnvironmentSpecError, RuntimeError)
-    with pytest.raises(environments.EnvironmentError_):
-        EnvironmentSpec("docker", "img")

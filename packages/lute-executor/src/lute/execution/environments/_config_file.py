@@ -7,6 +7,7 @@ Task's environment first: :func:`spec_from_config_file` reads just the header's
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Mapping, Optional, Sequence
 
@@ -21,7 +22,9 @@ def spec_from_config_file(path: str, names: Sequence[str]) -> Optional[Environme
 
     The header's ``task_environments`` maps managed task or Task names to specs in
     their YAML form. Read before the config is validated (the Task may start early),
-    and only parsed when the file mentions ``task_environments`` at all.
+    and only parsed when the file mentions ``task_environments`` at all. Relative paths
+    in an entry are relative to the config file's directory, like ``work_dir``
+    (:meth:`EnvironmentSpec.from_config` with ``base_dir``).
 
     Raises:
         EnvironmentSpecError: The entry is malformed (the message names the file).
@@ -44,10 +47,11 @@ def spec_from_config_file(path: str, names: Sequence[str]) -> Optional[Environme
     entries = header.get("task_environments") if isinstance(header, Mapping) else None
     if not isinstance(entries, Mapping):
         return None
+    base_dir = os.path.dirname(os.path.abspath(path))
     for name in names:
         if name in entries:
             try:
-                return EnvironmentSpec.from_config(entries[name])
+                return EnvironmentSpec.from_config(entries[name], base_dir=base_dir)
             except EnvironmentSpecError as error:
                 raise EnvironmentSpecError(
                     "%s: task_environments.%s: %s" % (path, name, error)

@@ -139,12 +139,18 @@ class EnvironmentSpec(FrozenRecord):
     def script(
         cls, path: str, *, interpreter: Optional[str] = None, keep: Sequence[str] = ()
     ) -> EnvironmentSpec:
-        """A shell script (with optional arguments) that sets the environment up."""
+        """A shell script (with optional arguments) that sets the environment up.
+
+        ``interpreter``: the Task's interpreter (a path, or a command name looked up on
+        the ``PATH`` the script sets up); default: ``python3``, then ``python``.
+        """
         if not isinstance(path, str) or not path.strip():
             raise EnvironmentSpecError("script: expected a script path, got %r" % (path,))
-        parts = shlex.split(path)
+        parts = _words(path, "script")
         parts[0] = _absolute(parts[0], "script")
-        return cls("script", shlex.join(parts), keep=tuple(keep), interpreter=interpreter or "")
+        return cls(
+            "script", shlex.join(parts), keep=tuple(keep), interpreter=_interpreter(interpreter)
+        )
 
     @classmethod
     def modules(
@@ -156,7 +162,8 @@ class EnvironmentSpec(FrozenRecord):
     ) -> EnvironmentSpec:
         """``module`` sub-commands (environment-modules or Lmod), e.g. ``["load gcc/12"]``.
 
-        A leading ``module`` word on a line is accepted and ignored.
+        A leading ``module`` word on a line is accepted and ignored. ``interpreter`` as
+        for :meth:`script`.
         """
         if isinstance(lines, str):
             lines = [lines]
@@ -164,7 +171,7 @@ class EnvironmentSpec(FrozenRecord):
         for line in lines:
             if not isinstance(line, str):
                 raise EnvironmentSpecError("modules: line %r is not a string" % (line,))
-            words = shlex.split(line)
+            words = _words(line, "modules")
             if words and words[0] == "module":
                 words = words[1:]
             if words:
@@ -176,11 +183,15 @@ class EnvironmentSpec(FrozenRecord):
                 "modules: at most %d lines are supported" % _MAX_MODULE_LINES
             )
         return cls(
-            "modules", "", lines=tuple(cleaned), keep=tuple(keep), interpreter=interpreter or ""
+            "modules",
+            "",
+            lines=tuple(cleaned),
+            keep=tuple(keep),
+            interpreter=_interpreter(interpreter),
         )
 
     @classmethod
-    def from_config(cls, config: Any) -> EnvironmentSpec:
+    def from_config(cls, config: Any, *, base_dir: Optional[str] = None) -> EnvironmentSpec:
         """Build a spec from its YAML form.
 
         Exactly one kind key, plus options: ``{venv: /path}``, ``{conda: psana}``,
@@ -188,35 +199,22 @@ class EnvironmentSpec(FrozenRecord):
         ``{modules: ["load gcc/12"], interpreter: python3}``,
         ``{venv: /path, keep: [PYTHONPATH]}``, ``{current: true}``.
 
+        Args:
+            config: The YAML form: a mapping (already parsed), or the string ``current``.
+            base_dir: The directory that relative paths in ``config`` are relative to; for
+                an entry of a config file, that file's directory. It applies to the venv,
+                a conda prefix, a python path, the script (its first word) and an
+                interpreter path. Bare names (``{conda: psana}``, ``{python: python3}``,
+                ``interpreter: python3``) stay names; ``module`` lines are passed on as
+                they are. Default: the current directory, as for the class methods.
+
         Raises:
             EnvironmentSpecError: Not a mapping, an unknown key (named, with the closest
                 valid one), no kind or several kinds, or a value of the wrong type.
         """
         if isinstance(config, str) and config == "current":
             return cls.current()
-        if not isinstance(config, Mapping):
-            raise EnvironmentSpecError(
-                "environment config must be a mapping such as {venv: /path/to/venv}, "
-                "not %s %r" % (type(config).__name__, config)
-            )
-        valid = ENV_KINDS + SPEC_OPTIONS
-        for key in config:
-            if key not in valid:
-                import difflib  # only for the error message's suggestion
-
-                close = difflib.get_close_matches(str(key), valid, n=1)
-                hint = " (did you mean %r?)" % close[0] if close else ""
-                raise EnvironmentSpecError(
-                    "unknown key %r in environment config%s; kinds: %s; options: %s"
-                    % (key, hint, ", ".join(ENV_KINDS), ", ".join(SPEC_OPTIONS))
-                )
-        kinds = [key for key in config if key in ENV_KINDS]
-        if len(kinds) != 1:
-            raise EnvironmentSpecError(
-                "environment config %r must name exactly one kind (%s), it names %s"
-                % (dict(config), ", ".join(ENV_KINDS), ", ".join(kinds) or "none")
-            )
-        kind = kinds[0]
+        kind = _kind_of(config)
         keep = _string_list(config.get("keep", ()), "keep")
         interpreter = config.get("interpreter")
         if interpreter is not None and not isinstance(interpreter, str):
@@ -225,6 +223,8 @@ class EnvironmentSpec(FrozenRecord):
             raise EnvironmentSpecError(
                 "interpreter applies to script and modules environments only, not %r" % kind
             )
+        if interpreter is not None and os.sep in interpreter:
+            interpreter = _rebase(interpreter, base_dir)
         value = config[kind]
         if kind == "current":
             if keep:
@@ -238,11 +238,19 @@ class EnvironmentSpec(FrozenRecord):
                 % (kind, "name or prefix" if kind == "conda" else "path", value)
             )
         if kind == "script":
-            return cls.script(value, interpreter=interpreter, keep=keep)
+            parts = _words(value, "script")
+            parts[0] = _rebase(parts[0], base_dir)
+            return cls.script(shlex.join(parts), interpreter=interpreter, keep=keep)
+        if (
+            kind == "venv"
+            or (kind == "python" and os.sep in value)
+            or (kind == "conda" and _looks_like_path(value.strip()))
+        ):
+            value = _rebase(value, base_dir)  # a path; a conda or python *name* stays a name
         constructor: Callable[..., EnvironmentSpec] = getattr(cls, kind)
         return constructor(value, keep=keep)
 
-    # Back to the YAML form -------------------------------------------------------------
+    # Back to the YAML form ------------------------------------------------------------
     def to_config(self) -> Dict[str, Any]:
         """The YAML form of this spec (inverse of :meth:`from_config`)."""
         if self.kind == "current":
@@ -306,6 +314,55 @@ def _absolute(path: str, kind: str) -> str:
 
 def _looks_like_path(target: str) -> bool:
     return os.sep in target or target.startswith(("~", "."))
+
+
+def _rebase(path: str, base_dir: Optional[str]) -> str:
+    """``path`` with ``~`` expanded, under ``base_dir`` when relative (``None``: as it is)."""
+    path = os.path.expanduser(path.strip())
+    return path if base_dir is None else os.path.join(base_dir, path)
+
+
+def _interpreter(path: Optional[str]) -> str:
+    """An interpreter option: a path made absolute; a command name (no ``/``) kept."""
+    if not path:
+        return ""
+    return _absolute(path, "interpreter") if os.sep in path else path
+
+
+def _words(text: str, kind: str) -> List[str]:
+    try:
+        return shlex.split(text)
+    except ValueError as error:  # an unclosed quote
+        raise EnvironmentSpecError(
+            "%s: cannot split %r into words: %s" % (kind, text, error)
+        ) from None
+
+
+def _kind_of(config: Any) -> str:
+    """The one kind key of a YAML form, after checking that every key is known."""
+    if not isinstance(config, Mapping):
+        raise EnvironmentSpecError(
+            "environment config must be a mapping such as {venv: /path/to/venv}, "
+            "not %s %r" % (type(config).__name__, config)
+        )
+    valid = ENV_KINDS + SPEC_OPTIONS
+    for key in config:
+        if key not in valid:
+            import difflib  # only for the error message's suggestion
+
+            close = difflib.get_close_matches(str(key), valid, n=1)
+            hint = " (did you mean %r?)" % close[0] if close else ""
+            raise EnvironmentSpecError(
+                "unknown key %r in environment config%s; kinds: %s; options: %s"
+                % (key, hint, ", ".join(ENV_KINDS), ", ".join(SPEC_OPTIONS))
+            )
+    kinds = [key for key in config if key in ENV_KINDS]
+    if len(kinds) != 1:
+        raise EnvironmentSpecError(
+            "environment config %r must name exactly one kind (%s), it names %s"
+            % (dict(config), ", ".join(ENV_KINDS), ", ".join(kinds) or "none")
+        )
+    return str(kinds[0])
 
 
 def _string_list(value: Any, key: str) -> Tuple[str, ...]:
