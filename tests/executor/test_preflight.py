@@ -19,10 +19,12 @@ from typing import Dict, Optional
 
 import pytest
 
+from lute.execution import environments
 from lute.execution.environments import (
     EnvironmentSpec,
     EnvironmentSpecError,
     ResolvedEnvironment,
+    probe,
     resolve_environment,
 )
 from lute.execution.environments.probe import (
@@ -345,3 +347,19 @@ def test_install_command() -> None:
         "`/sw/env/bin/python -m pip install lute-runtime==1.2` "
         "(or `uv pip install -p /sw/env/bin/python lute-runtime==1.2`)"
     )
+
+
+# Import paths -----------------------------------------------------------------------------------
+def test_the_package_offers_the_probe_without_importing_it() -> None:
+    code = (
+        "import sys, lute.execution.environments as e; "
+        "print('lute.execution.environments.probe' in sys.modules); e.preflight; "
+        "print('lute.execution.environments.probe' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.split() == ["False", "True"]
+    for name in probe.__all__:
+        assert getattr(environments, name) is getattr(probe, name)
+        assert name in environments.__all__
