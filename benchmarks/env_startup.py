@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
 from lute.execution.environments import EnvironmentSpec, resolve_environment
-from lute.execution.preflight import clear_probe_cache, preflight
+from lute.execution.environments.probe import clear_probe_cache, preflight
 
 REPO = Path(__file__).resolve().parents[1]
 RUNTIME = REPO / "packages" / "lute-runtime"

@@ -18,8 +18,8 @@ from lute.execution.environments import (
     ResolvedEnvironment,
     resolve_environment,
 )
+from lute.execution.environments.probe import clear_probe_cache, preflight
 from lute.execution.ipc import PROTOCOL_VERSION
-from lute.execution.preflight import clear_probe_cache, preflight
 from lute.runtime_version import __version__ as RUNTIME_VERSION
 
 # What the Executor's own environment looks like from inside an activated venv/conda env.

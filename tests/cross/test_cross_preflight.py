@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from lute.execution.environments import (
-    EnvironmentError_,
     EnvironmentSpec,
+    EnvironmentSpecError,
     ResolvedEnvironment,
     resolve_environment,
 )
+from lute.execution.environments.probe import clear_probe_cache, preflight
 from lute.execution.ipc import PROTOCOL_VERSION
-from lute.execution.preflight import clear_probe_cache, preflight
 from lute.runtime_version import __version__ as RUNTIME_VERSION
 
 
@@ -36,20 +36,20 @@ def fake_runtime(directory: Path, *, protocol: int, version: str) -> Path:
 
 def test_missing_venv_is_named(tmp_path: Path) -> None:
     missing = tmp_path / "no-such-env"
-    with pytest.raises(EnvironmentError_, match="does not exist") as info:
+    with pytest.raises(EnvironmentSpecError, match="does not exist") as info:
         resolve_environment(EnvironmentSpec.venv(str(missing)))
     assert "python3 -m venv %s" % missing in str(info.value)
 
 
 def test_interpreter_removed_after_resolving(tmp_path: Path) -> None:
     resolved = ResolvedEnvironment(str(tmp_path / "bin" / "python"), dict(os.environ), "venv x")
-    with pytest.raises(EnvironmentError_, match="does not exist"):
+    with pytest.raises(EnvironmentSpecError, match="does not exist"):
         preflight(resolved, "FitSpectrum")
 
 
 def test_env_without_lute_runtime_names_the_install_command(bare_venv: Path) -> None:
     resolved = resolve_environment(EnvironmentSpec.venv(str(bare_venv)))
-    with pytest.raises(EnvironmentError_) as info:
+    with pytest.raises(EnvironmentSpecError) as info:
         preflight(resolved, "FitSpectrum")
     python = shlex.quote(str(bare_venv / "bin" / "python"))
     message = str(info.value)
@@ -66,7 +66,7 @@ def test_interpreter_that_exits_1(tmp_path: Path) -> None:
     python.write_text("#!/bin/sh\necho 'Fatal Python error: init_fs_encoding' >&2\nexit 1\n")
     python.chmod(0o755)
     resolved = resolve_environment(EnvironmentSpec.venv(str(venv)))
-    with pytest.raises(EnvironmentError_) as info:
+    with pytest.raises(EnvironmentSpecError) as info:
         preflight(resolved, "FitSpectrum")
     message = str(info.value)
     assert "is broken" in message and "exited with code 1" in message
@@ -78,7 +78,7 @@ def test_too_old_runtime_names_the_upgrade(task_venv: Path, tmp_path: Path) -> N
     old = fake_runtime(tmp_path / "old", protocol=PROTOCOL_VERSION - 1, version="0.0.1")
     spec = EnvironmentSpec.venv(str(task_venv), keep=("PYTHONPATH",))
     resolved = resolve_environment(spec, base_env=dict(os.environ, PYTHONPATH=str(old)))
-    with pytest.raises(EnvironmentError_) as info:
+    with pytest.raises(EnvironmentSpecError) as info:
         preflight(resolved, "FitSpectrum")
     message = str(info.value)
     assert "lute-runtime 0.0.1" in message
@@ -91,7 +91,7 @@ def test_newer_runtime_suggests_upgrading_the_executor(task_venv: Path, tmp_path
     new = fake_runtime(tmp_path / "new", protocol=PROTOCOL_VERSION + 1, version="9.0.0")
     spec = EnvironmentSpec.venv(str(task_venv), keep=("PYTHONPATH",))
     resolved = resolve_environment(spec, base_env=dict(os.environ, PYTHONPATH=str(new)))
-    with pytest.raises(EnvironmentError_, match="or upgrade lute-executor here"):
+    with pytest.raises(EnvironmentSpecError, match="or upgrade lute-executor here"):
         preflight(resolved, "FitSpectrum")
 
 
@@ -119,7 +119,7 @@ def test_broken_runtime_reports_the_probe_failure(task_venv: Path, tmp_path: Pat
     (broken / "lute" / "execution" / "ipc.py").write_text("raise ImportError('half-installed')\n")
     spec = EnvironmentSpec.venv(str(task_venv), keep=("PYTHONPATH",))
     resolved = resolve_environment(spec, base_env=dict(os.environ, PYTHONPATH=str(broken)))
-    with pytest.raises(EnvironmentError_) as info:
+    with pytest.raises(EnvironmentSpecError) as info:
         preflight(resolved, "FitSpectrum")
     assert "its probe failed" in str(info.value)
     assert "half-installed" in str(info.value)
@@ -127,7 +127,7 @@ def test_broken_runtime_reports_the_probe_failure(task_venv: Path, tmp_path: Pat
 
 def test_unknown_task_names_the_entry_point_group(task_venv: Path) -> None:
     resolved = resolve_environment(EnvironmentSpec.venv(str(task_venv)))
-    with pytest.raises(EnvironmentError_) as info:
+    with pytest.raises(EnvironmentSpecError) as info:
         preflight(resolved, "FitSpectrun")
     message = str(info.value)
     assert "Task 'FitSpectrun' is not importable" in message
@@ -138,7 +138,7 @@ def test_unknown_task_names_the_entry_point_group(task_venv: Path) -> None:
 def test_task_only_in_the_task_env(task_venv: Path) -> None:
     # The facility package is installed into the Task venv only: the Executor cannot
     # import the Task, the venv can.
-    with pytest.raises(EnvironmentError_, match="not importable"):
+    with pytest.raises(EnvironmentSpecError, match="not importable"):
         preflight(resolve_environment(EnvironmentSpec.current()), "FitSpectrum")
     resolved = resolve_environment(EnvironmentSpec.venv(str(task_venv)))
     assert preflight(resolved, "FitSpectrum").task_importable
@@ -147,6 +147,6 @@ def test_task_only_in_the_task_env(task_venv: Path) -> None:
 def test_failures_are_not_cached(bare_venv: Path, tmp_path: Path) -> None:
     resolved = resolve_environment(EnvironmentSpec.venv(str(bare_venv)))
     for _ in range(2):
-        with pytest.raises(EnvironmentError_):
+        with pytest.raises(EnvironmentSpecError):
             preflight(resolved, "FitSpectrum")
     assert not list((tmp_path / "cache").rglob("probe-*.json"))

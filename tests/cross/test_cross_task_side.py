@@ -17,8 +17,8 @@ from typing import Any, Dict, List
 import pytest
 
 from lute.execution.environments import EnvironmentSpec, ResolvedEnvironment, resolve_environment
+from lute.execution.environments.probe import clear_probe_cache, preflight
 from lute.execution.ipc import Listener, Message, new_key
-from lute.execution.preflight import clear_probe_cache, preflight
 from lute.tasks.dataclasses import ElogSummaryPlots
 
 HANDOFF: Dict[str, Any] = {

@@ -19,20 +19,22 @@ from typing import Dict, Optional
 
 import pytest
 
+from lute.execution import environments
 from lute.execution.environments import (
-    EnvironmentError_,
     EnvironmentSpec,
+    EnvironmentSpecError,
     ResolvedEnvironment,
+    probe,
     resolve_environment,
 )
-from lute.execution.ipc import PROTOCOL_VERSION
-from lute.execution.preflight import (
+from lute.execution.environments.probe import (
     ProbeResult,
     clear_probe_cache,
     default_cache_dir,
     install_command,
     preflight,
 )
+from lute.execution.ipc import PROTOCOL_VERSION
 from lute.runtime_version import __version__ as RUNTIME_VERSION
 from tests.conftest import install_distribution
 
@@ -86,7 +88,7 @@ def test_current_is_probed_in_process() -> None:
 
 
 def test_current_still_checks_the_task() -> None:
-    with pytest.raises(EnvironmentError_) as info:
+    with pytest.raises(EnvironmentSpecError) as info:
         preflight(resolve_environment(EnvironmentSpec.current()), "NoSuchTask")
     assert "Task 'NoSuchTask' is not importable by %s" % sys.executable in str(info.value)
     assert "TaskNotFoundError" in str(info.value)
@@ -118,7 +120,7 @@ def test_current_locates_the_task_without_running_its_code(
     assert result.in_process and result.task_importable
     assert result.task_class == "lute_side_effect_tasks.SideEffect"
     assert not marker.exists() and "lute_side_effect_tasks" not in sys.modules
-    with pytest.raises(EnvironmentError_) as info:
+    with pytest.raises(EnvironmentSpecError) as info:
         preflight(resolved, "Gone")
     assert "defined in lute_gone_tasks, but no module of that name is installed" in str(info.value)
 
@@ -169,7 +171,7 @@ def test_cache_is_shared_between_processes(tmp_path: Path) -> None:
     wrapper = Wrapper(tmp_path / "w")
     preflight(wrapper.resolved(), "Test")
     code = (
-        "import os, sys; from lute.execution.preflight import preflight; "
+        "import os, sys; from lute.execution.environments.probe import preflight; "
         "from lute.execution.environments import ResolvedEnvironment as R; "
         "print(preflight(R(sys.argv[1], dict(os.environ), 'w'), 'Test').cached)"
     )
@@ -215,7 +217,7 @@ def test_cache_key(tmp_path: Path, change: str) -> None:
 def test_failed_probes_are_not_cached(tmp_path: Path, private_cache: Path) -> None:
     wrapper = Wrapper(tmp_path / "w")
     for _ in range(2):
-        with pytest.raises(EnvironmentError_, match="not importable"):
+        with pytest.raises(EnvironmentSpecError, match="not importable"):
             preflight(wrapper.resolved(), "NoSuchTask")
     assert wrapper.starts == 2
     assert not private_cache.exists() or not list(private_cache.iterdir())
@@ -260,7 +262,7 @@ def resolved_for(python: Path, description: str = "test env") -> ResolvedEnviron
 
 
 def test_missing_interpreter(tmp_path: Path) -> None:
-    with pytest.raises(EnvironmentError_) as info:
+    with pytest.raises(EnvironmentSpecError) as info:
         preflight(resolved_for(tmp_path / "python", "venv /sw/fit"), "Test")
     assert "Task interpreter %s does not exist (environment: venv /sw/fit)" % (
         tmp_path / "python"
@@ -270,22 +272,22 @@ def test_missing_interpreter(tmp_path: Path) -> None:
 def test_dangling_link(tmp_path: Path) -> None:
     link = tmp_path / "python"
     link.symlink_to(tmp_path / "gone" / "python3.8")
-    with pytest.raises(EnvironmentError_, match="is a broken link to"):
+    with pytest.raises(EnvironmentSpecError, match="is a broken link to"):
         preflight(resolved_for(link), "Test")
 
 
 def test_not_executable(tmp_path: Path) -> None:
     plain = tmp_path / "python"
     plain.write_text("")
-    with pytest.raises(EnvironmentError_, match="is not an executable file"):
+    with pytest.raises(EnvironmentSpecError, match="is not an executable file"):
         preflight(resolved_for(plain), "Test")
-    with pytest.raises(EnvironmentError_, match="is not an executable file"):
+    with pytest.raises(EnvironmentSpecError, match="is not an executable file"):
         preflight(resolved_for(tmp_path), "Test")
 
 
 def test_interpreter_that_cannot_start(tmp_path: Path) -> None:
     python = write_executable(tmp_path / "python", "not a script at all\n")
-    with pytest.raises(EnvironmentError_, match="cannot be run"):
+    with pytest.raises(EnvironmentSpecError, match="cannot be run"):
         preflight(resolved_for(python), "Test")
 
 
@@ -294,7 +296,7 @@ def test_interpreter_that_crashes(tmp_path: Path) -> None:
         tmp_path / "python",
         "#!/bin/sh\necho 'error while loading shared libraries' >&2\nexit 127\n",
     )
-    with pytest.raises(EnvironmentError_) as info:
+    with pytest.raises(EnvironmentSpecError) as info:
         preflight(resolved_for(python), "Test")
     message = str(info.value)
     assert "exited with code 127 before describing itself" in message
@@ -303,7 +305,7 @@ def test_interpreter_that_crashes(tmp_path: Path) -> None:
 
 def test_probe_that_hangs_is_stopped(tmp_path: Path) -> None:
     python = write_executable(tmp_path / "python", "#!/bin/sh\nsleep 60 &\nsleep 60\n")
-    with pytest.raises(EnvironmentError_, match="took longer than 1 s"):
+    with pytest.raises(EnvironmentSpecError, match="took longer than 1 s"):
         preflight(resolved_for(python), "Test", timeout=1.0)
 
 
@@ -311,7 +313,7 @@ def test_env_without_lute_runtime(tmp_path: Path) -> None:
     prefix = tmp_path / "empty venv"
     venv.EnvBuilder(with_pip=False, symlinks=True).create(str(prefix))
     resolved = resolve_environment(EnvironmentSpec.venv(str(prefix)))
-    with pytest.raises(EnvironmentError_) as info:
+    with pytest.raises(EnvironmentSpecError) as info:
         preflight(resolved, "Test")
     python = str(prefix / "bin" / "python")
     assert install_command(python, "lute-runtime==" + RUNTIME_VERSION) in str(info.value)
@@ -336,7 +338,7 @@ def test_too_old_python() -> None:
     python = old_interpreter()
     assert python is not None
     env: Dict[str, str] = dict(os.environ)
-    with pytest.raises(EnvironmentError_, match=r"LUTE Tasks need Python >= 3\.8"):
+    with pytest.raises(EnvironmentSpecError, match=r"LUTE Tasks need Python >= 3\.8"):
         preflight(ResolvedEnvironment(python, env, "old"), "Test")
 
 
@@ -345,3 +347,19 @@ def test_install_command() -> None:
         "`/sw/env/bin/python -m pip install lute-runtime==1.2` "
         "(or `uv pip install -p /sw/env/bin/python lute-runtime==1.2`)"
     )
+
+
+# Import paths -----------------------------------------------------------------------------------
+def test_the_package_offers_the_probe_without_importing_it() -> None:
+    code = (
+        "import sys, lute.execution.environments as e; "
+        "print('lute.execution.environments.probe' in sys.modules); e.preflight; "
+        "print('lute.execution.environments.probe' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.split() == ["False", "True"]
+    for name in probe.__all__:
+        assert getattr(environments, name) is getattr(probe, name)
+        assert name in environments.__all__

@@ -18,7 +18,7 @@ from lute.runtime_version import __version__ as runtime_version
 from lute.tasks.run import python_version
 
 if TYPE_CHECKING:  # pragma: no cover
-    from lute.execution.preflight import ProbeResult
+    from lute.execution.environments.probe import ProbeResult
     from lute.io.models import TaskParameters
     from lute.io.parameters import RowIds
 

@@ -46,8 +46,8 @@ from lute.execution.tasklets import Tasklet, run_tasklets
 from lute.tasks.dataclasses import DescribedAnalysis, TaskResult, TaskStatus
 
 if TYPE_CHECKING:  # pragma: no cover
+    from lute.execution.environments.probe import ProbeResult
     from lute.execution.ipc import Message
-    from lute.execution.preflight import ProbeResult
     from lute.io.parameters import RowIds
 
 __all__ = ["ManagedTaskDefinition", "TaskRun", "active_run", "offer_zmq"]
@@ -173,7 +173,7 @@ class TaskRun:
             _active.runs = runs
 
     def _execute(self, dry_run: bool) -> TaskStatus:
-        from lute.execution.preflight import preflight
+        from lute.execution.environments.probe import preflight
 
         state = self.state
         definition = self.definition

@@ -14,7 +14,7 @@ import signal
 import subprocess
 from typing import Dict, Mapping, Sequence
 
-from lute.execution._env_errors import EnvironmentError_
+from lute.execution.environments._errors import EnvironmentSpecError
 
 __all__ = ["DEFAULT_TIMEOUT", "run_bounded", "source_script"]
 
@@ -38,11 +38,11 @@ def source_script(
     evaluated (it is shown on stderr if sourcing fails).
 
     Raises:
-        EnvironmentError_: The script is missing, fails, exits the shell or hangs.
+        EnvironmentSpecError: The script is missing, fails, exits the shell or hangs.
     """
     parts = shlex.split(script)
     if not parts or not os.path.isfile(parts[0]):
-        raise EnvironmentError_(
+        raise EnvironmentSpecError(
             "shell_source: script %r does not exist" % (parts[0] if parts else script)
         )
     body = "source %s >&2 || exit $?" % " ".join(shlex.quote(p) for p in parts)
@@ -62,10 +62,10 @@ def _module_environment(
     ``$MODULESHOME/init/bash`` or the first of ``init_files`` that defines it.
 
     Raises:
-        EnvironmentError_: No bash, no ``module`` command, or a line failed (named).
+        EnvironmentSpecError: No bash, no ``module`` command, or a line failed (named).
     """
     if shutil.which("bash") is None:
-        raise EnvironmentError_("modules: bash is needed to run 'module' and is not on PATH")
+        raise EnvironmentSpecError("modules: bash is needed to run 'module' and is not on PATH")
     inits = " ".join(shlex.quote(p) for p in init_files)
     lines = [
         "if ! type module >/dev/null 2>&1; then",
@@ -82,7 +82,7 @@ def _module_environment(
         return _bash_environment("\n".join(lines), env, what="running module", timeout=timeout)
     except _BashExit as failed:
         if failed.code == _MODULES_MISSING_EXIT:
-            raise EnvironmentError_(
+            raise EnvironmentSpecError(
                 "modules: no 'module' command here (neither environment-modules nor Lmod: "
                 "looked for a 'module' function, $MODULESHOME/init/bash and %s); install "
                 "one, or describe the environment with {script: ...} or {venv: ...}"
@@ -90,10 +90,10 @@ def _module_environment(
             ) from None
         index = failed.code - _MODULE_LINE_EXIT_BASE
         if 0 <= index < len(module_lines):
-            raise EnvironmentError_(
+            raise EnvironmentSpecError(
                 "modules: `module %s` failed:\n%s" % (module_lines[index], failed.stderr)
             ) from None
-        raise EnvironmentError_(str(failed)) from None
+        raise EnvironmentSpecError(str(failed)) from None
 
 
 # Processes ----------------------------------------------------------------------------
@@ -131,7 +131,7 @@ def run_bounded(
 
 
 # Bash ---------------------------------------------------------------------------------
-class _BashExit(EnvironmentError_):
+class _BashExit(EnvironmentSpecError):
     """Bash exited non-zero; ``code`` and ``stderr`` say how."""
 
     def __init__(self, message: str, code: int, stderr: str) -> None:
@@ -156,14 +156,14 @@ def _bash_environment(
     """
     bash = shutil.which("bash")
     if bash is None:
-        raise EnvironmentError_("%s needs bash, which is not on PATH" % what)
+        raise EnvironmentSpecError("%s needs bash, which is not on PATH" % what)
     # `env` by absolute path: the script may have replaced PATH.
     env_tool = shutil.which("env") or "/usr/bin/env"
     command = "%s\nprintf '%%s\\0' %s && %s -0" % (body, _SENTINEL, shlex.quote(env_tool))
     try:
         done = run_bounded([bash, "-c", command, "bash", *args], env, timeout)
     except subprocess.TimeoutExpired:
-        raise EnvironmentError_("%s took longer than %.0f s" % (what, timeout)) from None
+        raise EnvironmentSpecError("%s took longer than %.0f s" % (what, timeout)) from None
     stderr = done.stderr.decode(errors="replace").strip()
     if done.returncode != 0:
         raise _BashExit(
@@ -174,7 +174,7 @@ def _bash_environment(
     entries = done.stdout.split(b"\0")
     marker = _SENTINEL.encode()
     if marker not in entries:
-        raise EnvironmentError_(
+        raise EnvironmentSpecError(
             "%s: the shell exited before its environment could be read (does a script "
             "call `exit`?)\n%s" % (what, stderr)
         )

@@ -1,7 +1,7 @@
 """Conda discovery: environment prefixes by name, envs dirs, env vars, activation scripts.
 
 Only reads the filesystem and the given variables; activating a conda environment
-(what ``conda activate`` sets) is :mod:`lute.execution.environments`' job.
+(what ``conda activate`` sets) is ``_resolution``'s job.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import json
 import os
 from typing import Dict, List, Mapping, Optional, Sequence
 
-from lute.execution._env_errors import EnvironmentError_
+from lute.execution.environments._errors import EnvironmentSpecError
 
 __all__ = ["find_conda_prefix"]
 
@@ -24,7 +24,7 @@ def find_conda_prefix(name: str, env: Optional[Mapping[str, str]] = None) -> str
     ``base`` names the installation itself.
 
     Raises:
-        EnvironmentError_: No such environment; the message lists where it looked and
+        EnvironmentSpecError: No such environment; the message lists where it looked and
             the environments found there.
     """
     env = os.environ if env is None else env
@@ -33,7 +33,7 @@ def find_conda_prefix(name: str, env: Optional[Mapping[str, str]] = None) -> str
         for root in roots:
             if _is_conda_prefix(root):
                 return root
-        raise EnvironmentError_(
+        raise EnvironmentSpecError(
             "conda: no conda installation found for 'base' (set CONDA_EXE or CONDA_ROOT)"
         )
     searched = _conda_envs_dirs(env, roots)
@@ -56,7 +56,7 @@ def find_conda_prefix(name: str, env: Optional[Mapping[str, str]] = None) -> str
     import difflib  # only for the error message's suggestion
 
     close = difflib.get_close_matches(name, found, n=3)
-    raise EnvironmentError_(
+    raise EnvironmentSpecError(
         "conda environment %r not found; looked in %s%s%s. Give its prefix instead "
         "({conda: /path/to/env}) or add its directory to CONDA_ENVS_PATH"
         % (

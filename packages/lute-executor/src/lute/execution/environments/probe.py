@@ -4,7 +4,7 @@
 --probe``, run through a small bootstrap that also works on interpreters too old for
 LUTE) and checks it: Python >= 3.8, lute-runtime importable, an IPC protocol this
 Executor speaks, the Task importable. Each failure raises
-:class:`~lute.execution.environments.EnvironmentError_` naming the fix.
+:class:`~lute.execution.environments.EnvironmentSpecError` naming the fix.
 
 Successful probes are cached in memory and on disk (``$XDG_CACHE_HOME/lute/probes`` or
 ``~/.cache/lute/probes``), keyed by the interpreter (path, target, size, mtime, its
@@ -13,22 +13,31 @@ only while every directory on the interpreter's ``sys.path`` keeps the mtime it 
 so installing or removing a package invalidates it. A hit spawns no process. The
 Executor's own interpreter is probed in-process, where the Task's module is only located
 (:func:`lute.tasks.locate_task`), never imported: Task code does not run in the Executor.
+
+This module judges the findings and builds the :class:`ProbeResult`; asking the
+interpreter is ``_probe_program``'s job, keeping the findings ``_probe_cache``'s.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import shlex
-import subprocess
 import sys
-import threading
 import time
 from typing import Any, Dict, List, Optional, Tuple
 
 from lute._records import FrozenRecord
-from lute.execution.environments import EnvironmentError_, ResolvedEnvironment, run_bounded
+from lute.execution.environments._errors import EnvironmentSpecError
+from lute.execution.environments._probe_cache import (
+    KEY_VARIABLES,
+    cache_get,
+    cache_key,
+    cache_put,
+    clear_probe_cache,
+    default_cache_dir,
+)
+from lute.execution.environments._probe_program import probe_in_process, probe_subprocess
+from lute.execution.environments._specs import ResolvedEnvironment
 
 __all__ = [
     "MIN_TASK_PYTHON",
@@ -41,76 +50,8 @@ __all__ = [
 
 MIN_TASK_PYTHON = (3, 8)
 DEFAULT_TIMEOUT = 60.0
-CACHE_FORMAT = 1
-# Variables that change what an interpreter can import; part of the cache key.
-KEY_VARIABLES = (
-    "PYTHONPATH",
-    "PYTHONHOME",
-    "PYTHONNOUSERSITE",
-    "PYTHONUSERBASE",
-    "PYTHONSAFEPATH",
-    "PYTHONPLATLIBDIR",
-    "HOME",
-    "LD_LIBRARY_PATH",
-    "LD_PRELOAD",
-    "VIRTUAL_ENV",
-    "CONDA_PREFIX",
-)
 # Differences in these rule out probing in the Executor's own process.
 _IMPORT_VARIABLES = KEY_VARIABLES[:6]
-_MARK = "LUTE-PROBE "
-_TAIL = 2000
-
-# Runs in the Task's interpreter. Written for any Python from 2.7 on, so that a too-old
-# interpreter is reported as such rather than as a syntax error; the Task name comes
-# in as sys.argv[1] (never pasted into the code).
-_BOOTSTRAP = r"""
-import json, sys
-out = {"version": list(sys.version_info[:3]), "executable": sys.executable,
-       "path": [p for p in sys.path if p]}
-def main():
-    if sys.version_info < (3, 8):
-        out["stage"] = "old_python"
-        return
-    import importlib.util, io, runpy, traceback
-    try:
-        found = importlib.util.find_spec("lute.tasks.run") is not None
-    except ImportError:
-        found = False
-    except Exception:
-        out["stage"] = "probe_failed"
-        out["error"] = traceback.format_exc()[-%(tail)d:]
-        return
-    if not found:
-        out["stage"] = "no_runtime"
-        return
-    argv = ["lute.tasks.run", "--probe"]
-    if len(sys.argv) > 1 and sys.argv[1]:
-        argv += ["--task", sys.argv[1]]
-    captured = io.StringIO()
-    saved = sys.stdout, sys.argv
-    sys.stdout, sys.argv = captured, argv
-    try:
-        runpy.run_module("lute.tasks.run", run_name="__main__", alter_sys=True)
-    except SystemExit as stop:
-        out["exit"] = stop.code if stop.code is None or isinstance(stop.code, int) else 1
-    except BaseException:
-        out["stage"] = "probe_failed"
-        out["error"] = traceback.format_exc()[-%(tail)d:]
-        return
-    finally:
-        sys.stdout, sys.argv = saved
-    lines = [line for line in captured.getvalue().splitlines() if line.strip()]
-    try:
-        out["probe"] = json.loads(lines[-1])
-        out["stage"] = "ok"
-    except Exception:
-        out["stage"] = "probe_failed"
-        out["error"] = ("no JSON from --probe (exit %%r):\n" %% out.get("exit")
-                        + captured.getvalue()[-%(tail)d:])
-main()
-sys.stdout.write("\n%(mark)s" + json.dumps(out) + "\n")
-""" % {"tail": _TAIL, "mark": _MARK}
 
 
 class ProbeResult(FrozenRecord):
@@ -215,32 +156,6 @@ def install_command(python: str, requirement: str) -> str:
     return "`%s -m pip install %s` (or `uv pip install -p %s %s`)" % (py, req, py, req)
 
 
-def default_cache_dir() -> str:
-    """Where probe results are kept: ``$XDG_CACHE_HOME/lute/probes`` or ``~/.cache/...``."""
-    from lute._paths import cache_dir
-
-    return cache_dir("probes")
-
-
-_memory: Dict[str, Tuple[List[Any], Dict[str, Any]]] = {}
-_memory_lock = threading.Lock()
-
-
-def clear_probe_cache(*, disk: bool = False, cache_dir: Optional[str] = None) -> None:
-    """Forget cached probe results (in memory; on disk too when ``disk``)."""
-    with _memory_lock:
-        _memory.clear()
-    if disk:
-        directory = cache_dir or default_cache_dir()
-        if os.path.isdir(directory):
-            for name in os.listdir(directory):
-                if name.startswith("probe-") and name.endswith(".json"):
-                    try:
-                        os.unlink(os.path.join(directory, name))
-                    except OSError:
-                        pass
-
-
 def preflight(
     resolved: ResolvedEnvironment,
     task_name: str,
@@ -259,7 +174,7 @@ def preflight(
         cache_dir: Cache directory (default: :func:`default_cache_dir`).
 
     Raises:
-        EnvironmentError_: The interpreter is missing, broken or older than Python 3.8;
+        EnvironmentSpecError: The interpreter is missing, broken or older than Python 3.8;
             lute-runtime is missing or speaks another IPC protocol; the Task is not
             importable there. The message names the command that fixes it.
     """
@@ -267,38 +182,38 @@ def preflight(
     _check_interpreter(resolved)
     started = time.perf_counter()
     if _same_as_executor(resolved):
-        raw = _probe_in_process(task_name)
+        raw = probe_in_process(task_name)
         return _evaluate(raw, resolved, task_name, time.perf_counter() - started, in_process=True)
 
-    key = _cache_key(python, resolved.env, task_name) if use_cache else None
+    key = cache_key(python, resolved.env, task_name) if use_cache else None
     directory = cache_dir or default_cache_dir()
     if key is not None:
-        hit = _cache_get(key, directory)
+        hit = cache_get(key, directory)
         if hit is not None:
             return _evaluate(hit, resolved, task_name, 0.0, cached=True)
-    raw = _probe_subprocess(resolved, task_name, timeout)
+    raw = probe_subprocess(resolved, task_name, timeout)
     result = _evaluate(raw, resolved, task_name, time.perf_counter() - started)
     if key is not None:  # only environments that passed every check are cached
-        _cache_put(key, directory, raw)
+        cache_put(key, directory, raw)
     return result
 
 
-# The probe -----------------------------------------------------------------------------
+# Checks ---------------------------------------------------------------------------------
 def _check_interpreter(resolved: ResolvedEnvironment) -> None:
     python = resolved.python
     where = "(environment: %s)" % resolved.description
     if not os.path.lexists(python):
-        raise EnvironmentError_(
+        raise EnvironmentSpecError(
             "Task interpreter %s does not exist %s; create the environment or fix its path"
             % (python, where)
         )
     if not os.path.exists(python):
-        raise EnvironmentError_(
+        raise EnvironmentSpecError(
             "Task interpreter %s is a broken link to %s %s; recreate the environment"
             % (python, os.path.realpath(python), where)
         )
     if os.path.isdir(python) or not os.access(python, os.X_OK):
-        raise EnvironmentError_(
+        raise EnvironmentSpecError(
             "Task interpreter %s is not an executable file %s" % (python, where)
         )
 
@@ -307,59 +222,6 @@ def _same_as_executor(resolved: ResolvedEnvironment) -> bool:
     if os.path.abspath(resolved.python) != os.path.abspath(sys.executable):
         return False
     return all(resolved.env.get(name) == os.environ.get(name) for name in _IMPORT_VARIABLES)
-
-
-def _probe_in_process(task_name: str) -> Dict[str, Any]:
-    raw: Dict[str, Any] = {
-        "version": list(sys.version_info[:3]),
-        "executable": sys.executable,
-        "path": [],
-    }
-    try:
-        from lute.tasks.run import probe
-
-        # The Task is located, not imported: its code runs only in the Task's process,
-        # which reports an import error itself (the run ends FAILED with the traceback).
-        raw["probe"] = probe(task_name or None, import_task=False)
-    except Exception:  # reported like a failing probe process
-        import traceback
-
-        raw.update(stage="probe_failed", error=traceback.format_exc()[-_TAIL:])
-    else:
-        raw["stage"] = "ok"
-    return raw
-
-
-def _probe_subprocess(
-    resolved: ResolvedEnvironment, task_name: str, timeout: float
-) -> Dict[str, Any]:
-    python = resolved.python
-    try:
-        done = run_bounded([python, "-c", _BOOTSTRAP, task_name], resolved.env, timeout)
-    except subprocess.TimeoutExpired:
-        raise EnvironmentError_(
-            "probing %s (environment: %s) took longer than %.0f s: does importing Task %r "
-            "block?" % (python, resolved.description, timeout, task_name)
-        ) from None
-    except OSError as error:
-        raise EnvironmentError_(
-            "Task interpreter %s cannot be run (environment: %s): %s; recreate the environment"
-            % (python, resolved.description, error)
-        ) from None
-    stdout = done.stdout.decode(errors="replace")
-    for line in reversed(stdout.splitlines()):
-        if line.startswith(_MARK):
-            try:
-                data: Dict[str, Any] = json.loads(line[len(_MARK) :])
-            except ValueError:
-                break
-            return data
-    stderr = done.stderr.decode(errors="replace").strip()
-    raise EnvironmentError_(
-        "Task interpreter %s is broken (environment: %s): it exited with code %d before "
-        "describing itself; recreate the environment.\n%s"
-        % (python, resolved.description, done.returncode, (stderr or stdout)[-_TAIL:])
-    )
 
 
 def _evaluate(
@@ -381,16 +243,16 @@ def _evaluate(
     version = ".".join(str(part) for part in raw.get("version", ()))
     stage = raw.get("stage")
     if stage == "old_python":
-        raise EnvironmentError_(
+        raise EnvironmentSpecError(
             "Task interpreter %s is Python %s %s: LUTE Tasks need Python >= %d.%d; point the "
             "environment at a newer interpreter" % (python, version, where, *MIN_TASK_PYTHON)
         )
     if stage == "no_runtime":
-        raise EnvironmentError_(
+        raise EnvironmentSpecError(
             "lute-runtime is not installed for %s %s: install it with %s" % (python, where, fix)
         )
     if stage != "ok":
-        raise EnvironmentError_(
+        raise EnvironmentSpecError(
             "lute-runtime for %s %s is broken or older than this Executor's (%s): its probe "
             "failed. Reinstall it with %s\n%s"
             % (python, where, executor_runtime, fix, str(raw.get("error", "")).strip())
@@ -406,14 +268,14 @@ def _evaluate(
             )
         else:
             advice = "upgrade it there with %s" % fix
-        raise EnvironmentError_(
+        raise EnvironmentSpecError(
             "lute-runtime %s for %s %s speaks IPC protocol %s, this Executor (lute-runtime %s) "
             "speaks %d: %s"
             % (task_runtime, python, where, protocol, executor_runtime, PROTOCOL_VERSION, advice)
         )
     task = probe.get("task") or {}
     if task_name and not task.get("importable"):
-        raise EnvironmentError_(
+        raise EnvironmentSpecError(
             "Task %r is not importable by %s %s: %s. Install the package that provides it "
             "there (`%s -m pip install <package>`); a facility package registers its Tasks "
             "under the 'lute.tasks' entry-point group"
@@ -442,79 +304,3 @@ def _evaluate(
         seconds=seconds,
         warnings=tuple(warnings),
     )
-
-
-# The cache ------------------------------------------------------------------------------
-def _stat_signature(path: str) -> Optional[List[int]]:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return [st.st_mtime_ns, st.st_size, st.st_ino]
-
-
-def _cache_key(python: str, env: Dict[str, str], task_name: str) -> Optional[str]:
-    real = os.path.realpath(python)
-    signature = _stat_signature(real)
-    if signature is None:
-        return None
-    bin_dir = os.path.dirname(os.path.abspath(python))
-    parts = {
-        "format": CACHE_FORMAT,
-        "python": os.path.abspath(python),
-        "real": real,
-        "stat": signature,
-        # a venv's configuration decides its sys.path
-        "pyvenv": [
-            _stat_signature(os.path.join(d, "pyvenv.cfg"))
-            for d in (bin_dir, os.path.dirname(bin_dir))
-        ],
-        "task": task_name,
-        "env": {name: env.get(name) for name in KEY_VARIABLES},
-    }
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
-
-
-def _path_signature(paths: List[str]) -> List[Any]:
-    """mtime of every ``sys.path`` entry (``None`` if missing): adding a package changes it."""
-    signature: List[Any] = []
-    for path in paths:
-        try:
-            signature.append([path, os.stat(path).st_mtime_ns])
-        except OSError:
-            signature.append([path, None])
-    return signature
-
-
-def _cache_get(key: str, directory: str) -> Optional[Dict[str, Any]]:
-    with _memory_lock:
-        entry = _memory.get(key)
-    if entry is None:
-        try:
-            with open(os.path.join(directory, "probe-%s.json" % key)) as handle:
-                stored = json.load(handle)
-            entry = (stored["paths"], stored["raw"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-    paths, raw = entry
-    if not isinstance(raw, dict) or _path_signature([p for p, _ in paths]) != paths:
-        return None
-    with _memory_lock:
-        _memory[key] = entry
-    return raw
-
-
-def _cache_put(key: str, directory: str, raw: Dict[str, Any]) -> None:
-    paths = _path_signature([str(p) for p in raw.get("path", [])])
-    with _memory_lock:
-        _memory[key] = (paths, raw)
-    try:
-        from lute._paths import write_private_json
-
-        write_private_json(
-            os.path.join(directory, "probe-%s.json" % key),
-            {"paths": paths, "raw": raw},
-            dir_mode=0o777,  # as before: the umask decides
-        )
-    except OSError:
-        pass  # the disk cache is an optimisation: an unwritable cache directory is fine
