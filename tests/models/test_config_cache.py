@@ -12,8 +12,7 @@ from typing import List
 
 import pytest
 
-from lute.io.config import ConfigError, load_config, read_config_file
-from lute.io.models import _config_cache
+from lute.io.config import ConfigError, _config_cache, load_config, read_config_file
 from tests.conftest import write_config
 
 SECTIONS = """\

@@ -53,7 +53,7 @@ def child_of(container: Any, part: Union[str, int]) -> Any:
 
 
 # Set by _load_yaml(): PyYAML costs ~10 ms to import, and a config read from the parsed
-# config cache (lute.io.models._config_cache) needs none of it.
+# config cache (lute.io.config._config_cache) needs none of it.
 _Composer: Any = None
 _yaml: Any = None
 _nodes: Any = None

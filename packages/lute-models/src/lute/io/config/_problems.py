@@ -7,8 +7,8 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Type, U
 from pydantic import BaseModel, ValidationError
 
 from lute._records import FrozenRecord
+from lute.io.config._yaml_source import MISSING, PathKey, child_of
 from lute.io.models._dynamic import HEADER_INVALID
-from lute.io.models._yaml_source import MISSING, PathKey, child_of
 
 __all__ = [
     "HEADER_INVALID",

@@ -50,17 +50,17 @@ from typing import (
 from pydantic import BaseModel, ValidationError
 
 from lute._records import FrozenRecord, Record
-from lute.io.models import _config_cache, registry
-from lute.io.models._coerce import coerce_model_input
-from lute.io.models._problems import (
+from lute.io.config import _config_cache
+from lute.io.config._coerce import coerce_model_input
+from lute.io.config._problems import (
     ConfigError,
     ConfigProblem,
     Locator,
     close_matches,
     problems_from_validation,
 )
-from lute.io.models._substitution import HEADER, Substituter
-from lute.io.models._yaml_source import (
+from lute.io.config._substitution import HEADER, Substituter
+from lute.io.config._yaml_source import (
     PathKey,
     SourceMap,
     YamlSyntaxError,
@@ -68,6 +68,7 @@ from lute.io.models._yaml_source import (
     parse_value,
     to_value,
 )
+from lute.io.models import registry
 from lute.io.models.base import AnalysisHeader, TaskParameters
 
 __all__ = [
