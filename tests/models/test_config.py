@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 
@@ -9,13 +10,15 @@ import pytest
 
 from lute.io.config import (
     ConfigError,
+    check_config,
     load_config,
     load_header,
+    read_config_file,
 )
 from lute.io.models import tests as test_models
 from lute.io.models.base import Field, TaskParameters
 from lute.io.models.registry import UnknownModelError
-from tests.models.config_files import ROOT, write_sections
+from tests.models.config_files import ROOT, problem_lines, write_sections
 
 
 def test_the_example_config_loads(tmp_path: Path) -> None:
@@ -82,3 +85,32 @@ def test_load_header_alone(tmp_path: Path) -> None:
     assert header.run == 14 and header.experiment == "TST12345"
     with pytest.raises(ConfigError, match=r"lute_config\.task_timeout"):
         load_header(config, ["task_timeout=0"])
+
+
+def test_the_file_as_read_is_loaded_without_reading_it_again(tmp_path: Path) -> None:
+    config = write_sections(tmp_path, "Test:\n  float_var: 0.5\nTestSocket: {}\n")
+    raw = read_config_file(config)
+    before = copy.deepcopy(raw)
+    config.unlink()
+    loaded = load_config(raw, "Test", ["Test.str_var=given", "run=13"])
+    assert (loaded.model.float_var, loaded.model.str_var, loaded.header.run) == (0.5, "given", 13)
+    assert loaded.header.work_dir == str(tmp_path / "lute-work")  # still the file's directory
+    assert loaded.raw.path == config and loaded.raw.header["run"] == 13
+    assert load_header(raw, ["run=14"]).run == 14
+    assert check_config(raw) == []
+    assert raw == before  # overrides went to a copy
+
+
+def test_problems_of_the_file_as_read_name_its_lines(tmp_path: Path) -> None:
+    config = write_sections(tmp_path, "Test:\n  float_var: abc\n  str_var: a\n  str_var: b\n")
+    raw = read_config_file(config)
+    for load in (
+        lambda source: load_config(source, "Test"),
+        check_config,
+    ):
+        with pytest.raises(ConfigError) as from_path:
+            load(config)
+        with pytest.raises(ConfigError) as from_raw:
+            load(raw)
+        assert str(from_raw.value) == str(from_path.value)
+        assert problem_lines(from_raw.value) == [(13, "Test.float_var"), (15, "Test.str_var")]

@@ -26,8 +26,9 @@ writes anything. The format is described for users in ``docs/configuration.md``.
 
 Reading is apart from validating, and needs no pydantic: :func:`read_config_file` gives
 the file as read (:class:`RawConfig`) and :func:`apply_overrides` applies overrides to
-it. :func:`load_config`, :func:`load_header` and :func:`check_config` load pydantic,
-and are imported on first use.
+it. :func:`load_config`, :func:`load_header` and :func:`check_config` take that
+:class:`RawConfig` in place of a path, so a run can read its config once. They load
+pydantic, and are imported on first use.
 
 The modules behind this one, each with one job:
 

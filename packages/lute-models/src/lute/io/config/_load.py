@@ -31,7 +31,7 @@ from lute._records import Record
 from lute.io.config._fill import fill
 from lute.io.config._overrides import Override, collect_overrides, is_header_override
 from lute.io.config._problems import ConfigError, ConfigProblem
-from lute.io.config._read import RawConfig, read_config_file
+from lute.io.config._read import ConfigSource, RawConfig, read_config_file
 from lute.io.config._substitution import HEADER
 from lute.io.config._validate import (
     header_data,
@@ -127,7 +127,7 @@ class _Checked(Record):
 
 
 def _check(
-    path: Union[str, os.PathLike],
+    config: ConfigSource,
     overrides: Overrides,
     environ: Optional[Mapping[str, str]],
     scope: str,
@@ -135,10 +135,10 @@ def _check(
     model: Optional[Type[BaseModel]] = None,
     strict: bool = False,
 ) -> _Checked:
-    """Read, override, fill and validate.
+    """Read (unless given a :class:`RawConfig`), override, fill and validate.
 
     Args:
-        path: The config file.
+        config: The config file, or the file as read.
         overrides: Applied in order after the file.
         environ: For ``{{ $VAR }}`` (default: ``os.environ``).
         scope: ``_TASK`` (the section ``task_name``, with ``model`` or the registry's),
@@ -153,7 +153,7 @@ def _check(
         lute.io.models.registry.UnknownModelError: No model for ``task_name``.
     """
     environ = os.environ if environ is None else environ
-    raw = read_config_file(path)
+    raw = config if isinstance(config, RawConfig) else read_config_file(config)
     header_only = scope == _HEADER_ONLY
     if header_only:
         problems = [problem for problem in raw.problems if in_header(problem)]
@@ -202,7 +202,7 @@ def _listed(names: Sequence[str]) -> Callable[[], Sequence[str]]:
 
 
 def load_config(
-    path: Union[str, os.PathLike],
+    path: ConfigSource,
     task_name: str,
     overrides: Overrides = (),
     *,
@@ -213,7 +213,8 @@ def load_config(
     """Read, fill in and validate the config for one Task.
 
     Args:
-        path: The config file.
+        path: The config file, or the file as :func:`read_config_file` read it (it is
+            then not read again; give it without overrides: they are ``overrides``).
         task_name: The Task whose section is used (its model is looked up by name).
         overrides: ``Task.param=value`` strings (or :class:`Override`), applied in order
             after the file.
@@ -248,7 +249,7 @@ def load_config(
 
 
 def load_header(
-    path: Union[str, os.PathLike],
+    path: ConfigSource,
     overrides: Overrides = (),
     *,
     environ: Optional[Mapping[str, str]] = None,
@@ -256,7 +257,7 @@ def load_header(
     """Read, fill in and validate only the header of a config.
 
     Args:
-        path: The config file.
+        path: The config file, or the file as :func:`read_config_file` read it.
         overrides: As for :func:`load_config`; those of Task parameters are ignored.
         environ: Environment for ``{{ $VAR }}`` (default: ``os.environ``).
 
@@ -273,7 +274,7 @@ def load_header(
 
 
 def check_config(
-    path: Union[str, os.PathLike],
+    path: ConfigSource,
     overrides: Overrides = (),
     *,
     environ: Optional[Mapping[str, str]] = None,
@@ -283,7 +284,7 @@ def check_config(
     Every section must name a known Task. Returns the notes (nothing fatal).
 
     Args:
-        path: The config file.
+        path: The config file, or the file as :func:`read_config_file` read it.
         overrides: As for :func:`load_config`.
         environ: Environment for ``{{ $VAR }}`` (default: ``os.environ``).
 

@@ -24,7 +24,7 @@ from lute.io.config._yaml_source import (
     to_value,
 )
 
-__all__ = ["RawConfig", "read_config_file"]
+__all__ = ["ConfigSource", "RawConfig", "read_config_file"]
 
 
 class RawConfig(Record):
@@ -84,6 +84,10 @@ class RawConfig(Record):
     def locator(self) -> Locator:
         """Finds the file and line of a path in this config."""
         return Locator(self.file, self.lines, self.origins)
+
+
+#: A config file's path, or the file as read.
+ConfigSource = Union[str, os.PathLike, RawConfig]
 
 
 def _document_line(node: Any) -> int:
