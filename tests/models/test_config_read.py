@@ -66,3 +66,50 @@ def test_file_shape_problems(tmp_path: Path) -> None:
     bad_section = write_sections(tmp_path, "Test: [1, 2]\n", name="bad_section.yaml")
     with pytest.raises(ConfigError, match="a Task section must hold 'parameter: value' lines"):
         load_config(bad_section, "Test")
+
+
+def test_binary_garbage_is_a_config_error_naming_the_byte(tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.yaml"
+    garbage.write_bytes(b"title: x\nrun: 1\n\x89PNG\r\n\x1a\n\x00\xff")
+    for read in (read_config_file, lambda path: load_config(path, "Test")):
+        with pytest.raises(ConfigError) as caught:
+            read(garbage)
+        problem = only(caught.value)
+        assert (problem.file, problem.line, problem.path) == (str(garbage), 3, "")
+        assert problem.message == (
+            "cannot read the config file: it is not UTF-8 text (byte 0x89 at offset 16); "
+            "a config is a YAML text file"
+        )
+    assert str(caught.value).startswith("1 problem in %s:\n  %s:3: " % (garbage, garbage))
+
+
+def test_the_offset_of_a_bad_byte_is_counted_in_the_whole_file(tmp_path: Path) -> None:
+    late = tmp_path / "late.yaml"
+    late.write_bytes(b"title: x\n" + b"# padding\n" * 2000 + b"run: \xe9\n")
+    with pytest.raises(ConfigError) as caught:
+        read_config_file(late)
+    problem = only(caught.value)
+    assert problem.line == 2002
+    assert "(byte 0xe9 at offset 20014)" in problem.message
+
+
+def test_control_characters_are_a_yaml_error_with_their_line(tmp_path: Path) -> None:
+    config = write_sections(tmp_path, "Test:\n  str_var: a\x00b\n")
+    with pytest.raises(ConfigError) as caught:
+        read_config_file(config)
+    problem = only(caught.value)
+    assert problem.line == 13
+    assert problem.message == (
+        "this is not valid YAML: unacceptable character #x0000: special characters are not allowed"
+    )
+
+
+def test_windows_and_old_mac_line_ends_read_like_unix_ones(tmp_path: Path) -> None:
+    unix = write_sections(tmp_path, "Test:\n  str_var: |\n    a\n    b\n", name="unix.yaml")
+    text = unix.read_text()
+    for name, newline in (("dos.yaml", "\r\n"), ("mac.yaml", "\r")):
+        other = tmp_path / name
+        other.write_bytes(text.replace("\n", newline).encode())
+        raw = read_config_file(other)
+        assert raw.sections == read_config_file(unix).sections == {"Test": {"str_var": "a\nb\n"}}
+        assert raw.lines == read_config_file(unix).lines

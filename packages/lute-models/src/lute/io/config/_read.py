@@ -118,6 +118,41 @@ def _parse_documents(text: str) -> _config_cache.Parsed:
     }
 
 
+def _read_text(path: Path) -> str:
+    """The file's text, with line ends read as Python's text mode reads them.
+
+    Raises:
+        ConfigError: The file cannot be read or is not UTF-8 text.
+    """
+    file = str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise ConfigError(
+            [ConfigProblem(file, None, "", "cannot read the config file: %s" % err)]
+        ) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        # Decoded whole (not in chunks, as a text-mode read does), so err.start is the
+        # offset in the file.
+        line = data.count(b"\n", 0, err.start) + 1
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    file,
+                    line,
+                    "",
+                    "cannot read the config file: it is not UTF-8 text "
+                    "(byte 0x%02x at offset %d); a config is a YAML text file"
+                    % (data[err.start], err.start),
+                )
+            ]
+        ) from None
+    # What open(..., newline=None) gives: "\r\n" and "\r" become "\n".
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def read_config_file(path: Union[str, os.PathLike]) -> RawConfig:
     """Read a config file's two YAML documents, remembering lines.
 
@@ -128,15 +163,11 @@ def read_config_file(path: Union[str, os.PathLike]) -> RawConfig:
     are returned in :attr:`RawConfig.problems`; :func:`load_config` reports them.
 
     Raises:
-        ConfigError: The file cannot be read, is empty or is not valid YAML.
+        ConfigError: The file cannot be read, is not UTF-8 text, is empty or is not
+            valid YAML.
     """
     config_path = Path(path)
-    try:
-        text = config_path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(
-            [ConfigProblem(str(config_path), None, "", "cannot read the config file: %s" % err)]
-        ) from None
+    text = _read_text(config_path)
     parsed = _config_cache.load(text)
     if parsed is None:
         try:

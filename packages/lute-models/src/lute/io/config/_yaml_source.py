@@ -161,7 +161,11 @@ def compose_documents(text: str) -> List[Node]:
         YamlSyntaxError: With the line of the problem.
     """
     _load_yaml()
-    loader = _Composer(text)
+    try:
+        loader = _Composer(text)  # the reader refuses control characters here, before parsing
+    except _yaml.reader.ReaderError as err:
+        words = str(err).split("\n", 1)[0]  # YAML's words, without its "<unicode string>"
+        raise YamlSyntaxError(words, text.count("\n", 0, err.position) + 1) from None
     try:
         documents = []
         while loader.check_node():
