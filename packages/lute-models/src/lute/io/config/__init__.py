@@ -25,9 +25,10 @@ in one :class:`ConfigError` (file, line, parameter path, plain words). Loading n
 writes anything. The format is described for users in ``docs/configuration.md``.
 
 Reading is apart from validating, and needs no pydantic: :func:`read_config_file` gives
-the file as read (:class:`RawConfig`) and :func:`apply_overrides` applies overrides to
-it. :func:`load_config`, :func:`load_header` and :func:`check_config` take that
-:class:`RawConfig` in place of a path, so a run can read its config once. They load
+the file as read (:class:`RawConfig`), :func:`apply_overrides` applies overrides to it,
+and :func:`early_header` gives the header values an Executor needs before validation.
+:func:`load_config`, :func:`load_header` and :func:`check_config` take that
+:class:`RawConfig` in place of a path, so a run reads its config once. They load
 pydantic, and are imported on first use.
 
 The modules behind this one, each with one job:
@@ -36,6 +37,7 @@ The modules behind this one, each with one job:
   (YAML 1.2 values with lines) and ``_config_cache`` (parses kept on disk);
 - ``_overrides`` -- ``Task.param=value``;
 - ``_fill`` -- placeholders over a config (the engine is ``_substitution``);
+- ``_early`` -- the header before validation;
 - ``_validate`` -- the pydantic step (with ``_coerce`` and ``_validation_problems``);
 - ``_load`` -- the pipeline behind :func:`load_config`, :func:`load_header` and
   :func:`check_config`;
@@ -47,6 +49,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, List
 
 from lute._lazy import lazy_attributes
+from lute.io.config._early import EarlyHeader, early_header
 from lute.io.config._overrides import COMMAND_LINE, Override, apply_overrides, parse_override
 from lute.io.config._problems import ConfigError, ConfigProblem
 from lute.io.config._read import RawConfig, read_config_file
@@ -58,11 +61,13 @@ __all__ = [
     "COMMAND_LINE",
     "ConfigError",
     "ConfigProblem",
+    "EarlyHeader",
     "LoadedConfig",
     "Override",
     "RawConfig",
     "apply_overrides",
     "check_config",
+    "early_header",
     "load_config",
     "load_header",
     "parse_override",
