@@ -12,8 +12,7 @@ from typing import List
 
 import pytest
 
-from lute.io.config import ConfigError, load_config, read_config_file
-from lute.io.models import _config_cache
+from lute.io.config import ConfigError, _config_cache, load_config, read_config_file
 from tests.conftest import write_config
 
 SECTIONS = """\
@@ -70,6 +69,22 @@ def test_a_cached_read_does_not_import_yaml(tmp_path: Path, cache_home: Path) ->
         [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True
     )
     assert done.stdout.split() == ["test", "False"]
+
+
+def test_a_run_reading_once_still_uses_the_cache(tmp_path: Path, cache_home: Path) -> None:
+    path = write_config(tmp_path)
+    read_config_file(path)  # fills the cache
+    code = (
+        "import sys; from lute.io.config import early_header, load_config, read_config_file; "
+        "raw = read_config_file(sys.argv[1]); early = early_header(raw); "
+        "loaded = load_config(raw, 'Test'); "
+        "print(early.work_dir == loaded.header.work_dir, loaded.header.run, 'yaml' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["True", "12", "False"]
+    assert len(entries(cache_home)) == 1
 
 
 def test_any_change_of_the_text_is_parsed_again(tmp_path: Path, cache_home: Path) -> None:

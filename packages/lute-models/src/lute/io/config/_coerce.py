@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Optional, Tuple, Type, Union, get_args, get_
 
 from pydantic import BaseModel
 
-from lute.io.models._yaml_source import PathKey
+from lute.io.config._yaml_source import PathKey
 
 __all__ = ["coerce_model_input"]
 

@@ -53,7 +53,7 @@ def child_of(container: Any, part: Union[str, int]) -> Any:
 
 
 # Set by _load_yaml(): PyYAML costs ~10 ms to import, and a config read from the parsed
-# config cache (lute.io.models._config_cache) needs none of it.
+# config cache (lute.io.config._config_cache) needs none of it.
 _Composer: Any = None
 _yaml: Any = None
 _nodes: Any = None
@@ -161,7 +161,11 @@ def compose_documents(text: str) -> List[Node]:
         YamlSyntaxError: With the line of the problem.
     """
     _load_yaml()
-    loader = _Composer(text)
+    try:
+        loader = _Composer(text)  # the reader refuses control characters here, before parsing
+    except _yaml.reader.ReaderError as err:
+        words = str(err).split("\n", 1)[0]  # YAML's words, without its "<unicode string>"
+        raise YamlSyntaxError(words, text.count("\n", 0, err.position) + 1) from None
     try:
         documents = []
         while loader.check_node():

@@ -99,7 +99,7 @@ def _parser_fingerprint() -> Tuple[str, ...]:
     if _fingerprint is None:
         from importlib.util import find_spec
 
-        from lute.io.models import _yaml_source
+        import lute.io.config._yaml_source as _yaml_source
 
         files = [_yaml_source.__file__, __file__]
         spec = find_spec("yaml")  # locates PyYAML without importing it

@@ -19,9 +19,9 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Dict, List, Mapping, Optional, Set
 
+from lute.io.config._problems import ConfigProblem, Locator, did_you_mean, dotted
+from lute.io.config._yaml_source import MISSING, PathKey, child_of
 from lute.io.models._formatting import format_value
-from lute.io.models._problems import ConfigProblem, Locator, did_you_mean, dotted
-from lute.io.models._yaml_source import MISSING, PathKey, child_of
 
 __all__ = ["FAILED", "HEADER", "Substituter"]
 

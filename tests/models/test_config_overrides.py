@@ -1,0 +1,79 @@
+"""Command-line overrides: their forms, their order, and their problems."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lute.io.config import (
+    COMMAND_LINE,
+    ConfigError,
+    apply_overrides,
+    load_config,
+    parse_override,
+    read_config_file,
+)
+from tests.models.config_files import write_sections
+
+
+def test_overrides_apply_after_the_file_and_are_typed(tmp_path: Path) -> None:
+    config = write_sections(tmp_path, "Test:\n  float_var: 0.5\n  str_var: a\n")
+    loaded = load_config(
+        config,
+        "Test",
+        [
+            "Test.float_var=2",
+            "Test.str_var=0042",
+            "Test.compound_var.int_var=9",
+            "Test.compound_var.dict_var={x: y}",
+            "Test.throw_error=true",
+            "lute_config.run=13",
+            "experiment=XPP",
+            "Test.float_var=3.5",
+        ],
+    )
+    model = loaded.model
+    assert (model.float_var, model.str_var, model.throw_error) == (3.5, "0042", True)
+    assert model.compound_var.int_var == 9 and model.compound_var.dict_var == {"x": "y"}
+    assert (loaded.header.run, loaded.header.experiment) == (13, "XPP")
+
+
+def test_overrides_change_what_placeholders_see(tmp_path: Path) -> None:
+    config = write_sections(tmp_path, 'Test:\n  str_var: "r{{ run:04d }}"\n')
+    assert load_config(config, "Test", ["run=7"]).model.str_var == "r0007"
+
+
+def test_parse_override_forms() -> None:
+    assert parse_override("Test.a.b=[1, 2]").path == ("Test", "a", "b")
+    assert parse_override("Test.a.b=[1, 2]").value == [1, 2]
+    assert parse_override("run=0012").path == ("lute_config", "run")
+    assert parse_override("run=0012").text == "0012"
+    assert parse_override("Test.s=a: b").value == "a: b"
+    assert parse_override("Test.s=").value == ""
+    assert parse_override("Test.s=#x").value == "#x"
+    assert parse_override("Test.s=x=y").value == "x=y"
+
+
+def test_bad_overrides_are_all_reported(tmp_path: Path) -> None:
+    raw = read_config_file(write_sections(tmp_path, "Test:\n  items: [1]\n"))
+    with pytest.raises(ConfigError) as caught:
+        apply_overrides(raw, ["nonsense", "Test.float_var.x=1", "lute_config=3", "Test.items.5=1"])
+    problems = caught.value.problems
+    assert all(problem.file == COMMAND_LINE and problem.line is None for problem in problems)
+    messages = " | ".join(problem.message for problem in problems)
+    assert "cannot read the override 'nonsense'" in messages
+    assert "Test.float_var is a single value" not in messages  # float_var is not in the file
+    assert "say which header value" in messages
+    assert "the list has no position 5" in messages
+    assert len(problems) == 3
+
+
+def test_override_errors_point_at_the_command_line(tmp_path: Path) -> None:
+    config = write_sections(tmp_path, "Test:\n  float_var: 0.5\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(config, "Test", ["Test.float_var=abc", "Test.flaot=1"])
+    assert sorted((p.file, p.line, p.path) for p in caught.value.problems) == [
+        (COMMAND_LINE, None, "Test.flaot"),
+        (COMMAND_LINE, None, "Test.float_var"),
+    ]
