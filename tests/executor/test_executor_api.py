@@ -274,3 +274,46 @@ def test_current_run_is_a_read_only_view(config: Path) -> None:
         view.parameters["float_var"] = 1.0  # type: ignore[index]
     with pytest.raises(AttributeError):
         view.status = TaskStatus.FAILED  # type: ignore[misc]
+
+
+def test_the_config_file_is_read_once_per_run(config: Path) -> None:
+    opened: List[str] = []
+    path = str(config)
+
+    def audit(event: str, args: Any) -> None:
+        if event == "open" and str(args[0]) == path:
+            opened.append(event)
+
+    sys.addaudithook(audit)  # audit hooks cannot be removed: it counts this file only
+    executor = Executor("Test")
+    assert executor.execute_task(path, console=quiet()) is TaskStatus.COMPLETED
+    assert len(opened) == 1
+
+
+def test_task_environments_follow_overrides_and_the_config_directory(
+    short_tmp: Path, capsys: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configs = short_tmp / "configs"
+    configs.mkdir()
+    config = write_config(configs)
+    config.write_text(
+        config.read_text().replace(
+            "task_timeout:", "task_environments: {Tester: {venv: envs/first}}\ntask_timeout:"
+        )
+    )
+    venv = Path(sys.prefix)
+    for name in ("first", "second"):  # two venvs that are this one under other names
+        env = configs / "envs" / name
+        (env / "bin").mkdir(parents=True)
+        (env / "bin" / "python").symlink_to(venv / "bin" / "python")
+        (env / "lib").symlink_to(venv / "lib")
+        (env / "pyvenv.cfg").write_text((venv / "pyvenv.cfg").read_text())
+    monkeypatch.chdir(short_tmp)  # relative paths are the config file's, not the current directory's
+    from lute.managed_tasks import get_managed_task
+
+    tester = get_managed_task("Tester")
+    tester.execute_task("configs/config.yaml", dry_run=True, console=quiet())
+    assert "Environment:   venv %s" % (configs / "envs" / "first") in capsys.readouterr().out
+    override = "lute_config.task_environments.Tester.venv=envs/second"
+    tester.execute_task("configs/config.yaml", [override], dry_run=True, console=quiet())
+    assert "Environment:   venv %s" % (configs / "envs" / "second") in capsys.readouterr().out

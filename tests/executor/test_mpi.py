@@ -145,9 +145,28 @@ def test_mpi_job_starts_while_the_config_is_validated(short_tmp: Path) -> None:
     assert "[rank 1] rank 1 summed" in done.stderr
 
 
-def test_mpi_job_waits_for_a_config_that_sets_the_ranks(short_tmp: Path) -> None:
+def test_mpi_job_with_its_ranks_in_the_config_starts_while_it_is_validated(
+    short_tmp: Path,
+) -> None:
     config = write_config(short_tmp)
-    config.write_text(config.read_text().replace("task_timeout:", "mpi_ranks: 2\ntask_timeout:"))
+    config.write_text(config.read_text().replace("task_timeout:", "mpi_ranks: 3\ntask_timeout:"))
+    wrapper = _logging_launcher(short_tmp / "bin")
+    log = wrapper.parent / "launches.log"
+    env = {"LUTE_MPI_LAUNCHER": str(wrapper), "LUTE_MPI_RANKS": "2"}
+    bad = lute_exec(["run", "-c", str(config), "-t", "MPITester", "MPITest.total_items=0"], env=env)
+    assert bad.returncode == 2, bad.stderr
+    assert log.read_text().splitlines() == ["launched"]  # early, with the config's 3 ranks
+    log.unlink()
+    done = lute_exec(["run", "-c", str(config), "-t", "MPITester"], env=env)
+    assert done.returncode == 0, done.stderr
+    assert log.read_text().splitlines() == ["launched"]
+    assert "[rank 2] rank 2 summed" in done.stderr
+
+
+def test_mpi_job_waits_for_ranks_only_validation_can_tell(short_tmp: Path) -> None:
+    config = write_config(short_tmp)
+    # 2.0 is validated into 2 ranks, but only validation can say so.
+    config.write_text(config.read_text().replace("task_timeout:", "mpi_ranks: 2.0\ntask_timeout:"))
     wrapper = _logging_launcher(short_tmp / "bin")
     env = {"LUTE_MPI_LAUNCHER": str(wrapper)}
     bad = lute_exec(["run", "-c", str(config), "-t", "MPITester", "MPITest.total_items=0"], env=env)

@@ -22,10 +22,11 @@ plain message) runs the hooks registered for it on *this* Executor instance, in 
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from lute.execution.console import Console
 from lute.execution.environments import (
+    PATH_MODES,
     EnvironmentSpec,
     EnvironmentUpdate,
     ResolvedEnvironment,
@@ -39,6 +40,9 @@ from lute.execution.run_view import RunView
 from lute.execution.task_run import TaskRun, active_run
 from lute.execution.tasklets import Tasklet
 from lute.tasks.dataclasses import DescribedAnalysis, TaskStatus
+
+if TYPE_CHECKING:  # pragma: no cover
+    from lute.io.config import EarlyHeader
 
 __all__ = [
     "EXIT_CODES",
@@ -55,7 +59,6 @@ Hook = Callable[["BaseExecutor", Message], Optional[bool]]
 
 TASK_ENTRY_MODULE = "lute.tasks.run"
 DEFAULT_KILL_GRACE = 10.0
-PATH_MODES = ("prepend", "append", "overwrite")
 
 
 class BaseExecutor:
@@ -229,11 +232,18 @@ class BaseExecutor:
         return [python, "-m", TASK_ENTRY_MODULE]
 
     def early_task_argv(
-        self, resolved: ResolvedEnvironment, config_path: str, overrides: Sequence[str]
+        self, resolved: ResolvedEnvironment, early: EarlyHeader
     ) -> Optional[List[str]]:
         """:meth:`task_argv` before validation, where the parameters cannot change it.
 
-        A subclass that overrides :meth:`task_argv` is assumed to use them (``None``).
+        Args:
+            resolved: The Task's environment.
+            early: The header values known before validation.
+
+        Returns:
+            The command line, or ``None`` when it must wait for the validated
+            parameters. A subclass that overrides :meth:`task_argv` is assumed to use
+            them (``None``).
         """
         if type(self).task_argv is not BaseExecutor.task_argv:
             return None
@@ -343,21 +353,28 @@ class MPIExecutor(Executor):
         return True
 
     def early_task_argv(
-        self, resolved: ResolvedEnvironment, config_path: str, overrides: Sequence[str]
+        self, resolved: ResolvedEnvironment, early: EarlyHeader
     ) -> Optional[List[str]]:
         """The MPI launch line before validation, when the rank count is already known.
 
-        Ranks come from ``ranks=``, else ``lute_config.mpi_ranks``, else the environment.
-        A config or override that mentions ``mpi_ranks`` may change them: wait for it.
+        Ranks come from ``ranks=``, else ``lute_config.mpi_ranks`` when the config gives
+        a number validation is sure to accept, else the environment when the config and
+        the overrides do not set ``mpi_ranks`` at all. Otherwise: wait for validation.
         """
         if type(self).task_argv is not MPIExecutor.task_argv:
             return None
-        if not self._ranks and _mentions_mpi_ranks(config_path, overrides):
+        ranks = self._ranks or early.mpi_ranks
+        if not ranks and early.mpi_ranks_set:
             return None
-        from lute.execution.mpi import MPILaunchError
+        from lute.execution.mpi import MPILaunchError, mpi_launch_argv
 
         try:
-            return self.task_argv(resolved.python, None, path=resolved.env.get("PATH"))
+            return mpi_launch_argv(
+                [resolved.python, "-m", TASK_ENTRY_MODULE],
+                ranks=ranks,
+                launcher_args=self._launcher_args,
+                path=resolved.env.get("PATH"),
+            )
         except MPILaunchError:
             return None  # reported by the launch plan, with nothing written
 
@@ -374,14 +391,3 @@ class MPIExecutor(Executor):
             parameters=parameters,
             path=path,
         )
-
-
-def _mentions_mpi_ranks(config_path: str, overrides: Sequence[str]) -> bool:
-    """Whether the config file or an override may set ``mpi_ranks`` (unreadable: yes)."""
-    if any("mpi_ranks" in override for override in overrides):
-        return True
-    try:
-        with open(config_path, encoding="utf-8") as handle:
-            return "mpi_ranks" in handle.read()
-    except OSError:
-        return True

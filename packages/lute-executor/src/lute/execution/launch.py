@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, TextIO
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, TextIO
 
 from lute._records import Record
 from lute.execution.environments import ResolvedEnvironment
@@ -19,6 +19,7 @@ from lute.tasks.run import python_version
 
 if TYPE_CHECKING:  # pragma: no cover
     from lute.execution.environments.probe import ProbeResult
+    from lute.io.config import LoadedConfig
     from lute.io.models import TaskParameters
     from lute.io.parameters import RowIds
 
@@ -114,20 +115,18 @@ class LaunchPlan(Record):
         *,
         managed_task: str,
         task_name: str,
-        config_path: str,
-        overrides: Sequence[str],
+        loaded: LoadedConfig,
         task_argv: Callable[..., List[str]],
         resolved: ResolvedEnvironment,
         probe: ProbeResult,
         timeout: Optional[float] = None,
     ) -> LaunchPlan:
-        """Validate and resolve everything for one launch; write nothing.
+        """Settle everything else for one launch of a validated config; write nothing.
 
         Args:
             managed_task: Name of the managed task.
             task_name: Name of the Task.
-            config_path: The YAML config.
-            overrides: ``Task.param=value`` strings applied after the file.
+            loaded: The validated config (:func:`lute.io.config.load_config`).
             task_argv: ``task_argv(python, model, path=PATH)``: the managed task's
                 command line for the validated parameters.
             resolved: The Task's resolved environment.
@@ -136,15 +135,12 @@ class LaunchPlan(Record):
                 ``task_timeout`` (itself possibly ``None``: no limit).
 
         Raises:
-            lute.io.config.ConfigError: The configuration is invalid.
-            ExecutorError: The environment or executable is unusable.
+            ExecutorError: The executable or the reporting settings are unusable.
         """
-        from lute.io.config import load_config
         from lute.io.db import default_db_path
         from lute.io.elog import make_reporters
         from lute.io.models import ThirdPartyParameters, to_argv, to_wire
 
-        loaded = load_config(config_path, task_name, overrides)
         model = loaded.model
         header = model.lute_config
         work_dir = os.path.abspath(str(header.work_dir))
@@ -172,7 +168,7 @@ class LaunchPlan(Record):
         return cls(
             executor_name=managed_task,
             task_name=task_name,
-            config_path=os.path.abspath(config_path),
+            config_path=os.path.abspath(loaded.raw.path),
             model=model,
             wire_parameters=to_wire(model),
             resolved=resolved,

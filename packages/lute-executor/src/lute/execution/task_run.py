@@ -23,18 +23,16 @@ from typing import (
     Callable,
     Dict,
     List,
+    Mapping,
     Optional,
     Protocol,
     Sequence,
     TextIO,
+    Tuple,
 )
 
 from lute.execution.console import Console
-from lute.execution.environments import (
-    EnvironmentSpec,
-    ResolvedEnvironment,
-    spec_from_config_file,
-)
+from lute.execution.environments import EnvironmentSpec, ResolvedEnvironment, spec_from_entries
 from lute.execution.launch import LaunchPlan
 from lute.execution.outcome import final_status
 from lute.execution.record import record_outcome
@@ -48,6 +46,7 @@ from lute.tasks.dataclasses import DescribedAnalysis, TaskResult, TaskStatus
 if TYPE_CHECKING:  # pragma: no cover
     from lute.execution.environments.probe import ProbeResult
     from lute.execution.ipc import Message
+    from lute.io.config import EarlyHeader, RawConfig
     from lute.io.parameters import RowIds
 
 __all__ = ["ManagedTaskDefinition", "TaskRun", "active_run", "offer_zmq"]
@@ -88,7 +87,7 @@ class ManagedTaskDefinition(Protocol):
     def task_argv(self, python: str, parameters: Any, path: Optional[str] = None) -> List[str]: ...
 
     def early_task_argv(
-        self, resolved: ResolvedEnvironment, config_path: str, overrides: Sequence[str]
+        self, resolved: ResolvedEnvironment, early: EarlyHeader
     ) -> Optional[List[str]]: ...
 
 
@@ -173,39 +172,37 @@ class TaskRun:
             _active.runs = runs
 
     def _execute(self, dry_run: bool) -> TaskStatus:
-        from lute.execution.environments.probe import preflight
+        from lute.io.config import early_header, read_config_file
 
         state = self.state
-        definition = self.definition
-        # A config's task_environments entry overrides the environment set in Python.
-        configured = spec_from_config_file(state.config_path, (state.managed_task, state.task_name))
-        resolved = definition.resolve_environment(configured)
-        probe = preflight(resolved, state.task_name)
+        names = (state.managed_task, state.task_name)
+        # The file is read and parsed once: the early header values and the validation
+        # below both come from ``raw``.
+        raw = read_config_file(state.config_path)
+        early = early_header(raw, self.overrides, names=names)
+        spec: Optional[EnvironmentSpec] = None
+        resolved: Optional[ResolvedEnvironment] = None
+        probe: Optional[ProbeResult] = None
         launch = None
-        early_argv = None if dry_run else self._argv_before_validation(resolved, probe)
-        if early_argv is not None:
-            # Start the Task's interpreter (or its MPI job) now: it imports itself while we
-            # validate, then waits in the IPC handshake for its parameters (see
-            # Listener.set_hello_reply).
-            launch = self._new_launch(probe, hello_reply=None)
-            launch.spawn(early_argv, resolved.env)
+        if early.task_environments is not None:
+            # A config's task_environments entry overrides the environment set in Python.
+            spec = self._spec(early.task_environments, early.config_dir)
+            resolved, probe = self._resolve(spec)
+            early_argv = None if dry_run else self._argv_before_validation(resolved, probe, early)
+            if early_argv is not None:
+                # Start the Task's interpreter (or its MPI job) now: it imports itself while
+                # we validate, then waits in the IPC handshake for its parameters (see
+                # Listener.set_hello_reply).
+                launch = self._new_launch(probe, hello_reply=None)
+                launch.spawn(early_argv, resolved.env)
         try:
-            plan = LaunchPlan.prepare(
-                managed_task=state.managed_task,
-                task_name=state.task_name,
-                config_path=state.config_path,
-                overrides=self.overrides,
-                task_argv=definition.task_argv,
-                resolved=resolved,
-                probe=probe,
-                timeout=state.timeout,
-            )
+            plan = self._plan(raw, early.config_dir, spec, resolved, probe)
             state.plan = plan
             if dry_run:
                 plan.print_dry_run(sys.stdout)
                 return TaskStatus.PENDING
-            if launch is not None and launch.argv != plan.argv:
-                # The validated parameters changed the command line: start it anew.
+            if launch is not None and (launch.argv != plan.argv or plan.resolved is not resolved):
+                # What validation decided changed the command line: start it anew.
                 launch.close()
                 launch = None
             return self._record_and_supervise(plan, launch)
@@ -213,8 +210,49 @@ class TaskRun:
             if launch is not None:
                 launch.close()  # ends a Task process that never got its parameters
 
+    def _spec(self, entries: Mapping[str, Any], config_dir: str) -> Optional[EnvironmentSpec]:
+        state = self.state
+        return spec_from_entries(
+            entries,
+            (state.managed_task, state.task_name),
+            base_dir=config_dir,
+            source=state.config_path,
+        )
+
+    def _resolve(self, spec: Optional[EnvironmentSpec]) -> Tuple[ResolvedEnvironment, ProbeResult]:
+        from lute.execution.environments.probe import preflight
+
+        resolved = self.definition.resolve_environment(spec)
+        return resolved, preflight(resolved, self.state.task_name)
+
+    def _plan(
+        self,
+        raw: RawConfig,
+        config_dir: str,
+        spec: Optional[EnvironmentSpec],
+        resolved: Optional[ResolvedEnvironment],
+        probe: Optional[ProbeResult],
+    ) -> LaunchPlan:
+        """Validate the config and settle the launch; the validated header has the last word."""
+        from lute.io.config import load_config
+
+        state = self.state
+        loaded = load_config(raw, state.task_name, self.overrides)
+        validated = self._spec(loaded.model.lute_config.task_environments, config_dir)
+        if resolved is None or probe is None or validated != spec:
+            resolved, probe = self._resolve(validated)
+        return LaunchPlan.prepare(
+            managed_task=state.managed_task,
+            task_name=state.task_name,
+            loaded=loaded,
+            task_argv=self.definition.task_argv,
+            resolved=resolved,
+            probe=probe,
+            timeout=state.timeout,
+        )
+
     def _argv_before_validation(
-        self, resolved: ResolvedEnvironment, probe: ProbeResult
+        self, resolved: ResolvedEnvironment, probe: ProbeResult, early: EarlyHeader
     ) -> Optional[List[str]]:
         """The Task's command line if it can start before its config is validated.
 
@@ -222,10 +260,9 @@ class TaskRun:
         command line may depend on the parameters. The line is checked against the
         validated one before the hand-off is sent.
         """
-        state = self.state
         if offer_zmq(self.definition.use_zmq, probe):
             return None
-        return self.definition.early_task_argv(resolved, state.config_path, self.overrides)
+        return self.definition.early_task_argv(resolved, early)
 
     def _new_launch(
         self, probe: Optional[ProbeResult], hello_reply: Optional[Dict[str, Any]]

@@ -36,7 +36,7 @@ from lute.execution.environments._cleaning import (
     clean_environment,
 )
 from lute.execution.environments._conda import find_conda_prefix
-from lute.execution.environments._config_file import spec_from_config_file
+from lute.execution.environments._config_file import spec_from_config_file, spec_from_entries
 from lute.execution.environments._errors import EnvironmentError_, EnvironmentSpecError
 from lute.execution.environments._resolution import (
     MODULE_INIT_FILES,
@@ -89,6 +89,7 @@ __all__ = [
     "run_bounded",
     "source_script",
     "spec_from_config_file",
+    "spec_from_entries",
 ]
 
 # The probe's names: importing the probe (hashlib, threading, …) waits until one is used.
