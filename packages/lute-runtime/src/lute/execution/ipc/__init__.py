@@ -23,8 +23,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     from typing import Any, Dict, FrozenSet, Mapping, Optional, Tuple
 
-    from lute.execution._communicator import Communicator
-    from lute.execution._listener import Listener, Peer
+    from lute.execution.ipc._communicator import Communicator
+    from lute.execution.ipc._listener import Listener, Peer
 
 __all__ = [
     "ENV_ADDRESS",
@@ -192,7 +192,7 @@ def connect(
         AuthenticationError: The Executor rejected our key (or answered with another).
         ProtocolError: The two sides speak different protocol versions.
     """
-    from lute.execution._communicator import connect as _connect
+    from lute.execution.ipc._communicator import connect as _connect
 
     return _connect(
         os.environ if env is None else env,
@@ -203,9 +203,9 @@ def connect(
 
 
 _LAZY: Dict[str, str] = {
-    "Listener": "lute.execution._listener",
-    "Peer": "lute.execution._listener",
-    "Communicator": "lute.execution._communicator",
+    "Listener": "lute.execution.ipc._listener",
+    "Peer": "lute.execution.ipc._listener",
+    "Communicator": "lute.execution.ipc._communicator",
 }
 
 

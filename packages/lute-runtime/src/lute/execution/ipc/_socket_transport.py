@@ -6,9 +6,8 @@ import socket
 import time
 from typing import Any, Dict, List, Sequence
 
-from lute.execution import _address, _handshake, _wire
-from lute.execution._communicator import Communicator
-from lute.execution.ipc import FrameError, IPCError
+from lute.execution.ipc import FrameError, IPCError, _address, _handshake, _wire
+from lute.execution.ipc._communicator import Communicator
 
 #: Buffers handed to one ``sendmsg`` call (Linux allows 1024).
 IOV_GROUP = 512

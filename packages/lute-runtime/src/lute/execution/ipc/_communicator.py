@@ -17,8 +17,6 @@ import time
 import weakref
 from typing import Any, Dict, List, Mapping, Optional
 
-from lute.execution import _address, _wire
-from lute.execution._handshake import Session
 from lute.execution.ipc import (
     ENV_ADDRESS,
     ENV_KEY,
@@ -27,7 +25,10 @@ from lute.execution.ipc import (
     FrameError,
     IPCError,
     Message,
+    _address,
+    _wire,
 )
+from lute.execution.ipc._handshake import Session
 
 #: Longest time a small message waits in the batch before it is sent (seconds).
 FLUSH_DELAY = 0.002
@@ -318,7 +319,7 @@ def connect(
     key = _address.parse_key(env.get(ENV_KEY))
     max_frame = _address.max_frame_from_env(env)
     if _use_zmq(env):
-        from lute.execution import _zmq_transport
+        from lute.execution.ipc import _zmq_transport
 
         address = _address.parse_zmq_address(ENV_ZMQ_ADDRESS, env[ENV_ZMQ_ADDRESS])
         return _zmq_transport.connect(key, address, rank, timeout, send_timeout, max_frame)
@@ -334,7 +335,7 @@ def connect(
             "%s is not set%s: this process was not started by a LUTE Executor" % (ENV_ADDRESS, hint)
         )
     family, host_or_path, port = _address.parse_address(ENV_ADDRESS, text)
-    from lute.execution import _socket_transport
+    from lute.execution.ipc import _socket_transport
 
     return _socket_transport.connect(
         key, family, host_or_path, port, rank, timeout, send_timeout, max_frame

@@ -15,8 +15,8 @@ import socket
 import sys
 from typing import Any, Dict, Optional, Tuple
 
-from lute.execution import _wire, ipc
-from lute.execution.ipc import AuthenticationError, FrameError, IPCError, ProtocolError
+from lute.execution import ipc
+from lute.execution.ipc import AuthenticationError, FrameError, IPCError, ProtocolError, _wire
 
 NONCE_BYTES = 16
 

@@ -17,12 +17,12 @@ import struct
 import time
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
-from lute.execution import _handshake, _wire, ipc
-from lute.execution._communicator import Communicator
-from lute.execution.ipc import FrameError, IPCError, ProtocolError
+from lute.execution import ipc
+from lute.execution.ipc import FrameError, IPCError, ProtocolError, _handshake, _wire
+from lute.execution.ipc._communicator import Communicator
 
 if TYPE_CHECKING:  # pragma: no cover
-    from lute.execution._listener import Listener, Peer
+    from lute.execution.ipc._listener import Listener, Peer
 
 # pyzmq, bound by _load_zmq() on first use of the transport.
 zmq: Any = None
@@ -202,7 +202,7 @@ class ZmqEndpoint:
     def __init__(
         self, listener: Listener, transport: str, host: str, directory: Optional[str]
     ) -> None:
-        from lute.execution._socket_listener import ZMQ_SOCKET_NAME
+        from lute.execution.ipc._socket_listener import ZMQ_SOCKET_NAME
 
         _load_zmq()
         self.listener = listener

@@ -17,7 +17,6 @@ import time
 import weakref
 from typing import Any, Callable, Dict, List, Optional
 
-from lute.execution import _address, _wire
 from lute.execution.ipc import (
     ENV_ADDRESS,
     ENV_KEY,
@@ -28,6 +27,8 @@ from lute.execution.ipc import (
     IPCError,
     Message,
     PayloadError,
+    _address,
+    _wire,
 )
 
 #: Seconds a connection may take to send its HELLO.
@@ -218,7 +219,7 @@ class Listener:
             if self._started:
                 return
             self._started = True
-        from lute.execution import _socket_listener
+        from lute.execution.ipc import _socket_listener
 
         try:
             self._selector = selectors.DefaultSelector()
@@ -441,7 +442,7 @@ class Listener:
         self.report(peer, error)
 
     def _open_zmq(self) -> Any:
-        from lute.execution import _zmq_transport
+        from lute.execution.ipc import _zmq_transport
 
         try:
             _zmq_transport._load_zmq()

@@ -13,9 +13,9 @@ from __future__ import annotations
 import hmac
 from typing import Any, Callable, Optional, Tuple
 
-from lute.execution import _wire, ipc
-from lute.execution._handshake import Session
-from lute.execution.ipc import AuthenticationError, FrameError, ProtocolError
+from lute.execution import ipc
+from lute.execution.ipc import AuthenticationError, FrameError, ProtocolError, _wire
+from lute.execution.ipc._handshake import Session
 
 #: Receive buffer of a new connection; frames up to its size are handled in place.
 RECV_BUFFER = 128 << 10
