@@ -17,18 +17,16 @@ import time
 import weakref
 from typing import Any, Dict, List, Mapping, Optional
 
-from lute.execution.ipc import (
+from lute.execution.ipc import _address, _protocol, _wire
+from lute.execution.ipc._errors import FrameError, IPCError
+from lute.execution.ipc._handshake import Session
+from lute.execution.ipc._protocol import (
     ENV_ADDRESS,
     ENV_KEY,
     ENV_USE_ZMQ,
     ENV_ZMQ_ADDRESS,
-    FrameError,
-    IPCError,
     Message,
-    _address,
-    _wire,
 )
-from lute.execution.ipc._handshake import Session
 
 #: Longest time a small message waits in the batch before it is sent (seconds).
 FLUSH_DELAY = 0.002
@@ -231,7 +229,7 @@ class Communicator(abc.ABC):
             frame,
             0,
             _wire.MAGIC,
-            _wire.ipc.PROTOCOL_VERSION,
+            _protocol.PROTOCOL_VERSION,
             _wire.BATCH,
             count,
             len(frame) - _wire.HEADER_SIZE,

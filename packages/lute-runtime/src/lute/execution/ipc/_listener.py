@@ -17,18 +17,15 @@ import time
 import weakref
 from typing import Any, Callable, Dict, List, Optional
 
-from lute.execution.ipc import (
+from lute.execution.ipc import _address, _wire
+from lute.execution.ipc._errors import FrameError, IPCError, PayloadError
+from lute.execution.ipc._protocol import (
     ENV_ADDRESS,
     ENV_KEY,
     ENV_MAX_FRAME,
     ENV_USE_ZMQ,
     ENV_ZMQ_ADDRESS,
-    FrameError,
-    IPCError,
     Message,
-    PayloadError,
-    _address,
-    _wire,
 )
 
 #: Seconds a connection may take to send its HELLO.

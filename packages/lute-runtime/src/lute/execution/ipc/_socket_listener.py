@@ -12,7 +12,8 @@ import tempfile
 import time
 from typing import TYPE_CHECKING, Any, List, Optional, Set, Tuple
 
-from lute.execution.ipc import FrameError, IPCError, ProtocolError, _address, _handshake, _wire
+from lute.execution.ipc import _address, _handshake, _wire
+from lute.execution.ipc._errors import FrameError, IPCError, ProtocolError
 from lute.execution.ipc._reader import FrameReader
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -17,9 +17,9 @@ import struct
 import time
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
-from lute.execution import ipc
-from lute.execution.ipc import FrameError, IPCError, ProtocolError, _handshake, _wire
+from lute.execution.ipc import _handshake, _protocol, _wire
 from lute.execution.ipc._communicator import Communicator
+from lute.execution.ipc._errors import AuthenticationError, FrameError, IPCError, ProtocolError
 
 if TYPE_CHECKING:  # pragma: no cover
     from lute.execution.ipc._listener import Listener, Peer
@@ -262,7 +262,7 @@ class ZmqEndpoint:
         state.last_seen = time.monotonic()
         try:
             self._frame(identity, state, parts)
-        except (FrameError, ProtocolError, ipc.AuthenticationError) as error:
+        except (FrameError, ProtocolError, AuthenticationError) as error:
             state.dead = True
             state.peer.connected = False
             self.listener.report(state.peer, error)
@@ -312,10 +312,10 @@ class ZmqEndpoint:
         if len(head) < _wire.HEADER_SIZE:
             raise FrameError("ZMQ message too short for a frame header")
         version, kind, count, length = _wire.read_header(head)
-        if version != ipc.PROTOCOL_VERSION:
+        if version != _protocol.PROTOCOL_VERSION:
             raise FrameError(
                 "frame of protocol version %d on a version %d connection"
-                % (version, ipc.PROTOCOL_VERSION)
+                % (version, _protocol.PROTOCOL_VERSION)
             )
         if length > state.session.max_frame:
             raise FrameError(
