@@ -97,7 +97,7 @@ def connect(
         AuthenticationError: The Executor rejected our key (or answered with another).
         ProtocolError: The two sides speak different protocol versions.
     """
-    from lute.execution.ipc._communicator import connect as _connect
+    from lute.execution.ipc._connect import connect as _connect
 
     return _connect(
         os.environ if env is None else env,
