@@ -141,6 +141,7 @@ def test_importing_ipc_loads_no_transport_modules() -> None:
 
 def test_lazy_names_resolve() -> None:
     from lute.execution.ipc._communicator import Communicator
-    from lute.execution.ipc._listener import Listener, Peer
+    from lute.execution.ipc._listener import Listener
+    from lute.execution.ipc._peer import Peer
 
     assert ipc.Listener is Listener and ipc.Peer is Peer and ipc.Communicator is Communicator

@@ -42,7 +42,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     from typing import Dict, Mapping, Optional
 
     from lute.execution.ipc._communicator import Communicator
-    from lute.execution.ipc._listener import Listener, Peer
+    from lute.execution.ipc._listener import Listener
+    from lute.execution.ipc._peer import Peer
 
 __all__ = [
     "ENV_ADDRESS",
@@ -109,7 +110,7 @@ def connect(
 
 _LAZY: Dict[str, str] = {
     "Listener": "lute.execution.ipc._listener",
-    "Peer": "lute.execution.ipc._listener",
+    "Peer": "lute.execution.ipc._peer",
     "Communicator": "lute.execution.ipc._communicator",
 }
 

@@ -17,7 +17,7 @@ from lute.execution.ipc._errors import FrameError, IPCError, ProtocolError
 from lute.execution.ipc._reader import FrameReader
 
 if TYPE_CHECKING:  # pragma: no cover
-    from lute.execution.ipc._listener import Listener, Peer
+    from lute.execution.ipc._peer import Peer, PeerHub
 
 #: Longest Unix socket path (sun_path is 108 bytes including the terminating NUL).
 MAX_UNIX_PATH = 107
@@ -67,7 +67,7 @@ def private_dir() -> str:
 class SocketEndpoint:
     """The listening socket (Unix or TCP) and the connections accepted from it."""
 
-    def __init__(self, listener: Listener, transport: str, host: str) -> None:
+    def __init__(self, listener: PeerHub, transport: str, host: str) -> None:
         self.listener = listener
         self.transport = transport
         self.connections: Set[Connection] = set()

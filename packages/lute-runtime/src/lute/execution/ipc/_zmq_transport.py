@@ -22,7 +22,7 @@ from lute.execution.ipc._communicator import Communicator
 from lute.execution.ipc._errors import AuthenticationError, FrameError, IPCError, ProtocolError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from lute.execution.ipc._listener import Listener, Peer
+    from lute.execution.ipc._peer import Peer, PeerHub
 
 # pyzmq, bound by _load_zmq() on first use of the transport.
 zmq: Any = None
@@ -200,7 +200,7 @@ class ZmqEndpoint:
     """A ROUTER socket polled by the Listener thread."""
 
     def __init__(
-        self, listener: Listener, transport: str, host: str, directory: Optional[str]
+        self, listener: PeerHub, transport: str, host: str, directory: Optional[str]
     ) -> None:
         from lute.execution.ipc._socket_listener import ZMQ_SOCKET_NAME
 
