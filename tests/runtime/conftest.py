@@ -18,9 +18,17 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 
 import pytest
 
-from lute.execution import _handshake, _socket_transport, _wire
-from lute.execution._reader import FrameReader
-from lute.execution.ipc import IPCError, Listener, Message, Peer, new_key
+from lute.execution.ipc import (
+    IPCError,
+    Listener,
+    Message,
+    Peer,
+    _handshake,
+    _socket_transport,
+    _wire,
+    new_key,
+)
+from lute.execution.ipc._reader import FrameReader
 
 RUNTIME_SRC = Path(__file__).resolve().parents[2] / "packages" / "lute-runtime" / "src"
 WAIT = 30.0  # generous bound for every wait: the machine is shared, nothing may hang

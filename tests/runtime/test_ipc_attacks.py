@@ -12,8 +12,6 @@ from typing import Any, Callable, Tuple
 
 import pytest
 
-from lute.execution import _handshake, _wire
-from lute.execution._address import parse_address
 from lute.execution.ipc import (
     AuthenticationError,
     FrameError,
@@ -21,7 +19,10 @@ from lute.execution.ipc import (
     Listener,
     Message,
     ProtocolError,
+    _handshake,
+    _wire,
 )
+from lute.execution.ipc._address import parse_address
 
 
 class CreatesFile:

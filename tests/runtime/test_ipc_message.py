@@ -92,6 +92,15 @@ def test_pickle_round_trip(protocol: int) -> None:
     assert type(copy) is Message
 
 
+def test_pickles_and_tracebacks_name_the_public_module() -> None:
+    # The wire format: peers of every version look the class up at lute.execution.ipc.
+    assert (Message.__module__, Message.__qualname__) == ("lute.execution.ipc", "Message")
+    assert b"\x8c\x12lute.execution.ipc\x94\x8c\x07Message\x94" in pickle.dumps(Message(), 4)
+    for error in (ipc.IPCError, ipc.AuthenticationError, ipc.FrameError, ipc.ProtocolError):
+        assert error.__module__ == "lute.execution.ipc"
+    assert ipc.PayloadError.__module__ == "lute.execution.ipc"
+
+
 def test_unpickling_revalidates_the_signal() -> None:
     data = pickle.dumps(Message("x", "TASK_DONE"), 4).replace(b"TASK_DONE", b"TASK_NOPE")
     with pytest.raises(ValueError):
@@ -131,7 +140,8 @@ def test_importing_ipc_loads_no_transport_modules() -> None:
 
 
 def test_lazy_names_resolve() -> None:
-    from lute.execution._communicator import Communicator
-    from lute.execution._listener import Listener, Peer
+    from lute.execution.ipc._communicator import Communicator
+    from lute.execution.ipc._listener import Listener
+    from lute.execution.ipc._peer import Peer
 
     assert ipc.Listener is Listener and ipc.Peer is Peer and ipc.Communicator is Communicator

@@ -11,8 +11,7 @@ pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lute.execution import _handshake, _wire
-from lute.execution.ipc import LUTE_SIGNALS, IPCError, Message
+from lute.execution.ipc import LUTE_SIGNALS, IPCError, Message, _handshake, _wire
 
 SETTINGS = settings(
     max_examples=60,

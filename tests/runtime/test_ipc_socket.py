@@ -296,7 +296,8 @@ def test_version_mismatch_is_a_protocol_error_on_both_sides(
     future_task = code(
         """
         from lute.execution import ipc
-        ipc.PROTOCOL_VERSION = 2  # a newer lute-runtime on the Task side
+        from lute.execution.ipc import _protocol
+        _protocol.PROTOCOL_VERSION = 2  # a newer lute-runtime on the Task side
         try:
             ipc.connect(timeout=60)
         except ipc.ProtocolError as error:

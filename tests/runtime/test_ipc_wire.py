@@ -10,7 +10,7 @@ from typing import Any, Tuple
 
 import pytest
 
-from lute.execution import _address, _handshake, _wire, ipc
+from lute.execution import ipc
 from lute.execution.ipc import (
     AuthenticationError,
     FrameError,
@@ -18,6 +18,9 @@ from lute.execution.ipc import (
     Message,
     PayloadError,
     ProtocolError,
+    _address,
+    _handshake,
+    _wire,
     new_key,
 )
 

@@ -1,4 +1,4 @@
-"""Task side of the IPC layer: the buffering :class:`Communicator` and :func:`connect`.
+"""Task side of the IPC layer: the buffering :class:`Communicator`, base of every transport.
 
 Small messages are pickled into a batch that becomes one BATCH frame (one HMAC, one
 system call) when it fills, when a signal message is sent, on :meth:`Communicator.flush`
@@ -15,19 +15,12 @@ import os
 import threading
 import time
 import weakref
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Optional
 
-from lute.execution import _address, _wire
-from lute.execution._handshake import Session
-from lute.execution.ipc import (
-    ENV_ADDRESS,
-    ENV_KEY,
-    ENV_USE_ZMQ,
-    ENV_ZMQ_ADDRESS,
-    FrameError,
-    IPCError,
-    Message,
-)
+from lute.execution.ipc import _protocol, _wire
+from lute.execution.ipc._errors import FrameError, IPCError
+from lute.execution.ipc._handshake import Session
+from lute.execution.ipc._protocol import Message
 
 #: Longest time a small message waits in the batch before it is sent (seconds).
 FLUSH_DELAY = 0.002
@@ -230,7 +223,7 @@ class Communicator(abc.ABC):
             frame,
             0,
             _wire.MAGIC,
-            _wire.ipc.PROTOCOL_VERSION,
+            _protocol.PROTOCOL_VERSION,
             _wire.BATCH,
             count,
             len(frame) - _wire.HEADER_SIZE,
@@ -291,51 +284,3 @@ def _reset_in_child() -> None:
 atexit.register(_close_all_at_exit)
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_reset_in_child)
-
-
-def _use_zmq(env: Mapping[str, str]) -> bool:
-    if not env.get(ENV_ZMQ_ADDRESS):
-        return False
-    try:
-        wanted = _address.parse_flag(ENV_USE_ZMQ, env.get(ENV_USE_ZMQ))
-    except ValueError as error:
-        raise IPCError(str(error)) from None
-    if wanted is False:
-        return False
-    try:
-        import zmq  # noqa: F401  (only to learn whether pyzmq is importable here)
-    except Exception:  # ImportError, or a broken libzmq: either way, use the stdlib
-        return False
-    return True
-
-
-def connect(
-    env: Mapping[str, str], *, rank: int, timeout: float, send_timeout: float
-) -> Communicator:
-    """Implementation of :func:`lute.execution.ipc.connect` (see there)."""
-    if timeout <= 0 or send_timeout <= 0:
-        raise ValueError("timeout and send_timeout must be positive")
-    key = _address.parse_key(env.get(ENV_KEY))
-    max_frame = _address.max_frame_from_env(env)
-    if _use_zmq(env):
-        from lute.execution import _zmq_transport
-
-        address = _address.parse_zmq_address(ENV_ZMQ_ADDRESS, env[ENV_ZMQ_ADDRESS])
-        return _zmq_transport.connect(key, address, rank, timeout, send_timeout, max_frame)
-    text = env.get(ENV_ADDRESS)
-    if not text:
-        hint = ""
-        if env.get(ENV_ZMQ_ADDRESS):
-            hint = " (%s is set, but pyzmq is not importable here or %s=0)" % (
-                ENV_ZMQ_ADDRESS,
-                ENV_USE_ZMQ,
-            )
-        raise IPCError(
-            "%s is not set%s: this process was not started by a LUTE Executor" % (ENV_ADDRESS, hint)
-        )
-    family, host_or_path, port = _address.parse_address(ENV_ADDRESS, text)
-    from lute.execution import _socket_transport
-
-    return _socket_transport.connect(
-        key, family, host_or_path, port, rank, timeout, send_timeout, max_frame
-    )

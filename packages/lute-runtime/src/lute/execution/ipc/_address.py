@@ -5,7 +5,8 @@ from __future__ import annotations
 import binascii
 from typing import Mapping, Optional, Tuple
 
-from lute.execution.ipc import ENV_KEY, ENV_MAX_FRAME, IPCError
+from lute.execution.ipc._errors import IPCError
+from lute.execution.ipc._protocol import ENV_KEY, ENV_MAX_FRAME
 
 #: Shortest key accepted; :func:`lute.execution.ipc.new_key` makes 32 bytes.
 MIN_KEY_BYTES = 16

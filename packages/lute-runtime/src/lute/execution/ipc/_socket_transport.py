@@ -6,9 +6,9 @@ import socket
 import time
 from typing import Any, Dict, List, Sequence
 
-from lute.execution import _address, _handshake, _wire
-from lute.execution._communicator import Communicator
-from lute.execution.ipc import FrameError, IPCError
+from lute.execution.ipc import _address, _handshake, _wire
+from lute.execution.ipc._communicator import Communicator
+from lute.execution.ipc._errors import FrameError, IPCError
 
 #: Buffers handed to one ``sendmsg`` call (Linux allows 1024).
 IOV_GROUP = 512

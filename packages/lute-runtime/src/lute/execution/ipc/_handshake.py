@@ -15,8 +15,9 @@ import socket
 import sys
 from typing import Any, Dict, Optional, Tuple
 
-from lute.execution import _wire, ipc
-from lute.execution.ipc import AuthenticationError, FrameError, IPCError, ProtocolError
+from lute.execution.ipc import _protocol, _wire
+from lute.execution.ipc._errors import AuthenticationError, FrameError, IPCError, ProtocolError
+from lute.execution.ipc._protocol import ENV_KEY
 
 NONCE_BYTES = 16
 
@@ -125,7 +126,7 @@ def make_hello(key: bytes, rank: int, version: Optional[int] = None) -> Tuple[by
     """
     nonce = os.urandom(NONCE_BYTES)
     doc = {
-        "protocol": ipc.PROTOCOL_VERSION if version is None else version,
+        "protocol": _protocol.PROTOCOL_VERSION if version is None else version,
         "pid": os.getpid(),
         "rank": int(rank),
         "host": socket.gethostname(),
@@ -174,10 +175,10 @@ def read_reply(
         message = doc.get("message") or "no reason given"
         error = _REASON_ERRORS.get(str(reason), IPCError)
         raise error("the Executor at %s rejected the handshake: %s" % (endpoint, message))
-    if version != ipc.PROTOCOL_VERSION:
+    if version != _protocol.PROTOCOL_VERSION:
         raise ProtocolError(
             "protocol version mismatch: the Executor at %s speaks LUTE IPC protocol %d, this "
-            "Task speaks %d" % (endpoint, version, ipc.PROTOCOL_VERSION)
+            "Task speaks %d" % (endpoint, version, _protocol.PROTOCOL_VERSION)
         )
     if kind != _wire.WELCOME:
         raise ProtocolError("expected WELCOME from %s, got %s" % (endpoint, _wire.kind_name(kind)))
@@ -188,7 +189,7 @@ def read_reply(
         _wire.check_tag(mac, tag, "the WELCOME frame")
     except AuthenticationError:
         raise AuthenticationError(
-            "the Executor at %s answered with another key: check %s" % (endpoint, ipc.ENV_KEY)
+            "the Executor at %s answered with another key: check %s" % (endpoint, ENV_KEY)
         ) from None
     what = "WELCOME from %s" % endpoint
     doc = _json(body, what)
@@ -219,7 +220,7 @@ def read_reply(
 def reject(key: bytes, reason: str, message: str) -> bytes:
     """A REJECT frame telling the Task why the handshake failed."""
     body = json.dumps(
-        {"reason": reason, "message": message, "protocol": ipc.PROTOCOL_VERSION},
+        {"reason": reason, "message": message, "protocol": _protocol.PROTOCOL_VERSION},
         separators=(",", ":"),
     ).encode("utf-8")
     return _frame(key, _wire.REJECT, body)
@@ -253,7 +254,7 @@ def answer_hello(
         Rejected: Carries the error to report and the REJECT frame to send back.
     """
     version, kind, _, length = header
-    if version != ipc.PROTOCOL_VERSION:
+    if version != _protocol.PROTOCOL_VERSION:
         claimed = ""
         if kind == _wire.HELLO and body is not None:
             try:
@@ -263,7 +264,7 @@ def answer_hello(
         message = (
             "protocol version mismatch: the Task%s speaks LUTE IPC protocol %d, the Executor "
             "speaks %d; install matching lute-runtime versions"
-            % (claimed, version, ipc.PROTOCOL_VERSION)
+            % (claimed, version, _protocol.PROTOCOL_VERSION)
         )
         raise Rejected(ProtocolError(message), reject(key, REASON_PROTOCOL, message))
     if kind != _wire.HELLO:
@@ -275,7 +276,7 @@ def answer_hello(
     try:
         _wire.check_tag(mac, tag, "the HELLO frame")
     except AuthenticationError:
-        message = "HELLO failed authentication: the Task's %s is not this run's key" % ipc.ENV_KEY
+        message = "HELLO failed authentication: the Task's %s is not this run's key" % ENV_KEY
         raise Rejected(AuthenticationError(message), reject(key, REASON_AUTH, message)) from None
     try:
         doc = _json(body, "HELLO")
@@ -301,7 +302,7 @@ def answer_hello(
     listener_nonce = os.urandom(NONCE_BYTES)
     head = json.dumps(
         {
-            "protocol": ipc.PROTOCOL_VERSION,
+            "protocol": _protocol.PROTOCOL_VERSION,
             "pickle_protocol": agreed,
             "out_of_band": out_of_band,
             "max_frame_size": max_frame,

@@ -1,7 +1,7 @@
 """Listener side of the stdlib transport: the listening socket and its connections.
 
 Each connection is a non-blocking socket read by the Listener's thread when the selector
-reports input; the bytes go straight into a :class:`~lute.execution._reader.FrameReader`.
+reports input; the bytes go straight into a :class:`~lute.execution.ipc._reader.FrameReader`.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ import tempfile
 import time
 from typing import TYPE_CHECKING, Any, List, Optional, Set, Tuple
 
-from lute.execution import _address, _handshake, _wire
-from lute.execution._reader import FrameReader
-from lute.execution.ipc import FrameError, IPCError, ProtocolError
+from lute.execution.ipc import _address, _handshake, _wire
+from lute.execution.ipc._errors import FrameError, IPCError, ProtocolError
+from lute.execution.ipc._reader import FrameReader
 
 if TYPE_CHECKING:  # pragma: no cover
-    from lute.execution._listener import Listener, Peer
+    from lute.execution.ipc._peer import Peer, PeerHub
 
 #: Longest Unix socket path (sun_path is 108 bytes including the terminating NUL).
 MAX_UNIX_PATH = 107
@@ -67,7 +67,7 @@ def private_dir() -> str:
 class SocketEndpoint:
     """The listening socket (Unix or TCP) and the connections accepted from it."""
 
-    def __init__(self, listener: Listener, transport: str, host: str) -> None:
+    def __init__(self, listener: PeerHub, transport: str, host: str) -> None:
         self.listener = listener
         self.transport = transport
         self.connections: Set[Connection] = set()

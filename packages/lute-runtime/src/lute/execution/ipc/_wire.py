@@ -16,8 +16,9 @@ import struct
 import threading
 from typing import Any, List, Optional, Sequence, Tuple
 
-from lute.execution import ipc
-from lute.execution.ipc import AuthenticationError, FrameError, Message, PayloadError
+from lute.execution.ipc import _protocol
+from lute.execution.ipc._errors import AuthenticationError, FrameError, PayloadError
+from lute.execution.ipc._protocol import Message
 
 MAGIC = b"LU"
 HEADER = struct.Struct("!2sBBIQ")
@@ -69,7 +70,7 @@ def kind_name(kind: int) -> str:
 def pack_header(kind: int, count: int, length: int, version: Optional[int] = None) -> bytes:
     """Encode a frame header (``version`` defaults to the running protocol version)."""
     return HEADER.pack(
-        MAGIC, ipc.PROTOCOL_VERSION if version is None else version, kind, count, length
+        MAGIC, _protocol.PROTOCOL_VERSION if version is None else version, kind, count, length
     )
 
 

@@ -1,8 +1,10 @@
-"""Executor side of the IPC layer: the :class:`Listener` thread and :class:`Peer`.
+"""Executor side of the IPC layer: the :class:`Listener` and its thread.
 
 One background thread multiplexes every endpoint (a Unix or TCP listening socket, its
 connections and, when offered, a ZMQ ROUTER socket) with ``selectors``; all callbacks run
 on that thread, one at a time, so the Executor's handlers need no locking of their own.
+What the endpoints use of the Listener (peers, delivery, reporting) is its base class,
+:class:`~lute.execution.ipc._peer.PeerHub`.
 """
 
 from __future__ import annotations
@@ -15,92 +17,24 @@ import socket
 import threading
 import time
 import weakref
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Optional
 
-from lute.execution import _address, _wire
-from lute.execution.ipc import (
+from lute.execution.ipc import _address
+from lute.execution.ipc._errors import IPCError
+from lute.execution.ipc._peer import Peer, PeerHub, log_warning
+from lute.execution.ipc._protocol import (
     ENV_ADDRESS,
     ENV_KEY,
     ENV_MAX_FRAME,
     ENV_USE_ZMQ,
     ENV_ZMQ_ADDRESS,
-    FrameError,
-    IPCError,
     Message,
-    PayloadError,
 )
 
-#: Seconds a connection may take to send its HELLO.
-HANDSHAKE_TIMEOUT = 30.0
 #: Poll interval of the loop while a wait_idle() is pending or ZMQ is active (seconds).
 BUSY_POLL = 0.02
 #: Poll interval otherwise: only for handshake deadlines (seconds).
 IDLE_POLL = 1.0
-
-
-class Peer:
-    """Who is on the other end of one connection, as announced in its handshake.
-
-    Attributes:
-        peer_id: Identifier given by the Listener (1, 2, ... in connection order).
-        pid: Process id of the Task process.
-        rank: Rank announced by the Task (MPI), 0 otherwise.
-        host: Host name of the Task process.
-        python: Python version of the Task process (``"3.8.18"``).
-        transport: ``"unix"``, ``"tcp"`` or ``"zmq"``.
-        lute_version: lute-runtime version of the Task process.
-        pickle_protocol: Pickle protocol agreed for this connection.
-        out_of_band: Whether large buffers travel out of band on this connection.
-        hello: The whole HELLO document (for fields added by later versions).
-        connected: False once the connection has ended.
-        goodbye: True when the Task closed the connection properly.
-    """
-
-    __slots__ = (
-        "connected",
-        "goodbye",
-        "hello",
-        "host",
-        "lute_version",
-        "out_of_band",
-        "peer_id",
-        "pickle_protocol",
-        "pid",
-        "python",
-        "rank",
-        "transport",
-    )
-
-    def __init__(
-        self,
-        peer_id: int,
-        transport: str,
-        hello: Dict[str, Any],
-        pickle_protocol: int,
-        out_of_band: bool,
-    ) -> None:
-        self.peer_id = peer_id
-        self.transport = transport
-        self.hello = hello
-        self.pid: int = hello["pid"]
-        self.rank: int = hello["rank"]
-        self.host: str = hello["host"]
-        self.python: str = hello["python"]
-        self.lute_version: str = hello["lute_version"]
-        self.pickle_protocol = pickle_protocol
-        self.out_of_band = out_of_band
-        self.connected = True
-        self.goodbye = False
-
-    def __repr__(self) -> str:
-        return "Peer(peer_id=%d, pid=%d, rank=%d, host=%r, transport=%r, python=%r)" % (
-            self.peer_id,
-            self.pid,
-            self.rank,
-            self.host,
-            self.transport,
-            self.python,
-        )
 
 
 _open: weakref.WeakSet[Listener] = weakref.WeakSet()
@@ -113,13 +47,7 @@ def _close_all_at_exit() -> None:
         listener.close()
 
 
-def _log(text: str) -> None:
-    import logging  # only on the error path: keeps the import cost off the Task side
-
-    logging.getLogger("lute.execution.ipc").warning(text)
-
-
-class Listener:
+class Listener(PeerHub):
     """Receives Messages from Task processes on a background thread.
 
     Args:
@@ -139,6 +67,10 @@ class Listener:
 
     Raises:
         TypeError, ValueError: An argument is unusable (the message says which).
+
+    :attr:`peers`, ``key``, ``max_frame`` and ``handshake_timeout`` (seconds a connection
+    may take to send its HELLO) come from the base class
+    :class:`~lute.execution.ipc._peer.PeerHub`.
     """
 
     def __init__(
@@ -154,7 +86,7 @@ class Listener:
         zmq: Optional[bool] = None,
         max_frame_size: Optional[int] = None,
     ) -> None:
-        self.key = _address.check_key(key)
+        checked_key = _address.check_key(key)
         if transport not in ("unix", "tcp"):
             raise ValueError("transport must be 'unix' or 'tcp', not %r" % (transport,))
         for name, callback in (
@@ -164,31 +96,22 @@ class Listener:
         ):
             if callback is not None and not callable(callback):
                 raise TypeError("%s must be callable, got %r" % (name, callback))
-        self.hello_reply_json: Optional[str] = None
-        if hello_reply is not None:
-            self.hello_reply_json = self._encode_reply(hello_reply)
+        hello_reply_json = None if hello_reply is None else self._encode_reply(hello_reply)
         if max_frame_size is None:
             try:
                 max_frame_size = _address.max_frame_from_env(os.environ)
             except IPCError as error:
                 raise ValueError(str(error)) from None
-        self.max_frame = _address.check_max_frame(max_frame_size)
+        max_frame = _address.check_max_frame(max_frame_size)
         if zmq is None:
             zmq = bool(_address.parse_flag(ENV_USE_ZMQ, os.environ.get(ENV_USE_ZMQ)))
         if zmq and hello_reply is None:
             raise ValueError("a deferred hello_reply is only supported without ZMQ")
+        super().__init__(checked_key, max_frame, hello_reply_json, on_message, on_error, on_connect)
         self._want_zmq = bool(zmq)
         self._transport = transport
         self._host = host
-        self._on_message = on_message
-        self._on_error = on_error
-        self._on_connect = on_connect
-        self.handshake_timeout = HANDSHAKE_TIMEOUT
-
-        self._lock = threading.Lock()
         self._idle_cond = threading.Condition(self._lock)
-        self._peers: List[Peer] = []
-        self._next_peer_id = 1
         self._started = False
         self._closed = False
         self._cleaned = False
@@ -198,7 +121,6 @@ class Listener:
         self._drain_requests = 0
         self._drain_started = 0.0
         self._idle_generation = 0
-        self._selector: Any = None
         self._wake_r: Optional[socket.socket] = None
         self._wake_w: Optional[socket.socket] = None
         self._endpoint: Any = None
@@ -218,7 +140,7 @@ class Listener:
             if self._started:
                 return
             self._started = True
-        from lute.execution import _socket_listener
+        from lute.execution.ipc import _socket_listener
 
         try:
             self._selector = selectors.DefaultSelector()
@@ -290,12 +212,6 @@ class Listener:
         """The ZMQ endpoint when one is offered."""
         return None if self._zmq is None else self._zmq.address
 
-    @property
-    def peers(self) -> List[Peer]:
-        """Every peer that completed its handshake, in connection order."""
-        with self._lock:
-            return list(self._peers)
-
     def wait_idle(self, timeout: float) -> bool:
         """Deliver everything the (exited) Task processes sent, then return.
 
@@ -358,95 +274,17 @@ class Listener:
             " zmq=%s" % self.zmq_address if self._zmq is not None else "",
         )
 
-    # -- used by the endpoints (on the listener thread) -------------------------------------
-
-    def new_peer(
-        self, transport: str, hello: Dict[str, Any], pickle_protocol: int, out_of_band: bool
-    ) -> Peer:
-        """Create and record the Peer of a successful handshake, then call on_connect."""
-        with self._lock:
-            peer = Peer(self._next_peer_id, transport, hello, pickle_protocol, out_of_band)
-            self._next_peer_id += 1
-            self._peers.append(peer)
-        if self._on_connect is not None:
-            try:
-                self._on_connect(peer)
-            except Exception as failure:
-                self._callback_failed(peer, "on_connect", failure)
-        return peer
-
-    @property
-    def next_peer_id(self) -> int:
-        """The id the next successful handshake gets."""
-        return self._next_peer_id
-
-    def deliver_batch(self, peer: Peer, body: memoryview, count: int) -> None:
-        """Unpickle the messages of an authenticated BATCH frame and hand them over."""
-        try:
-            pickles = _wire.split_batch(body, count)
-        except FrameError as error:
-            self.report(peer, error)  # authenticated, so the next frame is still found
-            return
-        on_message = self._on_message
-        load = _wire.load_message
-        for item in pickles:
-            try:
-                message = load(item)
-            except PayloadError as error:
-                self.report(peer, error)  # bytes intact: the next message is still fine
-                continue
-            try:
-                on_message(peer, message)
-            except Exception as failure:
-                self._callback_failed(peer, "on_message", failure)
-
-    def deliver_message(self, peer: Peer, stream: Any, buffers: List[Any]) -> None:
-        """Unpickle the message of an authenticated MESSAGE frame and hand it over."""
-        try:
-            message = _wire.load_message(stream, buffers)
-        except PayloadError as error:
-            self.report(peer, error)
-            return
-        try:
-            self._on_message(peer, message)
-        except Exception as failure:
-            self._callback_failed(peer, "on_message", failure)
-
-    def report(self, peer: Optional[Peer], error: IPCError) -> None:
-        """Hand one error to on_error (or log it)."""
-        if self._on_error is None:
-            _log("LUTE IPC: %s%s" % ("" if peer is None else "%r: " % (peer,), error))
-            return
-        try:
-            self._on_error(peer, error)
-        except Exception as failure:
-            _log("LUTE IPC: on_error raised %r while reporting: %s" % (failure, error))
-
-    def register(self, fileobj: Any, handler: Callable[[], None]) -> None:
-        """Watch ``fileobj`` for input; ``handler`` runs on the listener thread."""
-        self._selector.register(fileobj, selectors.EVENT_READ, handler)
-
-    def unregister(self, fileobj: Any) -> None:
-        """Stop watching ``fileobj`` (ignores objects that are not watched)."""
-        try:
-            self._selector.unregister(fileobj)
-        except (KeyError, ValueError):
-            pass
-
     # -- internals ------------------------------------------------------------------------
 
-    def _callback_failed(self, peer: Optional[Peer], what: str, failure: Exception) -> None:
-        error = IPCError("%s callback raised %s: %s" % (what, type(failure).__name__, failure))
-        error.__cause__ = failure
-        self.report(peer, error)
-
     def _open_zmq(self) -> Any:
-        from lute.execution import _zmq_transport
+        from lute.execution.ipc import _zmq_transport
 
         try:
             _zmq_transport._load_zmq()
         except Exception as error:  # ImportError, or a broken libzmq
-            _log("LUTE IPC: ZMQ requested but pyzmq is not importable (%s); stdlib only" % error)
+            log_warning(
+                "LUTE IPC: ZMQ requested but pyzmq is not importable (%s); stdlib only" % error
+            )
             return None
         return _zmq_transport.ZmqEndpoint(
             self, self._transport, self._host, self._endpoint.directory
@@ -512,7 +350,7 @@ class Listener:
                 try:
                     part.close()
                 except Exception as error:
-                    _log("LUTE IPC: error while closing %r: %r" % (part, error))
+                    log_warning("LUTE IPC: error while closing %r: %r" % (part, error))
         for peer in self.peers:
             peer.connected = False
         for sock in (self._wake_r, self._wake_w):

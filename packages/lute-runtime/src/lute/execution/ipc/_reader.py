@@ -13,9 +13,9 @@ from __future__ import annotations
 import hmac
 from typing import Any, Callable, Optional, Tuple
 
-from lute.execution import _wire, ipc
-from lute.execution._handshake import Session
-from lute.execution.ipc import AuthenticationError, FrameError, ProtocolError
+from lute.execution.ipc import _protocol, _wire
+from lute.execution.ipc._errors import AuthenticationError, FrameError, ProtocolError
+from lute.execution.ipc._handshake import Session
 
 #: Receive buffer of a new connection; frames up to its size are handled in place.
 RECV_BUFFER = 128 << 10
@@ -215,7 +215,7 @@ class FrameReader:
     def _check_header(self, header: Header) -> None:
         version, kind, count, length = header
         if self.session is None:
-            if version != ipc.PROTOCOL_VERSION or kind != _wire.HELLO:
+            if version != _protocol.PROTOCOL_VERSION or kind != _wire.HELLO:
                 self._on_hello(header, None, None)  # rejects on the header alone
                 raise ProtocolError("the handshake was not accepted")  # pragma: no cover
             if length > _wire.HANDSHAKE_LIMIT:
@@ -224,10 +224,10 @@ class FrameReader:
                     % (length, _wire.HANDSHAKE_LIMIT)
                 )
             return
-        if version != ipc.PROTOCOL_VERSION:
+        if version != _protocol.PROTOCOL_VERSION:
             raise FrameError(
                 "frame of protocol version %d on a version %d connection"
-                % (version, ipc.PROTOCOL_VERSION)
+                % (version, _protocol.PROTOCOL_VERSION)
             )
         if kind not in (_wire.BATCH, _wire.MESSAGE, _wire.GOODBYE):
             raise ProtocolError("unexpected %s frame from a Task" % _wire.kind_name(kind))

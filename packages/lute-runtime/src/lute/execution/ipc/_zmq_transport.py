@@ -17,12 +17,12 @@ import struct
 import time
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
-from lute.execution import _handshake, _wire, ipc
-from lute.execution._communicator import Communicator
-from lute.execution.ipc import FrameError, IPCError, ProtocolError
+from lute.execution.ipc import _handshake, _protocol, _wire
+from lute.execution.ipc._communicator import Communicator
+from lute.execution.ipc._errors import AuthenticationError, FrameError, IPCError, ProtocolError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from lute.execution._listener import Listener, Peer
+    from lute.execution.ipc._peer import Peer, PeerHub
 
 # pyzmq, bound by _load_zmq() on first use of the transport.
 zmq: Any = None
@@ -200,9 +200,9 @@ class ZmqEndpoint:
     """A ROUTER socket polled by the Listener thread."""
 
     def __init__(
-        self, listener: Listener, transport: str, host: str, directory: Optional[str]
+        self, listener: PeerHub, transport: str, host: str, directory: Optional[str]
     ) -> None:
-        from lute.execution._socket_listener import ZMQ_SOCKET_NAME
+        from lute.execution.ipc._socket_listener import ZMQ_SOCKET_NAME
 
         _load_zmq()
         self.listener = listener
@@ -262,7 +262,7 @@ class ZmqEndpoint:
         state.last_seen = time.monotonic()
         try:
             self._frame(identity, state, parts)
-        except (FrameError, ProtocolError, ipc.AuthenticationError) as error:
+        except (FrameError, ProtocolError, AuthenticationError) as error:
             state.dead = True
             state.peer.connected = False
             self.listener.report(state.peer, error)
@@ -312,10 +312,10 @@ class ZmqEndpoint:
         if len(head) < _wire.HEADER_SIZE:
             raise FrameError("ZMQ message too short for a frame header")
         version, kind, count, length = _wire.read_header(head)
-        if version != ipc.PROTOCOL_VERSION:
+        if version != _protocol.PROTOCOL_VERSION:
             raise FrameError(
                 "frame of protocol version %d on a version %d connection"
-                % (version, ipc.PROTOCOL_VERSION)
+                % (version, _protocol.PROTOCOL_VERSION)
             )
         if length > state.session.max_frame:
             raise FrameError(

@@ -1,0 +1,63 @@
+"""Task side: pick the transport the environment names and connect through it.
+
+This is :func:`lute.execution.ipc.connect`. It sits apart from the
+:class:`~lute.execution.ipc.Communicator` base class because it imports the concrete
+transports, which import that base.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from lute.execution.ipc import _address
+from lute.execution.ipc._communicator import Communicator
+from lute.execution.ipc._errors import IPCError
+from lute.execution.ipc._protocol import ENV_ADDRESS, ENV_KEY, ENV_USE_ZMQ, ENV_ZMQ_ADDRESS
+
+
+def _use_zmq(env: Mapping[str, str]) -> bool:
+    if not env.get(ENV_ZMQ_ADDRESS):
+        return False
+    try:
+        wanted = _address.parse_flag(ENV_USE_ZMQ, env.get(ENV_USE_ZMQ))
+    except ValueError as error:
+        raise IPCError(str(error)) from None
+    if wanted is False:
+        return False
+    try:
+        import zmq  # noqa: F401  (only to learn whether pyzmq is importable here)
+    except Exception:  # ImportError, or a broken libzmq: either way, use the stdlib
+        return False
+    return True
+
+
+def connect(
+    env: Mapping[str, str], *, rank: int, timeout: float, send_timeout: float
+) -> Communicator:
+    """Implementation of :func:`lute.execution.ipc.connect` (see there)."""
+    if timeout <= 0 or send_timeout <= 0:
+        raise ValueError("timeout and send_timeout must be positive")
+    key = _address.parse_key(env.get(ENV_KEY))
+    max_frame = _address.max_frame_from_env(env)
+    if _use_zmq(env):
+        from lute.execution.ipc import _zmq_transport
+
+        address = _address.parse_zmq_address(ENV_ZMQ_ADDRESS, env[ENV_ZMQ_ADDRESS])
+        return _zmq_transport.connect(key, address, rank, timeout, send_timeout, max_frame)
+    text = env.get(ENV_ADDRESS)
+    if not text:
+        hint = ""
+        if env.get(ENV_ZMQ_ADDRESS):
+            hint = " (%s is set, but pyzmq is not importable here or %s=0)" % (
+                ENV_ZMQ_ADDRESS,
+                ENV_USE_ZMQ,
+            )
+        raise IPCError(
+            "%s is not set%s: this process was not started by a LUTE Executor" % (ENV_ADDRESS, hint)
+        )
+    family, host_or_path, port = _address.parse_address(ENV_ADDRESS, text)
+    from lute.execution.ipc import _socket_transport
+
+    return _socket_transport.connect(
+        key, family, host_or_path, port, rank, timeout, send_timeout, max_frame
+    )
