@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import os
-from types import SimpleNamespace
-from typing import Any, Dict, Iterator, Optional, Tuple
+from typing import Any, Dict, Iterator
 
 import pytest
 from elog_server import ElogTestServer
@@ -246,78 +245,3 @@ def test_make_reporters_uses_the_settings(tmp_path: Any) -> None:
     local, elog = make_reporters(str(tmp_path), env, elog=settings)
     assert isinstance(local, LocalReporter) and isinstance(elog, ElogReporter)
     assert (elog.elog_url, elog.auth, elog.timeout) == ("http://cfg", ("opr", "pw"), 3.0)
-
-
-# Every rule of lute.execution.launch.elog_environment (the config turned into variables
-# that from_environ reads back), as a table: from_settings must agree with it on each.
-_CASES = [
-    (None, {"LUTE_ELOG_URL": "http://env"}),
-    ({}, {}),
-    ({}, {"LUTE_ELOG_URL": "http://env", "LUTE_ELOG_TIMEOUT": "2.5"}),
-    ({"url": "http://cfg"}, {"LUTE_ELOG_URL": "http://env"}),
-    ({"url": " http://cfg/ "}, {}),
-    ({"url": ""}, {"LUTE_ELOG_URL": "http://env"}),
-    ({"url": "   "}, {"LUTE_ELOG_URL": "http://env"}),
-    ({"url": "ftp://cfg"}, {}),
-    ({"url": "http://cfg", "post": False}, {"LUTE_ELOG_ENTRIES": "1"}),
-    ({"post": False}, {"LUTE_ELOG_URL": "http://env", "JID_UPDATE_COUNTERS": "http://jid"}),
-    ({"post": False}, {"LUTE_ELOG_ENTRIES": "maybe", "JID_UPDATE_COUNTERS": "http://jid"}),
-    ({}, {"LUTE_ELOG_ENTRIES": "maybe"}),
-    ({}, {"LUTE_ELOG_ENTRIES": "1"}),
-    ({"url": "http://cfg"}, {"LUTE_ELOG_ENTRIES": "0"}),
-    ({"url": "http://cfg", "user": "opr", "password_env": "PW"}, {"PW": "pw"}),
-    (
-        {"url": "http://cfg", "user": "opr", "password_env": "PW"},
-        {"PW": "pw", "LUTE_ELOG_USER": "env", "LUTE_ELOG_PASSWORD": "env-pw"},
-    ),
-    ({"url": "http://cfg", "user": "opr", "password_env": "PW"}, {"PW": ""}),
-    ({"url": "http://cfg", "user": "opr"}, {}),
-    ({"url": "http://cfg", "user": "opr"}, {"LUTE_ELOG_PASSWORD": "env-pw"}),
-    ({"url": "http://cfg", "password_env": "PW"}, {"PW": "pw"}),
-    ({"url": "http://cfg", "password_env": "PW"}, {"PW": "pw", "LUTE_ELOG_USER": "env"}),
-    ({"password_env": "MISSING"}, {}),
-    ({"url": "http://cfg", "timeout": 2.5}, {"LUTE_ELOG_TIMEOUT": "soon"}),
-    (
-        {"url": "http://cfg"},
-        {
-            "JID_UPDATE_COUNTERS": "http://jid",
-            "LUTE_ELOG_TAGS": "A  B",
-            "LUTE_ELOG_ATTEMPTS": "5",
-            "LUTE_ELOG_ENTRY_PATH": "x/{experiment}",
-        },
-    ),
-    ({"url": "http://cfg"}, {"LUTE_ELOG_ATTEMPTS": "2.5"}),
-    ({"url": "http://cfg"}, {"LUTE_ELOG_ENTRY_PATH": "/new_entry"}),
-    ({"url": "http://cfg"}, {"JID_UPDATE_COUNTERS": "file:///etc/passwd"}),
-]
-
-
-def _outcome(build: Any) -> Optional[Tuple[Any, ...]]:
-    try:
-        reporter = build()
-    except ValueError as error:
-        return ("ValueError", str(error))
-    if reporter is None:
-        return None
-    return (
-        reporter.counters_url,
-        reporter.elog_url,
-        reporter.entry_path,
-        reporter.auth,
-        reporter.tags,
-        reporter.timeout,
-        reporter.attempts,
-    )
-
-
-@pytest.mark.parametrize(("settings", "env"), _CASES)
-def test_from_settings_agrees_with_elog_environment(
-    settings: Optional[Dict[str, Any]], env: Dict[str, str]
-) -> None:
-    launch = pytest.importorskip("lute.execution.launch")
-    if not hasattr(launch, "elog_environment"):
-        pytest.skip("launch.py no longer turns the settings into variables")
-    elog = None if settings is None else ElogSettings(**settings)
-    header = SimpleNamespace(elog=elog)
-    expected = _outcome(lambda: ElogReporter.from_environ(launch.elog_environment(header, env)))
-    assert _outcome(lambda: ElogReporter.from_settings(elog, env)) == expected

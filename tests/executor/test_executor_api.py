@@ -308,7 +308,9 @@ def test_task_environments_follow_overrides_and_the_config_directory(
         (env / "bin" / "python").symlink_to(venv / "bin" / "python")
         (env / "lib").symlink_to(venv / "lib")
         (env / "pyvenv.cfg").write_text((venv / "pyvenv.cfg").read_text())
-    monkeypatch.chdir(short_tmp)  # relative paths are the config file's, not the current directory's
+    monkeypatch.chdir(
+        short_tmp
+    )  # relative paths are the config file's, not the current directory's
     from lute.managed_tasks import get_managed_task
 
     tester = get_managed_task("Tester")

@@ -72,10 +72,6 @@ def test_max_frame_and_flags() -> None:
     for bad in ("abc", "10", "-5"):
         with pytest.raises(IPCError, match="LUTE_IPC_MAX_FRAME"):
             _address.max_frame_from_env({"LUTE_IPC_MAX_FRAME": bad})
-    assert _address.parse_flag("F", None) is None
-    assert _address.parse_flag("F", "1") is True and _address.parse_flag("F", "off") is False
-    with pytest.raises(ValueError, match="F='maybe'"):
-        _address.parse_flag("F", "maybe")
 
 
 # --- frames -------------------------------------------------------------------------------

@@ -12,7 +12,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def cache_dir(name: str) -> str:
     """``$XDG_CACHE_HOME/lute/<name>``, or ``~/.cache/lute/<name>`` (not created here)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    from lute.settings import XDG_CACHE_HOME
+
+    base = XDG_CACHE_HOME.get() or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "lute", name)
 
 

@@ -21,7 +21,6 @@ plain message) runs the hooks registered for it on *this* Executor instance, in 
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from lute.execution.console import Console
@@ -39,6 +38,7 @@ from lute.execution.outcome import EXIT_CODES, exit_code_for_status
 from lute.execution.run_view import RunView
 from lute.execution.task_run import TaskRun, active_run
 from lute.execution.tasklets import Tasklet
+from lute.settings import CONFIGPATH
 from lute.tasks.dataclasses import DescribedAnalysis, TaskStatus
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -281,9 +281,9 @@ class BaseExecutor:
             lute.io.config.ConfigError: The configuration is invalid (nothing written).
             ExecutorError: The Task cannot be launched (nothing recorded as RUNNING).
         """
-        config_path = config_path or os.environ.get("LUTE_CONFIGPATH")
+        config_path = config_path or CONFIGPATH.get()
         if not config_path:
-            raise ExecutorError("no config file: pass one (-c CONFIG) or set LUTE_CONFIGPATH")
+            raise ExecutorError("no config file: pass one (-c CONFIG) or set %s" % CONFIGPATH.name)
         run = TaskRun(
             self,
             config_path,

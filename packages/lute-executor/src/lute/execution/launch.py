@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, TextIO
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, TextIO
 
 from lute._records import Record
 from lute.execution.environments import ResolvedEnvironment
@@ -162,7 +162,7 @@ class LaunchPlan(Record):
             timeout = float(header_timeout)
         db_path = getattr(header, "db_path", None) or default_db_path(work_dir)
         try:
-            reporters = make_reporters(work_dir, elog_environment(header, os.environ))
+            reporters = make_reporters(work_dir, os.environ, elog=getattr(header, "elog", None))
         except ValueError as error:  # a bad eLog setting: say so before anything runs
             raise ExecutorError("reporting is misconfigured: %s" % error) from None
         return cls(
@@ -273,30 +273,6 @@ class LaunchPlan(Record):
             out.write("  removed: %s\n" % ", ".join(removed))
         out.write("Parameters:\n")
         out.write(json.dumps(self.wire_parameters, indent=2, sort_keys=True) + "\n")
-
-
-def elog_environment(header: Any, environ: Mapping[str, str]) -> Dict[str, str]:
-    """``environ`` with the config's ``elog`` settings applied (the config wins).
-
-    The header's ``elog`` block (url, post, user, password_env, timeout) maps onto the
-    ``LUTE_ELOG_*`` variables that :func:`lute.io.elog.make_reporters` reads.
-    """
-    env = dict(environ)
-    settings = getattr(header, "elog", None)
-    if settings is None:
-        return env
-    if settings.url:
-        env["LUTE_ELOG_URL"] = str(settings.url)
-    if not settings.post:
-        env["LUTE_ELOG_ENTRIES"] = "0"
-    if settings.user:
-        env["LUTE_ELOG_USER"] = str(settings.user)
-    if settings.password_env:
-        if settings.password_env not in environ:
-            raise ValueError("elog.password_env names %s, which is not set" % settings.password_env)
-        env["LUTE_ELOG_PASSWORD"] = environ[settings.password_env]
-    env["LUTE_ELOG_TIMEOUT"] = str(settings.timeout)
-    return env
 
 
 def _quote(arg: str) -> str:

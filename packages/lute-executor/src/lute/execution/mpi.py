@@ -8,6 +8,8 @@ import shutil
 import subprocess
 from typing import Any, List, Optional, Sequence
 
+from lute.settings import MPI_LAUNCHER, MPI_RANKS, SRUN_MPI
+
 __all__ = ["MPILaunchError", "detect_mpi_flavour", "mpi_launch_argv", "resolve_ranks"]
 
 DEFAULT_RANKS = 2
@@ -42,9 +44,9 @@ def detect_mpi_flavour(launcher: str) -> str:
 def srun_mpi_plugin(srun: str) -> Optional[str]:
     """The ``--mpi`` plugin srun should use: ``$LUTE_SRUN_MPI``, else ``pmix`` when srun
     offers it (mpi4py on Open MPI needs PMIx under srun), else none (site default)."""
-    configured = os.environ.get("LUTE_SRUN_MPI")
+    configured = SRUN_MPI.get()
     if configured:
-        return configured
+        return str(configured)
     try:
         out = subprocess.run(
             [srun, "--mpi=list"], capture_output=True, text=True, timeout=20, check=False
@@ -63,11 +65,14 @@ def resolve_ranks(explicit: Optional[int], parameters: Any) -> int:
     configured = getattr(header, "mpi_ranks", None)
     if configured:
         return int(configured)
-    for name in ("SLURM_NTASKS", "LUTE_MPI_RANKS"):
-        value = os.environ.get(name, "")
-        if value.isdigit() and int(value) > 0:
-            return int(value)
-    return DEFAULT_RANKS
+    allocated = os.environ.get("SLURM_NTASKS", "")
+    if allocated.isdigit() and int(allocated) > 0:
+        return int(allocated)
+    try:
+        ranks = MPI_RANKS.get()
+    except ValueError as error:
+        raise MPILaunchError(str(error)) from None
+    return int(ranks) if ranks else DEFAULT_RANKS
 
 
 def _in_slurm_allocation() -> bool:
@@ -92,11 +97,13 @@ def mpi_launch_argv(
         MPILaunchError: No launcher found.
     """
     n = resolve_ranks(ranks, parameters)
-    preferred = os.environ.get("LUTE_MPI_LAUNCHER")
+    preferred = MPI_LAUNCHER.get()
     if preferred:
         launcher = shutil.which(preferred, path=path)
         if launcher is None:
-            raise MPILaunchError("LUTE_MPI_LAUNCHER=%s is not an executable on PATH" % preferred)
+            raise MPILaunchError(
+                "%s=%s is not an executable on PATH" % (MPI_LAUNCHER.name, preferred)
+            )
     elif _in_slurm_allocation():
         launcher = shutil.which("srun", path=path)
     else:

@@ -41,6 +41,7 @@ from lute.execution.run_state import RunState
 from lute.execution.run_view import RunView
 from lute.execution.supervision import Event, Launch, TaskProcess
 from lute.execution.tasklets import Tasklet, run_tasklets
+from lute.settings import USE_ZMQ
 from lute.tasks.dataclasses import DescribedAnalysis, TaskResult, TaskStatus
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -109,7 +110,7 @@ def offer_zmq(use_zmq: Optional[bool], probe: Optional[ProbeResult]) -> bool:
         return False
     if use_zmq is not None:
         return bool(use_zmq)
-    return os.environ.get("LUTE_USE_ZMQ", "").strip().lower() in ("1", "true", "yes", "on")
+    return bool(USE_ZMQ.get())
 
 
 class TaskRun:

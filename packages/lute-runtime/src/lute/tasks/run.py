@@ -26,6 +26,8 @@ import importlib
 import os
 import sys
 
+from lute.settings import TASK_NAME
+
 # Annotations only (PEP 563): importing typing costs more than this module on 3.8.
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
@@ -33,7 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: Set by the Executor to the Task's name, so the Task's module can be imported while
 #: the Executor is still validating the parameters.
-ENV_TASK_NAME = "LUTE_TASK_NAME"
+ENV_TASK_NAME = TASK_NAME.name
 
 EXIT_COMPLETED = 0
 EXIT_FAILED = 1

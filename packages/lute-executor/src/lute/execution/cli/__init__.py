@@ -18,6 +18,7 @@ import sys
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from lute.execution.outcome import EXIT_CANCELLED, EXIT_CODE_TABLE, EXIT_INTERNAL, EXIT_USAGE
+from lute.settings import SettingError
 
 __all__ = ["console_main", "main"]
 
@@ -108,6 +109,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         return int(_command_function(args.command, 2)(args))
     except BrokenPipeError:
         return _reader_gone()
+    except SettingError as failure:  # a LUTE_* variable with a value it cannot have
+        sys.stderr.write("lute-exec: error: %s\n" % failure)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         sys.stderr.write("lute-exec: interrupted\n")
         return EXIT_CANCELLED

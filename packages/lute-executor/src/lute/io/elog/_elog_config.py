@@ -21,6 +21,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple
 
+from lute.settings import (
+    ELOG_ATTEMPTS,
+    ELOG_ENTRIES,
+    ELOG_ENTRY_PATH,
+    ELOG_PASSWORD,
+    ELOG_TAGS,
+    ELOG_TIMEOUT,
+    ELOG_URL,
+    ELOG_USER,
+    JID_UPDATE_COUNTERS,
+)
+
 if TYPE_CHECKING:  # pragma: no cover
     from lute.io.models.header import ElogSettings
 
@@ -68,18 +80,18 @@ def reporter_options(
     # Looked up first: a config naming a password variable expects it to be set, even
     # when nothing would be posted.
     config_password = _config_password(settings, environ)
-    counters_url = environ.get("JID_UPDATE_COUNTERS", "").strip() or None
+    counters_url = environ.get(JID_UPDATE_COUNTERS.name, "").strip() or None
     elog_url = _elog_url(settings, environ)
     if not counters_url and not elog_url:
         return None
     if settings is not None and settings.user:
         user: Optional[str] = str(settings.user)
     else:
-        user = environ.get("LUTE_ELOG_USER") or None
+        user = environ.get(ELOG_USER.name) or None
     if config_password is not None:
         password: Optional[str] = config_password
     else:
-        password = environ.get("LUTE_ELOG_PASSWORD")
+        password = environ.get(ELOG_PASSWORD.name)
     if user and password is None:
         raise ValueError("LUTE_ELOG_USER is set but LUTE_ELOG_PASSWORD is not")
     if password and not user:
@@ -87,15 +99,13 @@ def reporter_options(
     auth: Optional[Tuple[str, str]] = (user, password or "") if user else None
     try:
         return {
-            "counters_url": _checked_url(counters_url, "JID_UPDATE_COUNTERS"),
-            "elog_url": _checked_url(elog_url, "LUTE_ELOG_URL"),
-            "entry_path": environ.get("LUTE_ELOG_ENTRY_PATH") or DEFAULT_ENTRY_PATH,
+            "counters_url": _checked_url(counters_url, JID_UPDATE_COUNTERS.name),
+            "elog_url": _checked_url(elog_url, ELOG_URL.name),
+            "entry_path": environ.get(ELOG_ENTRY_PATH.name) or DEFAULT_ENTRY_PATH,
             "auth": auth,
-            "tags": environ.get("LUTE_ELOG_TAGS", "LUTE").split(),
+            "tags": environ.get(ELOG_TAGS.name, "LUTE").split(),
             "timeout": _timeout(settings, environ),
-            "attempts": int(
-                _number(environ.get("LUTE_ELOG_ATTEMPTS"), "LUTE_ELOG_ATTEMPTS", 3, int)
-            ),
+            "attempts": int(_number(environ.get(ELOG_ATTEMPTS.name), ELOG_ATTEMPTS.name, 3, int)),
         }
     except ValueError as error:
         raise invalid(error) from None
@@ -111,13 +121,13 @@ def status_options(environ: Mapping[str, str]) -> Optional[Dict[str, Any]]:
     Raises:
         ValueError: A value cannot be used; the message names its variable.
     """
-    url = environ.get("JID_UPDATE_COUNTERS", "").strip()
+    url = environ.get(JID_UPDATE_COUNTERS.name, "").strip()
     if not url:
         return None
     return {
-        "counters_url": _checked_url(url, "JID_UPDATE_COUNTERS"),
-        "timeout": _number(environ.get("LUTE_ELOG_TIMEOUT"), "LUTE_ELOG_TIMEOUT", 10.0, float),
-        "attempts": int(_number(environ.get("LUTE_ELOG_ATTEMPTS"), "LUTE_ELOG_ATTEMPTS", 3, int)),
+        "counters_url": _checked_url(url, JID_UPDATE_COUNTERS.name),
+        "timeout": _number(environ.get(ELOG_TIMEOUT.name), ELOG_TIMEOUT.name, 10.0, float),
+        "attempts": int(_number(environ.get(ELOG_ATTEMPTS.name), ELOG_ATTEMPTS.name, 3, int)),
     }
 
 
@@ -135,11 +145,11 @@ def _elog_url(settings: Optional[ElogSettings], environ: Mapping[str, str]) -> O
     if settings is not None and settings.url:
         url = str(settings.url)
     else:
-        url = environ.get("LUTE_ELOG_URL", "")
+        url = environ.get(ELOG_URL.name, "")
     elog_url = url.strip() or None
     if settings is not None and not settings.post:
         return None
-    switch = environ.get("LUTE_ELOG_ENTRIES")
+    switch = environ.get(ELOG_ENTRIES.name)
     if switch is None:
         return elog_url
     flag = switch.strip().lower()
@@ -152,10 +162,10 @@ def _elog_url(settings: Optional[ElogSettings], environ: Mapping[str, str]) -> O
 
 def _timeout(settings: Optional[ElogSettings], environ: Mapping[str, str]) -> float:
     if settings is None:
-        return _number(environ.get("LUTE_ELOG_TIMEOUT"), "LUTE_ELOG_TIMEOUT", 10.0, float)
+        return _number(environ.get(ELOG_TIMEOUT.name), ELOG_TIMEOUT.name, 10.0, float)
     # The model has checked it already; checked again, with the variable's message, for
     # settings made without validation (``model_construct``).
-    return _number(str(settings.timeout), "LUTE_ELOG_TIMEOUT", 10.0, float)
+    return _number(str(settings.timeout), ELOG_TIMEOUT.name, 10.0, float)
 
 
 def _checked_url(url: Optional[str], variable: str) -> Optional[str]:

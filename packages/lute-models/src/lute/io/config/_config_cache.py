@@ -22,8 +22,9 @@ import os
 from typing import Any, Dict, List, Optional, Tuple
 
 from lute._paths import cache_dir, write_private_json
+from lute.settings import CONFIG_CACHE
 
-ENV_SWITCH = "LUTE_CONFIG_CACHE"
+ENV_SWITCH = CONFIG_CACHE.name
 #: Bumped whenever the stored form changes.
 CACHE_FORMAT = "lute-config-cache/1"
 MAX_ENTRIES = 256
@@ -36,7 +37,7 @@ Parsed = Dict[str, Any]
 
 def enabled() -> bool:
     """Whether the cache is used (``LUTE_CONFIG_CACHE`` is not ``0``/``false``/``no``/``off``)."""
-    return os.environ.get(ENV_SWITCH, "").strip().lower() not in ("0", "false", "no", "off")
+    return bool(CONFIG_CACHE.get())
 
 
 def load(text: str) -> Optional[Parsed]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import binascii
 from typing import Mapping, Optional, Tuple
 
+from lute import settings
 from lute.execution.ipc._errors import IPCError
 from lute.execution.ipc._protocol import ENV_KEY, ENV_MAX_FRAME
 
@@ -14,9 +15,6 @@ MIN_KEY_BYTES = 16
 DEFAULT_MAX_FRAME = 4 << 30
 #: Smallest limit accepted: handshakes and batches must always fit.
 MIN_MAX_FRAME = 1 << 20
-
-_TRUE = frozenset(("1", "true", "yes", "on"))
-_FALSE = frozenset(("0", "false", "no", "off", ""))
 
 
 def format_unix(path: str) -> str:
@@ -116,8 +114,8 @@ def max_frame_from_env(env: Mapping[str, str]) -> int:
     Raises:
         IPCError: The variable is set but is not a valid limit.
     """
-    text = env.get(ENV_MAX_FRAME)
-    if text is None or not text.strip():
+    text = settings.IPC_MAX_FRAME.raw(env)
+    if text is None:
         return DEFAULT_MAX_FRAME
     try:
         return check_max_frame(int(text.strip()), ENV_MAX_FRAME)
@@ -125,19 +123,3 @@ def max_frame_from_env(env: Mapping[str, str]) -> int:
         raise IPCError(
             "%s=%r is not a valid frame limit: %s" % (ENV_MAX_FRAME, text, error)
         ) from None
-
-
-def parse_flag(name: str, text: Optional[str]) -> Optional[bool]:
-    """Read a boolean variable: ``None`` when unset, else True/False.
-
-    Raises:
-        ValueError: The value is not one of 1/0, true/false, yes/no, on/off.
-    """
-    if text is None:
-        return None
-    lowered = text.strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise ValueError("%s=%r: expected 1 or 0 (or true/false, yes/no, on/off)" % (name, text))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
+from lute import settings
 from lute.execution.ipc import _address
 from lute.execution.ipc._communicator import Communicator
 from lute.execution.ipc._errors import IPCError
@@ -19,7 +20,7 @@ def _use_zmq(env: Mapping[str, str]) -> bool:
     if not env.get(ENV_ZMQ_ADDRESS):
         return False
     try:
-        wanted = _address.parse_flag(ENV_USE_ZMQ, env.get(ENV_USE_ZMQ))
+        wanted = settings.USE_ZMQ.get(env)
     except ValueError as error:
         raise IPCError(str(error)) from None
     if wanted is False:

@@ -19,6 +19,7 @@ import time
 import weakref
 from typing import Any, Callable, Dict, Optional
 
+from lute import settings
 from lute.execution.ipc import _address
 from lute.execution.ipc._errors import IPCError
 from lute.execution.ipc._peer import Peer, PeerHub, log_warning
@@ -104,7 +105,7 @@ class Listener(PeerHub):
                 raise ValueError(str(error)) from None
         max_frame = _address.check_max_frame(max_frame_size)
         if zmq is None:
-            zmq = bool(_address.parse_flag(ENV_USE_ZMQ, os.environ.get(ENV_USE_ZMQ)))
+            zmq = bool(settings.USE_ZMQ.get())
         if zmq and hello_reply is None:
             raise ValueError("a deferred hello_reply is only supported without ZMQ")
         super().__init__(checked_key, max_frame, hello_reply_json, on_message, on_error, on_connect)

@@ -1,14 +1,17 @@
 """What both ends agree on: the Message they exchange, its signals, the protocol version
 and the environment variables that hand an endpoint to a Task.
 
-Everything here costs nothing to import (no imports of its own), because importing
-:mod:`lute.execution.ipc`, which a Task does to build Messages, loads this module.
+Everything here costs nothing to import (it imports only :mod:`lute.settings`, which
+imports only ``os``), because importing :mod:`lute.execution.ipc`, which a Task does to
+build Messages, loads this module.
 
 A Message travels pickled, and its pickle names the class ``lute.execution.ipc.Message``
 (where it was always defined), so Tasks and Executors of every version read each other's.
 """
 
 from __future__ import annotations
+
+from lute import settings
 
 # Not `from typing import TYPE_CHECKING`: importing typing costs more than this whole
 # module on Python 3.8, and the annotations here are never evaluated (PEP 563).
@@ -21,17 +24,18 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only
 #: play a newer peer by changing this one attribute.
 PROTOCOL_VERSION = 1
 
-# The environment of the hand-off (see docs/protocol.md, "Environment").
+# The environment of the hand-off (see docs/protocol.md, "Environment"), declared with
+# every other variable in lute.settings.
 #: The stdlib endpoint: ``unix:/abs/path`` or ``tcp:HOST:PORT``.
-ENV_ADDRESS = "LUTE_IPC_ADDRESS"
+ENV_ADDRESS = settings.IPC_ADDRESS.name
 #: The optional ZMQ endpoint (``ipc://...`` or ``tcp://...``), offered beside the stdlib one.
-ENV_ZMQ_ADDRESS = "LUTE_ZMQ_ADDRESS"
+ENV_ZMQ_ADDRESS = settings.ZMQ_ADDRESS.name
 #: The run's HMAC key, hex encoded.
-ENV_KEY = "LUTE_IPC_KEY"
+ENV_KEY = settings.IPC_KEY.name
 #: ``0`` forces the stdlib transport; ``1`` uses ZMQ where pyzmq is importable.
-ENV_USE_ZMQ = "LUTE_USE_ZMQ"
+ENV_USE_ZMQ = settings.USE_ZMQ.name
 #: The frame size limit in bytes.
-ENV_MAX_FRAME = "LUTE_IPC_MAX_FRAME"
+ENV_MAX_FRAME = settings.IPC_MAX_FRAME.name
 
 LUTE_SIGNALS: Tuple[str, ...] = (
     "NO_PICKLE_MODE",

@@ -15,6 +15,8 @@ import time
 from typing import Callable, Optional, TypeVar
 from urllib.parse import quote
 
+from lute.settings import DB_JOURNAL_MODE
+
 __all__ = [
     "JOURNAL_MODE_ENV",
     "DatabaseError",
@@ -27,7 +29,7 @@ __all__ = [
 
 T = TypeVar("T")
 
-JOURNAL_MODE_ENV = "LUTE_DB_JOURNAL_MODE"
+JOURNAL_MODE_ENV = DB_JOURNAL_MODE.name
 # Modes that keep the file consistent after a crash; MEMORY and OFF do not.
 _JOURNAL_MODES = ("WAL", "DELETE", "TRUNCATE", "PERSIST")
 
@@ -52,7 +54,7 @@ def resolve_journal_mode(requested: Optional[str]) -> str:
     """
     source = "journal_mode argument"
     if requested is None:
-        requested = os.environ.get(JOURNAL_MODE_ENV) or "WAL"
+        requested = DB_JOURNAL_MODE.raw() or DB_JOURNAL_MODE.default
         source = "$" + JOURNAL_MODE_ENV
     mode = requested.strip().upper()
     if mode not in _JOURNAL_MODES:

@@ -1,0 +1,183 @@
+"""The shape of the source tree: module sizes, the import graph, the layering.
+
+Read from the sources with ``ast`` (every ``import`` statement, at module level, inside
+functions and under ``TYPE_CHECKING``), so nothing is imported and a lazy import counts
+like any other.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Dict, Iterator, List, Set, Tuple
+
+import pytest
+
+from tests.conftest import ROOT
+
+DISTRIBUTIONS = ("lute-runtime", "lute-models", "lute-executor")  # in layering order
+MAX_LINES = 500
+
+
+def _modules() -> Dict[str, Tuple[str, Path]]:
+    """Every module: dotted name -> (distribution, file)."""
+    found: Dict[str, Tuple[str, Path]] = {}
+    for dist in DISTRIBUTIONS:
+        src = ROOT / "packages" / dist / "src"
+        for path in sorted(src.rglob("*.py")):
+            parts = list(path.relative_to(src).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+            found[".".join(parts)] = (dist, path)
+    return found
+
+
+MODULES = _modules()
+
+
+def _is_package(name: str) -> bool:
+    return name in MODULES and MODULES[name][1].name == "__init__.py"
+
+
+def _imported(module: str, tree: ast.AST) -> Iterator[str]:
+    """The LUTE modules that ``module`` imports, resolved to the modules that run."""
+    package = module if _is_package(module) else module.rpartition(".")[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            for alias in node.names:
+                candidate = "%s.%s" % (base, alias.name)
+                yield candidate if candidate in MODULES else base
+
+
+def _graph() -> Dict[str, Set[str]]:
+    """module -> the LUTE modules whose code runs when it imports them.
+
+    Importing ``a.b.c`` runs the ``__init__`` of each regular package on the way; those
+    edges are added too, except to packages that hold the importing module itself
+    (they are already running by then).
+    """
+    graph: Dict[str, Set[str]] = {}
+    for name, (_dist, path) in MODULES.items():
+        edges: Set[str] = set()
+        for target in _imported(name, ast.parse(path.read_text(), str(path))):
+            if not target.startswith("lute"):
+                continue
+            while target and target not in MODULES:  # a name inside a module
+                target = target.rpartition(".")[0]
+            parts = target.split(".")
+            for i in range(1, len(parts) + 1):
+                step = ".".join(parts[:i])
+                ancestor_of_self = name == step or name.startswith(step + ".")
+                if step in MODULES and step != name and not ancestor_of_self:
+                    edges.add(step)
+        graph[name] = edges
+    return graph
+
+
+GRAPH = _graph()
+
+
+def _cycles(graph: Dict[str, Set[str]]) -> List[List[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: Dict[str, int] = {}
+    low: Dict[str, int] = {}
+    stack: List[str] = []
+    on_stack: Set[str] = set()
+    found: List[List[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in sorted(graph[node]):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                item = stack.pop()
+                on_stack.discard(item)
+                component.append(item)
+                if item == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_every_module_is_under_the_size_limit() -> None:
+    sizes = {name: len(path.read_text().splitlines()) for name, (_dist, path) in MODULES.items()}
+    print("\n".join("%5d %s" % (lines, name) for name, lines in sorted(sizes.items())))
+    too_big = {name: lines for name, lines in sizes.items() if lines > MAX_LINES}
+    assert not too_big, "modules over %d lines (split them by concern): %s" % (MAX_LINES, too_big)
+
+
+def test_the_import_graph_has_no_cycle() -> None:
+    assert _cycles(GRAPH) == []
+
+
+def test_a_cycle_is_found_when_there_is_one() -> None:
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def _private(part: str) -> bool:
+    return part.startswith("_") and not part.startswith("__")  # not __main__
+
+
+def test_no_private_module_imports_its_facade() -> None:
+    """Private modules import their siblings, never the package whose facade they serve."""
+    offenders = []
+    for name, (_dist, path) in MODULES.items():
+        parts = name.split(".")
+        own = {
+            ".".join(parts[:i])
+            for i in range(1, len(parts))
+            if _is_package(".".join(parts[:i])) and any(_private(p) for p in parts[i:])
+        }
+        for target in _imported(name, ast.parse(path.read_text(), str(path))):
+            if target in own:
+                offenders.append("%s imports %s" % (name, target))
+    assert offenders == []
+
+
+@pytest.mark.parametrize("dist", DISTRIBUTIONS)
+def test_distributions_import_only_those_below_them(dist: str) -> None:
+    allowed = set(DISTRIBUTIONS[: DISTRIBUTIONS.index(dist) + 1])
+    wrong = sorted(
+        "%s -> %s (%s)" % (name, target, MODULES[target][0])
+        for name, targets in GRAPH.items()
+        if MODULES[name][0] == dist
+        for target in targets
+        if MODULES[target][0] not in allowed
+    )
+    assert wrong == []
+
+
+def test_namespace_packages_have_no_init() -> None:
+    for dist in DISTRIBUTIONS:
+        for namespace in ("lute", "lute/io", "lute/execution"):
+            assert not (ROOT / "packages" / dist / "src" / namespace / "__init__.py").exists()
+
+
+def test_every_regular_package_belongs_to_one_distribution() -> None:
+    owners: Dict[str, Set[str]] = {}
+    for dist in DISTRIBUTIONS:
+        for init in (ROOT / "packages" / dist / "src").rglob("__init__.py"):
+            owners.setdefault(str(init.parent.relative_to(ROOT / "packages" / dist)), set()).add(
+                dist
+            )
+    assert {package: dists for package, dists in owners.items() if len(dists) > 1} == {}
