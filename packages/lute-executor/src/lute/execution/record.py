@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import signal
 import time
-from typing import Any, List, Sequence
+from typing import Any, List, Mapping
 
 from lute.execution.launch import LaunchPlan
 from lute.execution.run_state import RunState
@@ -22,7 +22,7 @@ def record_outcome(state: RunState, plan: LaunchPlan) -> None:
 
     A failing reporter is logged and never changes the Task's outcome.
     """
-    from lute.io.elog import plots_directory, report_all, summarise
+    from lute.io.elog import plots_directory, render_summary, report_all
 
     db = state.db
     console = state.console
@@ -37,12 +37,17 @@ def record_outcome(state: RunState, plan: LaunchPlan) -> None:
     items: List[Any] = []
     if state.result is not None:
         state.result.task_status = status
-        plots_dir = plots_directory(plan.work_dir, plan.experiment, plan.run_number)
-        items = summarise(state.result, plots_dir=plots_dir)
+        plots_dir = plots_directory(
+            plan.work_dir,
+            plan.experiment,
+            plan.run_number,
+            "%s_%d" % (state.managed_task, state.execution_id),
+        )
+        items, pages = render_summary(state.result, plots_dir=plots_dir)
         if not state.result_recorded:
             db.add_result(
                 state.execution_id,
-                _summary_for_db(state.result.summary, items),
+                _summary_for_db(state.result.summary, pages),
                 state.result.payload,
                 task_status=status.value,
             )
@@ -85,16 +90,13 @@ def record_outcome(state: RunState, plan: LaunchPlan) -> None:
             console.line("report: %s" % reporter.paths(record)[0])
 
 
-def _summary_for_db(summary: Any, items: Sequence[Any]) -> Any:
-    """The summary as stored: rendered plots are replaced by their page's path."""
+def _summary_for_db(summary: Any, pages: Mapping[int, str]) -> Any:
+    """The summary as stored: each plot is replaced by the path of its own page."""
     from lute.io.db import PlotsRef
-
-    plots = iter(item for item in items if getattr(item, "kind", None) == "plots")
 
     def convert(value: Any) -> Any:
         if isinstance(value, ElogSummaryPlots):
-            item = next(plots, None)
-            return PlotsRef(value.display_name, item.path if item is not None else "")
+            return PlotsRef(value.display_name, pages.get(id(value), ""))
         if isinstance(value, (list, tuple)):
             return type(value)(convert(v) for v in value)
         return value

@@ -3,7 +3,7 @@
 The Executor ends every run by turning the Task's result into report items and
 handing them, with a description of the run, to each reporter::
 
-    items = summarise(result, plots_dir=plots_directory(work_dir, experiment, run))
+    items = summarise(result, plots_dir=plots_directory(work_dir, experiment, run, "Tester_3"))
     report_all(make_reporters(work_dir, elog=header.elog), execution=execution, items=items)
 
 :class:`LocalReporter` always writes ``<work_dir>/reports/``; :class:`ElogReporter`
@@ -43,7 +43,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from lute.io.elog._log import logger as logger
     from lute.io.elog._reporter import ITEM_KINDS as ITEM_KINDS
     from lute.io.elog._reporter import Reporter, ReportItem, report_all
-    from lute.io.elog._summary import plots_directory, render_summary_plots, summarise
+    from lute.io.elog._summary import (
+        plots_directory,
+        render_summary,
+        render_summary_plots,
+        summarise,
+    )
     from lute.io.models.header import ElogSettings
 
 __all__ = [
@@ -56,6 +61,7 @@ __all__ = [
     "make_reporters",
     "plots_directory",
     "post_run_status",
+    "render_summary",
     "render_summary_plots",
     "report_all",
     "summarise",
@@ -76,6 +82,7 @@ _MODULES = {
     "logger": "_log",
     "plots_directory": "_summary",
     "post_run_status": "_elog_reporter",
+    "render_summary": "_summary",
     "render_summary_plots": "_summary",
     "report_all": "_reporter",
     "summarise": "_summary",

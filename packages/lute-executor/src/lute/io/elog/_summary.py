@@ -10,7 +10,7 @@ imported only when a page is written.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, List, Mapping, Optional, Set
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Set, Tuple
 
 from lute.io.elog._files import safe_name, write_text_atomic
 from lute.io.elog._log import logger
@@ -19,23 +19,33 @@ from lute.io.elog._reporter import ReportItem
 if TYPE_CHECKING:  # pragma: no cover
     from lute.tasks.dataclasses import ElogSummaryPlots, TaskResult
 
-__all__ = ["plots_directory", "render_summary_plots", "summarise"]
+__all__ = ["plots_directory", "render_summary", "render_summary_plots", "summarise"]
 
 
-def plots_directory(work_dir: str, experiment: Optional[str], run: Any) -> str:
-    """Where a run's summary-plot pages go: ``<work_dir>/summary_plots/<experiment>/<run>``.
+def plots_directory(
+    work_dir: str, experiment: Optional[str], run: Any, execution: Optional[str] = None
+) -> str:
+    """Where summary-plot pages go: ``<work_dir>/summary_plots/<experiment>/<run>/<execution>``.
+
+    Every execution has a directory of its own, so running a Task again never changes
+    the plots an older report shows.
 
     Args:
         work_dir: The work directory.
         experiment: Experiment name (``no_experiment`` when empty).
         run: Run number or name (``no_run`` when ``None`` or empty).
+        execution: The execution's name, ``<managed task>_<execution id>`` (``None``:
+            the run's directory itself).
 
     Returns:
         The absolute directory path (not created here).
     """
     exp_part = safe_name(str(experiment)) if experiment else "no_experiment"
     run_part = safe_name(str(run)) if run is not None and str(run) != "" else "no_run"
-    return os.path.join(os.path.abspath(work_dir), "summary_plots", exp_part, run_part)
+    parts = [os.path.abspath(work_dir), "summary_plots", exp_part, run_part]
+    if execution:
+        parts.append(safe_name(execution))
+    return os.path.join(*parts)
 
 
 def render_summary_plots(plots: ElogSummaryPlots, directory: str) -> str:
@@ -71,7 +81,14 @@ def render_summary_plots(plots: ElogSummaryPlots, directory: str) -> str:
 
 
 def summarise(result: Optional[TaskResult], *, plots_dir: str) -> List[ReportItem]:
-    """Turn a Task's result summary into report items.
+    """Turn a Task's result summary into report items (see :func:`render_summary`)."""
+    return render_summary(result, plots_dir=plots_dir)[0]
+
+
+def render_summary(
+    result: Optional[TaskResult], *, plots_dir: str
+) -> Tuple[List[ReportItem], Dict[int, str]]:
+    """Turn a Task's result summary into report items, rendering its plot pages.
 
     ``Dict`` → one ``keyvalue`` item per entry (keys and values as ``str``);
     ``ElogSummaryPlots`` → its page is rendered under ``plots_dir`` and a ``plots``
@@ -86,13 +103,17 @@ def summarise(result: Optional[TaskResult], *, plots_dir: str) -> List[ReportIte
             :func:`plots_directory`.
 
     Returns:
-        The items, in the order of the summary.
+        The items, in the order of the summary, and the page written for each
+        ``ElogSummaryPlots`` object of the summary, by ``id()`` (``""`` for a page that
+        could not be rendered): the one walk of the summary that the database record
+        and the reports both use.
     """
     from lute.tasks.dataclasses import ElogSummaryPlots
 
     items: List[ReportItem] = []
+    pages: Dict[int, str] = {}
     if result is None:
-        return items
+        return items, pages
     open_lists: Set[int] = set()
 
     def visit(value: Any) -> None:
@@ -103,7 +124,9 @@ def summarise(result: Optional[TaskResult], *, plots_dir: str) -> List[ReportIte
         elif isinstance(value, Mapping):
             items.extend(ReportItem.keyvalue(str(k), str(v)) for k, v in value.items())
         elif isinstance(value, ElogSummaryPlots):
-            items.append(_render_item(value, plots_dir))
+            item = _render_item(value, plots_dir)
+            items.append(item)
+            pages[id(value)] = item.path or ""
         elif isinstance(value, (list, tuple)):
             if id(value) in open_lists:  # a list that contains itself
                 items.append(ReportItem.text("<recursive summary list left out>"))
@@ -116,7 +139,7 @@ def summarise(result: Optional[TaskResult], *, plots_dir: str) -> List[ReportIte
             items.append(ReportItem.text(str(value)))
 
     visit(result.summary)
-    return items
+    return items, pages
 
 
 def _render_item(plots: ElogSummaryPlots, plots_dir: str) -> ReportItem:

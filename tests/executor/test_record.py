@@ -1,0 +1,121 @@
+"""The record of a run stays true: results, plots and reports are each run's own.
+
+Tasks here come from a facility-style package installed for the test; every run goes
+through the real ``lute-exec``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Dict
+
+import pytest
+
+from tests.conftest import install_distribution, lute_exec, write_config
+from tests.executor.test_run import executions
+
+TASKS = """
+from lute.tasks.dataclasses import ElogSummaryPlots
+from lute.tasks.task import Task
+
+
+class Plotter(Task):
+    def _run(self):
+        value = self._task_parameters.value
+        self._result.summary = [
+            {"value": str(value)},
+            ElogSummaryPlots("Histogram", "<p>histogram of run with value=%s</p>" % value),
+        ]
+
+
+class BadPlotter(Task):
+    def _run(self):
+        self._result.summary = [
+            ElogSummaryPlots("first", object()),  # no renderer knows it
+            ElogSummaryPlots("second", "<p>the second plot</p>"),
+        ]
+"""
+MODELS = """
+from lute.io.models.base import TaskParameters
+
+
+class PlotterParameters(TaskParameters):
+    value: int = 1
+
+
+class BadPlotterParameters(TaskParameters):
+    pass
+"""
+MANAGED = """
+from lute.execution.executor import Executor
+
+PlotterRunner = Executor("Plotter")
+BadPlotterRunner = Executor("BadPlotter")
+"""
+
+
+@pytest.fixture
+def plot_package(short_tmp: Path) -> Dict[str, str]:
+    site = install_distribution(
+        short_tmp / "site",
+        "lute-plot-tests",
+        {
+            "lute.tasks": {n: "lute_plot_tasks:%s" % n for n in ("Plotter", "BadPlotter")},
+            "lute.models": {
+                n: "lute_plot_models:%sParameters" % n for n in ("Plotter", "BadPlotter")
+            },
+            "lute.managed_tasks": {
+                "PlotterRunner": "lute_plot_managed:PlotterRunner",
+                "BadPlotterRunner": "lute_plot_managed:BadPlotterRunner",
+            },
+        },
+        {"lute_plot_tasks": TASKS, "lute_plot_models": MODELS, "lute_plot_managed": MANAGED},
+    )
+    return {"PYTHONPATH": str(site)}
+
+
+def _iframes(page: Path) -> list:  # type: ignore[type-arg]
+    return re.findall(r'<iframe[^>]*src="([^"]+)"', page.read_text())
+
+
+def test_running_again_never_changes_an_older_report(
+    short_tmp: Path, plot_package: Dict[str, str]
+) -> None:
+    config = write_config(short_tmp, "Plotter:\n  value: 4\n")
+    work = short_tmp / "work"
+    first = lute_exec(["run", "-c", str(config), "-t", "PlotterRunner"], env=plot_package)
+    assert first.returncode == 0, first.stderr
+    second = lute_exec(
+        ["run", "-c", str(config), "-t", "PlotterRunner", "Plotter.value=5"], env=plot_package
+    )
+    assert second.returncode == 0, second.stderr
+    one, two = executions(work)
+    page_one = work / "reports" / ("PlotterRunner_%d.html" % one["id"])
+    page_two = work / "reports" / ("PlotterRunner_%d.html" % two["id"])
+    [frame_one] = _iframes(page_one)
+    [frame_two] = _iframes(page_two)
+    assert frame_one != frame_two
+    plot_one = (page_one.parent / frame_one).resolve()
+    plot_two = (page_two.parent / frame_two).resolve()
+    assert "value=4" in plot_one.read_text()  # execution 1's plot, after execution 2
+    assert "value=5" in plot_two.read_text()
+
+
+def test_a_plot_that_fails_to_render_takes_no_other_plots_page(
+    short_tmp: Path, plot_package: Dict[str, str]
+) -> None:
+    config = write_config(short_tmp, "BadPlotter: {}\n")
+    work = short_tmp / "work"
+    done = lute_exec(["run", "-c", str(config), "-t", "BadPlotterRunner"], env=plot_package)
+    assert done.returncode == 0, done.stderr
+    [row] = executions(work)
+    shown = json.loads(lute_exec(["db", "show", str(row["id"]), "-w", str(work), "--json"]).stdout)
+    first, second = [r for r in shown["results"] if r["kind"] == "plots"]
+    # Each plot's row holds its own page: the page of "second" never under "first".
+    assert (first["position"], second["position"]) == (0, 1)
+    assert "second" not in first["summary"]
+    assert second["summary"].endswith("/second/report.html"), second
+    report = (work / "reports" / ("BadPlotterRunner_%d.html" % row["id"])).read_text()
+    assert "could not be rendered" in report
