@@ -13,7 +13,7 @@ from typing import Dict
 
 import pytest
 
-from tests.conftest import install_distribution, lute_exec, write_config
+from tests.conftest import install_distribution, lute_exec, popen_lute_exec, write_config
 from tests.executor.test_run import executions
 
 TASKS = """
@@ -119,3 +119,22 @@ def test_a_plot_that_fails_to_render_takes_no_other_plots_page(
     assert second["summary"].endswith("/second/report.html"), second
     report = (work / "reports" / ("BadPlotterRunner_%d.html" % row["id"])).read_text()
     assert "could not be rendered" in report
+
+
+def test_concurrent_writers_of_one_run_never_collide(config: Path) -> None:
+    overrides = ["TestWriteOutput.num_values=300000"]
+    runs = [
+        popen_lute_exec(["run", "-c", str(config), "-t", "WriteTester", *overrides])
+        for _ in range(6)
+    ]
+    outcomes = [(proc.wait(timeout=120), proc.communicate()[1]) for proc in runs]
+    assert [code for code, _err in outcomes] == [0] * 6, outcomes
+    work = config.parent / "work"
+    rows = executions(work)
+    assert [row["status"] for row in rows] == ["COMPLETED"] * 6
+    shown = json.loads(
+        lute_exec(["db", "show", str(rows[0]["id"]), "-w", str(work), "--json"]).stdout
+    )
+    written = Path(shown["results"][0]["payload"])
+    assert len(written.read_text().splitlines()) == 300000
+    assert not list(written.parent.glob("*.tmp"))  # no writer left its temporary file

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import sys
 import time
 
@@ -123,10 +124,17 @@ class TestWriteOutput(Task):
             os.makedirs(directory, exist_ok=True)
         rng = random.Random(int(params.num_values))
         values = [rng.gauss(0.0, 1.0) for _ in range(int(params.num_values))]
-        tmp = path + ".tmp"
-        with open(tmp, "w") as handle:
-            handle.writelines("%r\n" % value for value in values)
-        os.replace(tmp, path)  # readers never see a half-written file
+        # A temporary name of this writer's own: concurrent writers of one run never
+        # write into each other's file, and readers never see a half-written one.
+        tmp = "%s.%d-%d.tmp" % (path, os.getpid(), threading.get_ident())
+        try:
+            with open(tmp, "w") as handle:
+                handle.writelines("%r\n" % value for value in values)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
         self._result.summary = {"values written": str(len(values)), "file": path}
         self._result.payload = path
 
