@@ -68,9 +68,13 @@ def test_tasklets_see_parameters_and_merge_into_the_result(config: Path) -> None
 
 def test_tasklet_naming_a_missing_parameter_is_a_clear_error(config: Path) -> None:
     executor = Executor("Test")
-    executor.add_tasklet(print, ("{no_such.param}",), when="before")
-    with pytest.raises(ExecutorError, match=r"no_such\.param"):
+    executor.add_tasklet(print, ("{no_such.param}",), when="after")
+    with pytest.raises(ExecutorError, match=r"after tasklet print: .*no_such\.param"):
         executor.execute_task(str(config), console=quiet())
+    # Found before the Task was launched, like any other config error: nothing recorded.
+    assert not (config.parent / "work" / "lute.db").exists()
+    with pytest.raises(ExecutorError, match=r"no_such\.param"):
+        executor.execute_task(str(config), dry_run=True, console=quiet())
 
 
 def test_update_environment_calls_accumulate(config: Path, capsys: Any) -> None:

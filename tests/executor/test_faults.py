@@ -196,3 +196,56 @@ def test_the_log_of_a_failed_run_tells_its_whole_story(config: Path) -> None:
     for expected in ("launched Test", "status: RUNNING", "Traceback", "Test FAILED", "report:"):
         assert expected in log, expected
     assert all(line[:4].isdigit() for line in log.splitlines() if line and line[0] != " ")
+
+
+def _stubborn(directory: Path) -> Path:
+    """A third-party executable that ignores SIGTERM."""
+    script = directory / "stubborn.sh"
+    script.write_text("#!/bin/bash\ntrap '' TERM\nfor i in $(seq 600); do sleep 0.1; done\n")
+    script.chmod(0o755)
+    return script
+
+
+@pytest.mark.parametrize("where", ["command line", "config"])
+def test_the_kill_grace_is_settable(short_tmp: Path, where: str) -> None:
+    config = write_config(short_tmp, timeout=1)
+    args = ["run", "-c", str(config), "-t", "BinaryTester"]
+    args.append("TestBinary.executable=%s" % _stubborn(short_tmp))
+    if where == "config":
+        config.write_text(
+            config.read_text().replace("task_timeout:", "kill_grace: 1\ntask_timeout:")
+        )
+    else:
+        args += ["--kill-grace", "1"]
+    started = time.monotonic()
+    done = lute_exec(args)
+    took = time.monotonic() - started
+    assert done.returncode == 124, done.stderr
+    assert "SIGKILL after 1 s" in done.stderr
+    assert took < 8, "the default grace (10 s) was used: %.1f s" % took
+    shown = lute_exec([*args[:5], "--dry-run", *args[5:]])
+    assert "Kill grace:    1 s" in shown.stdout
+
+
+def test_the_task_never_sees_the_executors_elog_credentials(short_tmp: Path) -> None:
+    dump = short_tmp / "env.txt"
+    script = short_tmp / "dump-env.sh"
+    script.write_text("#!/bin/sh\nenv > %s\n" % dump)
+    script.chmod(0o755)
+    config = write_config(short_tmp)
+    config.write_text(
+        config.read_text().replace(
+            "task_timeout:", "elog: {user: someone, password_env: MY_ELOG_SECRET}\ntask_timeout:"
+        )
+    )
+    secrets = {
+        "MY_ELOG_SECRET": "hunter2",
+        "LUTE_ELOG_USER": "someone",
+        "LUTE_ELOG_PASSWORD": "hunter2",
+    }
+    args = ["run", "-c", str(config), "-t", "BinaryTester", "TestBinary.executable=%s" % script]
+    done = lute_exec(args, env=secrets)
+    assert done.returncode == 0, done.stderr
+    seen = dump.read_text()
+    assert "hunter2" not in seen
+    assert "LUTE_ELOG_USER" not in seen and "MY_ELOG_SECRET" not in seen

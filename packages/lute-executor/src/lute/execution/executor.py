@@ -257,6 +257,7 @@ class BaseExecutor:
         dry_run: bool = False,
         console: Optional[Console] = None,
         timeout: Optional[float] = None,
+        kill_grace: Optional[float] = None,
         on_launched: Optional[Callable[[], None]] = None,
     ) -> TaskStatus:
         """Validate the parameters, run the Task and record everything.
@@ -271,6 +272,8 @@ class BaseExecutor:
             console: Where progress is shown (default: stderr).
             timeout: Seconds before the Task is stopped; default: this managed task's
                 ``timeout``, else ``lute_config.task_timeout``.
+            kill_grace: Seconds a stopped Task gets between SIGTERM and SIGKILL;
+                default: ``lute_config.kill_grace``, else this managed task's.
             on_launched: Called once the Task's process has been handed its parameters
                 (``lute-exec`` resumes garbage collection there).
 
@@ -290,6 +293,7 @@ class BaseExecutor:
             overrides,
             console=console or Console(self.name),
             timeout=timeout,
+            kill_grace=kill_grace,
             on_launched=on_launched,
         )
         return run.execute(dry_run=dry_run)

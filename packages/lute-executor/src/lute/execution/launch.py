@@ -9,12 +9,24 @@ from __future__ import annotations
 
 import os
 import shutil
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, TextIO
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    FrozenSet,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    TextIO,
+)
 
 from lute._records import Record
 from lute.execution.environments import ResolvedEnvironment
 from lute.execution.errors import ExecutorError
 from lute.runtime_version import __version__ as runtime_version
+from lute.settings import ELOG_PASSWORD, ELOG_USER
 from lute.tasks.run import python_version
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -23,7 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from lute.io.models import TaskParameters
     from lute.io.parameters import RowIds
 
-__all__ = ["LaunchPlan"]
+__all__ = ["LaunchPlan", "executor_secrets", "without"]
 
 # Variables a dry run shows in full; the rest of the environment is summarised.
 _SHOWN_VARIABLES = ("PATH", "PYTHONPATH", "VIRTUAL_ENV", "CONDA_PREFIX", "LD_LIBRARY_PATH")
@@ -45,6 +57,7 @@ class LaunchPlan(Record):
         work_dir: Absolute ``work_dir`` of the config.
         db_path: Absolute path of the database.
         timeout: Seconds before the Task is stopped (``None``: no limit).
+        kill_grace: Seconds a stopped Task gets between SIGTERM and SIGKILL.
         experiment: The config's experiment, if any.
         run_number: The config's run, if any.
         run_directory: Directory the Task runs in (``None``: the current one).
@@ -64,6 +77,7 @@ class LaunchPlan(Record):
         "work_dir",
         "db_path",
         "timeout",
+        "kill_grace",
         "experiment",
         "run_number",
         "run_directory",
@@ -85,6 +99,7 @@ class LaunchPlan(Record):
         work_dir: str,
         db_path: str,
         timeout: Optional[float],
+        kill_grace: float,
         experiment: Optional[str],
         run_number: Any,
         run_directory: Optional[str],
@@ -102,6 +117,7 @@ class LaunchPlan(Record):
         self.work_dir = work_dir
         self.db_path = db_path
         self.timeout = timeout
+        self.kill_grace = kill_grace
         self.experiment = experiment
         self.run_number = run_number
         self.run_directory = run_directory
@@ -120,6 +136,8 @@ class LaunchPlan(Record):
         resolved: ResolvedEnvironment,
         probe: ProbeResult,
         timeout: Optional[float] = None,
+        kill_grace: Optional[float] = None,
+        default_kill_grace: float = 10.0,
     ) -> LaunchPlan:
         """Settle everything else for one launch of a validated config; write nothing.
 
@@ -133,6 +151,9 @@ class LaunchPlan(Record):
             probe: What the pre-flight probe found in that environment.
             timeout: Seconds before the Task is stopped; ``None``: the config's
                 ``task_timeout`` (itself possibly ``None``: no limit).
+            kill_grace: Seconds between SIGTERM and SIGKILL; ``None``: the config's
+                ``kill_grace``, else ``default_kill_grace`` (the managed task's).
+            default_kill_grace: The managed task's grace.
 
         Raises:
             ExecutorError: The executable or the reporting settings are unusable.
@@ -160,6 +181,8 @@ class LaunchPlan(Record):
         header_timeout = getattr(header, "task_timeout", None)
         if timeout is None and header_timeout:
             timeout = float(header_timeout)
+        if kill_grace is None:
+            kill_grace = getattr(header, "kill_grace", None) or default_kill_grace
         db_path = getattr(header, "db_path", None) or default_db_path(work_dir)
         try:
             reporters = make_reporters(work_dir, os.environ, elog=getattr(header, "elog", None))
@@ -176,6 +199,7 @@ class LaunchPlan(Record):
             work_dir=work_dir,
             db_path=os.path.abspath(str(db_path)),
             timeout=timeout,
+            kill_grace=float(kill_grace),
             experiment=getattr(header, "experiment", None),
             run_number=getattr(header, "run", None),
             run_directory=str(run_directory) if run_directory else None,
@@ -208,6 +232,11 @@ class LaunchPlan(Record):
         """
         return self.model.known_result()
 
+    def task_environment(self) -> Dict[str, str]:
+        """The Task's environment: the resolved one without the Executor's secrets."""
+        header = self.model.lute_config
+        return without(self.resolved.env, executor_secrets(getattr(header, "elog", None)) or ())
+
     def environment_record(self) -> Dict[str, Any]:
         """What the database records about the Task's environment."""
         probe = self.probe
@@ -235,6 +264,7 @@ class LaunchPlan(Record):
         """Print exactly what would be launched, and with what environment."""
         import json
 
+        task_env = self.task_environment()
         out.write("Managed task:  %s (Task %s)\n" % (self.executor_name, self.task_name))
         out.write("Config:        %s\n" % self.config_path)
         out.write("Environment:   %s\n" % self.resolved.description)
@@ -257,22 +287,51 @@ class LaunchPlan(Record):
         out.write(
             "Timeout:       %s\n" % ("none" if self.timeout is None else "%g s" % self.timeout)
         )
+        out.write("Kill grace:    %g s (SIGTERM, then SIGKILL)\n" % self.kill_grace)
         out.write(
             "Variables (%d in all; the IPC address and key and LUTE_TASK_NAME are added at "
-            "launch):\n" % len(self.resolved.env)
+            "launch):\n" % len(task_env)
         )
-        changed = sorted(
-            name for name, value in self.resolved.env.items() if os.environ.get(name) != value
-        )
+        changed = sorted(name for name, value in task_env.items() if os.environ.get(name) != value)
         for name in sorted(set(_SHOWN_VARIABLES) | set(changed)):
-            if name in self.resolved.env:
+            if name in task_env:
                 marker = "*" if name in changed else " "
-                out.write("  %s %s=%s\n" % (marker, name, self.resolved.env[name]))
-        removed = sorted(set(os.environ) - set(self.resolved.env))
+                out.write("  %s %s=%s\n" % (marker, name, task_env[name]))
+        removed = sorted(set(os.environ) - set(task_env))
         if removed:
             out.write("  removed: %s\n" % ", ".join(removed))
         out.write("Parameters:\n")
         out.write(json.dumps(self.wire_parameters, indent=2, sort_keys=True) + "\n")
+
+
+def executor_secrets(elog: Any) -> Optional[FrozenSet[str]]:
+    """The variables only the Executor may see: the eLog's credentials.
+
+    Args:
+        elog: The config's ``elog`` block: validated (``ElogSettings``), or as written
+            (a mapping, before validation), or ``None``.
+
+    Returns:
+        ``LUTE_ELOG_USER``, ``LUTE_ELOG_PASSWORD`` and the variable ``password_env``
+        names; ``None`` when a block as written names it through a placeholder that only
+        validation fills (the Task then cannot start before validation).
+    """
+    names = {ELOG_USER.name, ELOG_PASSWORD.name}
+    if isinstance(elog, Mapping):
+        password_env = elog.get("password_env")
+    else:
+        password_env = getattr(elog, "password_env", None)
+    if password_env is not None:
+        if not isinstance(password_env, str) or "{{" in password_env:
+            return None
+        names.add(password_env)
+    return frozenset(names)
+
+
+def without(env: Mapping[str, str], names: Iterable[str]) -> Dict[str, str]:
+    """``env`` without the variables ``names``."""
+    hidden = set(names)
+    return {name: value for name, value in env.items() if name not in hidden}
 
 
 def _quote(arg: str) -> str:

@@ -22,6 +22,7 @@ from typing import (
     Any,
     Callable,
     Dict,
+    FrozenSet,
     List,
     Mapping,
     Optional,
@@ -33,14 +34,14 @@ from typing import (
 
 from lute.execution.console import Console
 from lute.execution.environments import EnvironmentSpec, ResolvedEnvironment, spec_from_entries
-from lute.execution.launch import LaunchPlan
+from lute.execution.launch import LaunchPlan, executor_secrets, without
 from lute.execution.outcome import final_status
 from lute.execution.record import record_outcome
 from lute.execution.run_signals import RunSignals, forward_delay
 from lute.execution.run_state import RunState
 from lute.execution.run_view import RunView
 from lute.execution.supervision import Event, Launch, TaskProcess
-from lute.execution.tasklets import Tasklet, run_tasklets
+from lute.execution.tasklets import Tasklet, check_tasklets, run_tasklets
 from lute.settings import USE_ZMQ
 from lute.tasks.dataclasses import DescribedAnalysis, TaskResult, TaskStatus
 
@@ -123,6 +124,8 @@ class TaskRun:
         console: Where progress is shown.
         timeout: Seconds before the Task is stopped; default: the managed task's, else
             ``lute_config.task_timeout``.
+        kill_grace: Seconds a stopped Task gets between SIGTERM and SIGKILL; default:
+            ``lute_config.kill_grace``, else the managed task's.
         on_launched: Called once the Task's process has been handed its parameters.
 
     Attributes:
@@ -138,9 +141,11 @@ class TaskRun:
         *,
         console: Console,
         timeout: Optional[float] = None,
+        kill_grace: Optional[float] = None,
         on_launched: Optional[Callable[[], None]] = None,
     ) -> None:
         self.definition = definition
+        self._kill_grace = kill_grace
         self.overrides = tuple(overrides)
         self._on_launched = on_launched
         self.state = RunState(
@@ -185,24 +190,28 @@ class TaskRun:
         resolved: Optional[ResolvedEnvironment] = None
         probe: Optional[ProbeResult] = None
         launch = None
+        secrets = executor_secrets(raw.header.get("elog"))
         if early.task_environments is not None:
             # A config's task_environments entry overrides the environment set in Python.
             spec = self._spec(early.task_environments, early.config_dir)
             resolved, probe = self._resolve(spec)
-            early_argv = None if dry_run else self._argv_before_validation(resolved, probe, early)
+            early_argv = None
+            if not dry_run and secrets is not None:
+                early_argv = self._argv_before_validation(resolved, probe, early)
             if early_argv is not None:
                 # Start the Task's interpreter (or its MPI job) now: it imports itself while
                 # we validate, then waits in the IPC handshake for its parameters (see
                 # Listener.set_hello_reply).
                 launch = self._new_launch(probe, hello_reply=None)
-                launch.spawn(early_argv, resolved.env)
+                launch.spawn(early_argv, without(resolved.env, secrets or ()))
         try:
             plan = self._plan(raw, early.config_dir, spec, resolved, probe)
             state.plan = plan
             if dry_run:
                 plan.print_dry_run(sys.stdout)
                 return TaskStatus.PENDING
-            if launch is not None and (launch.argv != plan.argv or plan.resolved is not resolved):
+            changed = plan.resolved is not resolved or secrets != plan_secrets(plan)
+            if launch is not None and (launch.argv != plan.argv or changed):
                 # What validation decided changed the command line: start it anew.
                 launch.close()
                 launch = None
@@ -236,9 +245,11 @@ class TaskRun:
     ) -> LaunchPlan:
         """Validate the config and settle the launch; the validated header has the last word."""
         from lute.io.config import load_config
+        from lute.io.models import to_wire
 
         state = self.state
         loaded = load_config(raw, state.task_name, self.overrides)
+        check_tasklets(self.definition.tasklets, to_wire(loaded.model))
         validated = self._spec(loaded.model.lute_config.task_environments, config_dir)
         if resolved is None or probe is None or validated != spec:
             resolved, probe = self._resolve(validated)
@@ -250,6 +261,8 @@ class TaskRun:
             resolved=resolved,
             probe=probe,
             timeout=state.timeout,
+            kill_grace=self._kill_grace,
+            default_kill_grace=self.definition.kill_grace,
         )
 
     def _argv_before_validation(
@@ -368,7 +381,7 @@ class TaskRun:
             os.makedirs(plan.run_directory, exist_ok=True)
         with launch:
             if launch.process is None:
-                process = launch.spawn(plan.argv, plan.resolved.env)
+                process = launch.spawn(plan.argv, plan.task_environment())
             else:
                 process = launch.process
                 launch.listener.set_hello_reply(handoff)
@@ -401,7 +414,8 @@ class TaskRun:
     ) -> int:
         state = self.state
         console = state.console
-        grace = self.definition.kill_grace
+        assert state.plan is not None
+        grace = state.plan.kill_grace
         while True:
             wait = None if deadline is None else max(0.0, deadline - time.monotonic())
             try:
@@ -487,3 +501,8 @@ def _stop_after(process: TaskProcess, delay: float, grace: float) -> None:
         except subprocess.TimeoutExpired:
             pass
     process.terminate(grace)
+
+
+def plan_secrets(plan: LaunchPlan) -> Optional[FrozenSet[str]]:
+    """The variables the validated config keeps from the Task (see ``executor_secrets``)."""
+    return executor_secrets(getattr(plan.model.lute_config, "elog", None))

@@ -14,7 +14,7 @@ from lute._records import Record
 from lute.execution.errors import ExecutorError
 from lute.tasks.dataclasses import TaskResult, TaskStatus
 
-__all__ = ["Tasklet", "fill_placeholders", "merge_output", "run_tasklets"]
+__all__ = ["Tasklet", "check_tasklets", "fill_placeholders", "merge_output", "run_tasklets"]
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.]*)\}")
 
@@ -82,6 +82,24 @@ def fill_placeholders(value: Any, parameters: Mapping[str, Any]) -> Any:
     if whole is not None:
         return lookup(whole.group(1))
     return _PLACEHOLDER.sub(lambda match: str(lookup(match.group(1))), value)
+
+
+def check_tasklets(tasklets: Sequence[Tasklet], parameters: Mapping[str, Any]) -> None:
+    """Fill every tasklet's placeholders now, so that one naming no parameter is found
+    before the Task is launched.
+
+    Raises:
+        ExecutorError: A placeholder names a parameter that does not exist; the message
+            names the tasklet.
+    """
+    for tasklet in tasklets:
+        for arg in tasklet.args:
+            try:
+                fill_placeholders(arg, parameters)
+            except ExecutorError as error:
+                raise ExecutorError(
+                    "%s tasklet %s: %s" % (tasklet.when, tasklet.name, error)
+                ) from None
 
 
 def merge_output(existing: Any, output: Any) -> Any:

@@ -10,8 +10,8 @@
 from __future__ import annotations
 
 import os
-import threading
 import sys
+import threading
 import time
 
 from lute.execution.ipc import Message

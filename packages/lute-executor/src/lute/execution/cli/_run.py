@@ -44,9 +44,26 @@ def add_parser(sub: Any) -> None:
     )
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=_positive,
         help="seconds before the Task is stopped (default: task_timeout from the config)",
     )
+    parser.add_argument(
+        "--kill-grace",
+        type=_positive,
+        metavar="SECONDS",
+        help="seconds a stopped Task gets between SIGTERM and SIGKILL (default: kill_grace "
+        "from the config, else the managed task's, 10)",
+    )
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is not a number of seconds" % text) from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be greater than 0, got %s" % text)
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -78,6 +95,7 @@ def _run(args: argparse.Namespace, on_launched: Optional[Callable[[], None]]) ->
             args.overrides,
             dry_run=args.dry_run,
             timeout=args.timeout,
+            kill_grace=args.kill_grace,
             on_launched=on_launched,
         )
     except KeyboardInterrupt as interrupt:

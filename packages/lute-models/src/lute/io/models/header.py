@@ -83,6 +83,12 @@ class AnalysisHeader(LuteModel):
             "job's time limit when running under SLURM."
         ),
     )
+    kill_grace: Optional[float] = Field(
+        None,
+        gt=0,
+        description="Seconds a stopped Task gets between SIGTERM and SIGKILL (default: the "
+        "managed task's, 10).",
+    )
     work_dir: str = Field(
         default_factory=_current_directory,
         description="Working directory: results database, logs, reports and outputs.",
