@@ -222,4 +222,5 @@ def check_summary_plots_recorded(work: Path, env: Dict[str, str], cwd: Path) -> 
     assert '<svg class="spectrum"' in page.read_text(encoding="utf-8")
     report = (work / "reports" / "SpectrumFitter_1.html").read_text(encoding="utf-8")
     assert "Fits/Spectrum" in report
-    assert "summary_plots/TST00000/7/Fits/Spectrum/report.html" in report
+    # The execution's own plot pages: a later run never replaces them.
+    assert "summary_plots/TST00000/7/SpectrumFitter_1/Fits/Spectrum/report.html" in report

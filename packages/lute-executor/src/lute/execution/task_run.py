@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import os
 import queue
-import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -26,71 +24,32 @@ from typing import (
     List,
     Mapping,
     Optional,
-    Protocol,
     Sequence,
     TextIO,
     Tuple,
 )
 
 from lute.execution.console import Console
+from lute.execution.definition import ManagedTaskDefinition
 from lute.execution.environments import EnvironmentSpec, ResolvedEnvironment, spec_from_entries
+from lute.execution.event_loop import EventLoop
 from lute.execution.launch import LaunchPlan, executor_secrets, without
 from lute.execution.outcome import final_status
 from lute.execution.record import record_outcome
-from lute.execution.run_signals import RunSignals, forward_delay
+from lute.execution.run_signals import RunSignals
 from lute.execution.run_state import RunState
 from lute.execution.run_view import RunView
-from lute.execution.supervision import Event, Launch, TaskProcess
-from lute.execution.tasklets import Tasklet, check_tasklets, run_tasklets
+from lute.execution.supervision import Event, Launch
+from lute.execution.tasklets import check_tasklets, run_tasklets
 from lute.settings import USE_ZMQ
 from lute.tasks.dataclasses import DescribedAnalysis, TaskResult, TaskStatus
 
 if TYPE_CHECKING:  # pragma: no cover
     from lute.execution.environments.probe import ProbeResult
-    from lute.execution.ipc import Message
     from lute.io.config import EarlyHeader, RawConfig
     from lute.io.parameters import RowIds
 
-__all__ = ["ManagedTaskDefinition", "TaskRun", "active_run", "offer_zmq"]
-
-
-class ManagedTaskDefinition(Protocol):
-    """What a run needs from its managed task (``BaseExecutor`` provides it)."""
-
-    name: str
-
-    @property
-    def task_name(self) -> str: ...
-
-    @property
-    def timeout(self) -> Optional[float]: ...
-
-    @property
-    def transport(self) -> str: ...
-
-    @property
-    def use_zmq(self) -> Optional[bool]: ...
-
-    @property
-    def kill_grace(self) -> float: ...
-
-    @property
-    def multi_rank(self) -> bool: ...
-
-    @property
-    def tasklets(self) -> Sequence[Tasklet]: ...
-
-    def hooks_for(self, event: str) -> Sequence[Callable[[Any, Message], Optional[bool]]]: ...
-
-    def resolve_environment(
-        self, spec: Optional[EnvironmentSpec] = None
-    ) -> ResolvedEnvironment: ...
-
-    def task_argv(self, python: str, parameters: Any, path: Optional[str] = None) -> List[str]: ...
-
-    def early_task_argv(
-        self, resolved: ResolvedEnvironment, early: EarlyHeader
-    ) -> Optional[List[str]]: ...
+__all__ = ["TaskRun", "active_run", "offer_zmq"]
 
 
 # The runs executing on each thread, innermost last: a hook finds its own run here.
@@ -392,11 +351,12 @@ class TaskRun:
                 % (state.task_name, process.pid, execution_id, " ".join(plan.argv))
             )
             console.status("LAUNCHED")
-            returncode = self._event_loop(process, deadline, plan.timeout)
+            loop = EventLoop(state, self.events, self.definition)
+            returncode = loop.run(process, deadline)
             state.returncode = returncode
             if not launch.listener.wait_idle(timeout=5.0):
                 console.line("warning: some Task connections did not close within 5 s")
-            self._drain()
+            loop.drain()
             lost = [(peer.rank, peer.pid) for peer in launch.listener.peers if not peer.goodbye]
         status, state.error = final_status(
             returncode=returncode,
@@ -408,99 +368,6 @@ class TaskRun:
             timeout=plan.timeout,
         )
         return status
-
-    def _event_loop(
-        self, process: TaskProcess, deadline: Optional[float], timeout: Optional[float]
-    ) -> int:
-        state = self.state
-        console = state.console
-        assert state.plan is not None
-        grace = state.plan.kill_grace
-        while True:
-            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
-            try:
-                event = self.events.get(timeout=wait)
-            except queue.Empty:
-                state.timed_out = True
-                console.line(
-                    "timeout: %s ran past its timeout of %g s; stopping it (SIGTERM, SIGKILL "
-                    "after %g s)" % (state.task_name, timeout or 0, grace)
-                )
-                _in_background(process.terminate, grace)
-                deadline = None
-                continue
-            if event.kind == "exit":
-                return int(event.data)
-            if event.kind == "cancel":
-                self._cancel(process, int(event.data), grace)
-                continue
-            self._dispatch(event)
-
-    def _cancel(self, process: TaskProcess, signum: int, grace: float) -> None:
-        state = self.state
-        name = signal.Signals(signum).name
-        if state.cancelled_by is not None or state.timed_out:  # a second request: no patience
-            state.console.line("received %s again: killing %s" % (name, state.task_name))
-            process.send_signal(signal.SIGKILL)
-            return
-        state.cancelled_by = signum
-        delay = forward_delay(signum)
-        if delay:
-            state.console.line(
-                "received %s (SLURM signals the Task too): giving %s %g s to stop"
-                % (name, state.task_name, delay)
-            )
-        else:
-            state.console.line("received %s: cancelling %s" % (name, state.task_name))
-        _in_background(_stop_after, process, delay, grace)
-
-    def _drain(self) -> None:
-        """Handle what arrived before the Task's exit; later cancellations change nothing."""
-        while True:
-            try:
-                event = self.events.get_nowait()
-            except queue.Empty:
-                return
-            if event.kind == "cancel":
-                self.state.console.line(
-                    "received %s after %s had ended: recording how it ended"
-                    % (signal.Signals(event.data).name, self.state.task_name)
-                )
-            elif event.kind != "exit":
-                self._dispatch(event)
-
-    def _dispatch(self, event: Event) -> None:
-        state = self.state
-        console = state.console
-        if event.kind == "output":
-            stream, line = event.data
-            console.line(line if stream == "stdout" else "stderr: %s" % line)
-            return
-        if event.kind == "ipc_error":
-            peer, error = event.data
-            who = "" if peer is None else " (rank %d, pid %d)" % (peer.rank, peer.pid)
-            console.line("IPC error%s: %s" % (who, error))
-            return
-        peer, message = event.data
-        state.peer = peer
-        for hook in self.definition.hooks_for(message.signal):
-            if hook(self.definition, message) is False:
-                break
-
-
-def _in_background(function: Callable[..., Any], *args: Any) -> None:
-    threading.Thread(target=function, args=args, daemon=True).start()
-
-
-def _stop_after(process: TaskProcess, delay: float, grace: float) -> None:
-    """SIGTERM the Task (SIGKILL after ``grace``) unless it ends within ``delay`` s."""
-    if delay:
-        try:
-            process.process.wait(timeout=delay)
-            return
-        except subprocess.TimeoutExpired:
-            pass
-    process.terminate(grace)
 
 
 def plan_secrets(plan: LaunchPlan) -> Optional[FrozenSet[str]]:

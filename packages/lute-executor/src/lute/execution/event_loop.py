@@ -1,0 +1,141 @@
+"""The loop of one run: every event of the Task handled, in order, on the run's thread.
+
+IPC messages go to the managed task's hooks, output lines to the console (and so to the
+log), IPC errors are shown; the deadline and cancel requests stop the Task (SIGTERM,
+SIGKILL after the grace), a second request kills it at once. The loop blocks on the
+run's queue with the time left until the deadline: it never polls.
+"""
+
+from __future__ import annotations
+
+import queue
+import signal
+import subprocess
+import threading
+import time
+from typing import Any, Callable, Optional
+
+from lute.execution.definition import ManagedTaskDefinition
+from lute.execution.run_signals import forward_delay
+from lute.execution.run_state import RunState
+from lute.execution.supervision import Event, TaskProcess
+
+__all__ = ["EventLoop"]
+
+
+class EventLoop:
+    """Handles the events of one run.
+
+    Args:
+        state: The run's state (changed by the hooks and the loop).
+        events: The run's event queue.
+        definition: The managed task: its hooks, called ``hook(definition, message)``.
+    """
+
+    def __init__(
+        self,
+        state: RunState,
+        events: queue.SimpleQueue[Event],
+        definition: ManagedTaskDefinition,
+    ) -> None:
+        self.state = state
+        self.events = events
+        self.definition = definition
+
+    def run(self, process: TaskProcess, deadline: Optional[float]) -> int:
+        """Handle events until the Task's process exits; its exit code.
+
+        Args:
+            process: The Task's process.
+            deadline: ``time.monotonic()`` when the Task is stopped (``None``: never).
+        """
+        state = self.state
+        console = state.console
+        assert state.plan is not None
+        grace = state.plan.kill_grace
+        timeout = state.plan.timeout
+        while True:
+            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                event = self.events.get(timeout=wait)
+            except queue.Empty:
+                state.timed_out = True
+                console.line(
+                    "timeout: %s ran past its timeout of %g s; stopping it (SIGTERM, SIGKILL "
+                    "after %g s)" % (state.task_name, timeout or 0, grace)
+                )
+                _in_background(process.terminate, grace)
+                deadline = None
+                continue
+            if event.kind == "exit":
+                return int(event.data)
+            if event.kind == "cancel":
+                self._cancel(process, int(event.data), grace)
+                continue
+            self._dispatch(event)
+
+    def _cancel(self, process: TaskProcess, signum: int, grace: float) -> None:
+        state = self.state
+        name = signal.Signals(signum).name
+        if state.cancelled_by is not None or state.timed_out:  # a second request: no patience
+            state.console.line("received %s again: killing %s" % (name, state.task_name))
+            process.send_signal(signal.SIGKILL)
+            return
+        state.cancelled_by = signum
+        delay = forward_delay(signum)
+        if delay:
+            state.console.line(
+                "received %s (SLURM signals the Task too): giving %s %g s to stop"
+                % (name, state.task_name, delay)
+            )
+        else:
+            state.console.line("received %s: cancelling %s" % (name, state.task_name))
+        _in_background(_stop_after, process, delay, grace)
+
+    def drain(self) -> None:
+        """Handle what arrived before the Task's exit; later cancellations change nothing."""
+        while True:
+            try:
+                event = self.events.get_nowait()
+            except queue.Empty:
+                return
+            if event.kind == "cancel":
+                self.state.console.line(
+                    "received %s after %s had ended: recording how it ended"
+                    % (signal.Signals(event.data).name, self.state.task_name)
+                )
+            elif event.kind != "exit":
+                self._dispatch(event)
+
+    def _dispatch(self, event: Event) -> None:
+        state = self.state
+        console = state.console
+        if event.kind == "output":
+            stream, line = event.data
+            console.line(line if stream == "stdout" else "stderr: %s" % line)
+            return
+        if event.kind == "ipc_error":
+            peer, error = event.data
+            who = "" if peer is None else " (rank %d, pid %d)" % (peer.rank, peer.pid)
+            console.line("IPC error%s: %s" % (who, error))
+            return
+        peer, message = event.data
+        state.peer = peer
+        for hook in self.definition.hooks_for(message.signal):
+            if hook(self.definition, message) is False:
+                break
+
+
+def _in_background(function: Callable[..., Any], *args: Any) -> None:
+    threading.Thread(target=function, args=args, daemon=True).start()
+
+
+def _stop_after(process: TaskProcess, delay: float, grace: float) -> None:
+    """SIGTERM the Task (SIGKILL after ``grace``) unless it ends within ``delay`` s."""
+    if delay:
+        try:
+            process.process.wait(timeout=delay)
+            return
+        except subprocess.TimeoutExpired:
+            pass
+    process.terminate(grace)
