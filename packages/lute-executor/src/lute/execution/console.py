@@ -1,25 +1,48 @@
 """What ``lute-exec`` shows while a Task runs, and the run's log file.
 
-On a terminal: Task output and messages as they come, plus a status line (Task,
-elapsed time, last message) redrawn in place. Elsewhere (SLURM logs, pipes): plain,
-timestamped lines and no control characters. Every line, and every change of status,
-also goes to the run's log file once one is attached, with its timestamp: the log holds
-the run's whole story even when nobody watched the terminal.
+On a terminal: Task output and messages as they come, plus a status line (Task, status,
+elapsed time, rank count or progress, last message) redrawn in place and ticking once a
+second, with status words in colour. ``NO_COLOR`` (any value) turns colour off;
+``TERM=dumb`` turns off colour and the redrawn line. Elsewhere (SLURM logs, pipes):
+plain, timestamped lines and no control characters. Every line, and every change of
+status, also goes to the run's log file once one is attached, with its timestamp: the
+log holds the run's whole story even when nobody watched the terminal.
 
 A stream that fails (a closed pipe, a terminal gone with its SSH session) is dropped
 silently: what the console cannot show never changes how a run ends.
+
+The status line is hand-written (ANSI sequences) rather than drawn with rich: the same
+lines must reach the terminal, the log and SLURM's output files in the same order, from
+the run's threads, and importing rich would add tens of milliseconds to every run.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
-from typing import List, Optional, TextIO
+from typing import List, Mapping, Optional, TextIO, Tuple
 
 __all__ = ["Console"]
 
 _STAMP = "%Y-%m-%d %H:%M:%S"
+#: Seconds between redraws of the status line (its clock ticks).
+TICK = 1.0
+#: Log lines kept while no log file is attached yet (before the run is recorded).
+_BACKLOG_LIMIT = 10000
+
+_RESET = "\033[0m"
+_COLOURS = {
+    "COMPLETED": "\033[32m",  # green
+    "FAILED": "\033[31m",  # red
+    "LOST": "\033[31m",
+    "TIMEDOUT": "\033[33m",  # yellow
+    "CANCELLED": "\033[33m",
+    "STOPPED": "\033[33m",
+    "RUNNING": "\033[36m",  # cyan
+    "LAUNCHED": "\033[2m",  # dim
+}
 
 
 class Console:
@@ -28,19 +51,36 @@ class Console:
     Args:
         label: Prefix of every line (the managed task's name).
         stream: Where to write (default: stderr).
-        live: Draw a status line; default: only when ``stream`` is a terminal.
+        live: Draw a status line; default: when ``stream`` is a terminal and ``TERM``
+            is not ``dumb``.
+        colour: Colour the status words; default: when live and ``NO_COLOR`` is unset.
+        environ: Where ``NO_COLOR`` and ``TERM`` are read (default: ``os.environ``).
     """
 
-    def __init__(self, label: str, stream: Optional[TextIO] = None, live: Optional[bool] = None):
+    def __init__(
+        self,
+        label: str,
+        stream: Optional[TextIO] = None,
+        live: Optional[bool] = None,
+        colour: Optional[bool] = None,
+        environ: Optional[Mapping[str, str]] = None,
+    ):
+        env = os.environ if environ is None else environ
         self.label = label
         self.stream: Optional[TextIO] = stream if stream is not None else sys.stderr
-        self.live = _is_terminal(self.stream) if live is None else live
+        smart = _is_terminal(self.stream) and env.get("TERM", "") != "dumb"
+        self.live = smart if live is None else live
+        self.colour = (self.live and "NO_COLOR" not in env) if colour is None else colour
         self._lock = threading.Lock()
         self._status = ""
         self._started = time.monotonic()
         self._last = ""
+        self._detail = ""
+        self._progress: Optional[Tuple[float, str]] = None
         self._log: Optional[TextIO] = None
         self._backlog: List[str] = []  # log lines written before a log file is attached
+        self._ticker: Optional[threading.Thread] = None
+        self._closed = threading.Event()
 
     # What the run says -------------------------------------------------------------------
     def line(self, text: str) -> None:
@@ -53,6 +93,15 @@ class Console:
             else:
                 self._write("%s %s | %s\n" % (stamp, self.label, text))
 
+    def verdict(self, subject: str, status: str, text: str) -> None:
+        """Write the line that says how the run ended, its status word in colour."""
+        word = self.paint(status)
+        with self._lock:
+            stamp = time.strftime(_STAMP)
+            self._to_log("%s %s | %s %s %s\n" % (stamp, self.label, subject, status, text))
+            prefix = "\r\033[K" if self.live else "%s " % stamp
+            self._write("%s%s | %s %s %s\n" % (prefix, self.label, subject, word, text))
+
     def status(self, state: str, last_message: Optional[str] = None) -> None:
         """Update the status (a status line on a terminal; a line in the log)."""
         if last_message is not None:
@@ -63,6 +112,30 @@ class Console:
             self._status = state
             if self.live:
                 self._write(self._status_text())
+                self._start_ticker()
+
+    def detail(self, text: str) -> None:
+        """Something the status line shows beside the status (e.g. ``4 ranks``)."""
+        self._detail = text
+
+    def progress(self, done: float, total: Optional[float] = None) -> None:
+        """Show the Task's progress: a fraction (``total=None``) or ``done`` of ``total``."""
+        if total:
+            fraction = min(max(done / total, 0.0), 1.0)
+            self._progress = (fraction, "%g/%g" % (done, total))
+        else:
+            fraction = min(max(done, 0.0), 1.0)
+            self._progress = (fraction, "%d%%" % round(fraction * 100))
+        if self.live:
+            with self._lock:
+                self._write(self._status_text())
+
+    def paint(self, status: str) -> str:
+        """``status`` in its colour (unchanged without colour)."""
+        code = _COLOURS.get(status)
+        if not self.colour or code is None:
+            return status
+        return "%s%s%s" % (code, status, _RESET)
 
     def attach_log(self, log_file: TextIO) -> None:
         """Copy every line to ``log_file`` from now on, after the lines said so far."""
@@ -78,16 +151,38 @@ class Console:
             self._log = None
 
     def close(self) -> None:
-        """End the status line so the shell prompt starts on a fresh line."""
+        """Stop the ticking and end the status line (the shell prompt starts afresh)."""
+        self._closed.set()
         if self.live:
             with self._lock:
                 self._write("\r\033[K")
 
     # Internals ----------------------------------------------------------------------
+    def _start_ticker(self) -> None:
+        if self._ticker is None and not self._closed.is_set():
+            self._ticker = threading.Thread(target=self._tick, name="lute-console", daemon=True)
+            self._ticker.start()
+
+    def _tick(self) -> None:
+        while not self._closed.wait(TICK):
+            with self._lock:
+                if self._closed.is_set():
+                    return
+                self._write(self._status_text())
+
     def _status_text(self) -> str:
-        elapsed = time.monotonic() - self._started
+        from lute.io.elog import format_duration  # the report's wording
+
+        elapsed = format_duration(time.monotonic() - self._started)
+        parts = [self.paint(self._status) if self._status else "", elapsed]
+        if self._progress is not None:
+            fraction, label = self._progress
+            filled = round(fraction * 20)
+            parts.append("[%s%s] %s" % ("#" * filled, "." * (20 - filled), label))
+        if self._detail:
+            parts.append(self._detail)
         last = self._last if len(self._last) <= 60 else self._last[:57] + "..."
-        return "\r\033[K[%s %s %.1fs] %s" % (self.label, self._status, elapsed, last)
+        return "\r\033[K[%s %s] %s" % (self.label, " ".join(p for p in parts if p), last)
 
     def _write(self, text: str) -> None:
         stream = self.stream
@@ -102,7 +197,8 @@ class Console:
 
     def _to_log(self, text: str) -> None:
         if self._log is None:
-            self._backlog.append(text)
+            if len(self._backlog) < _BACKLOG_LIMIT:
+                self._backlog.append(text)
             return
         try:
             self._log.write(text)

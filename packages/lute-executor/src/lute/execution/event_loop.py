@@ -13,7 +13,7 @@ import signal
 import subprocess
 import threading
 import time
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Set
 
 from lute.execution.definition import ManagedTaskDefinition
 from lute.execution.run_signals import forward_delay
@@ -41,6 +41,7 @@ class EventLoop:
         self.state = state
         self.events = events
         self.definition = definition
+        self._ranks: Set[int] = set()  # the Task processes heard from (MPI ranks)
 
     def run(self, process: TaskProcess, deadline: Optional[float]) -> int:
         """Handle events until the Task's process exits; its exit code.
@@ -121,6 +122,9 @@ class EventLoop:
             return
         peer, message = event.data
         state.peer = peer
+        if self.definition.multi_rank and peer is not None and peer.peer_id not in self._ranks:
+            self._ranks.add(peer.peer_id)
+            console.detail("%d ranks" % len(self._ranks))
         for hook in self.definition.hooks_for(message.signal):
             if hook(self.definition, message) is False:
                 break

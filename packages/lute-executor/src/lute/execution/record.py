@@ -73,15 +73,15 @@ def record_outcome(state: RunState, plan: LaunchPlan) -> None:
     )
     # A failing reporter is logged and never changes the Task's outcome.
     report_all(plan.reporters, execution=record, items=items)
-    verdict = "%s %s (%s)" % (
-        state.task_name,
-        status.value,
+    from lute.io.elog import format_duration
+
+    how = "in %s (%s)" % (
+        format_duration(record["duration_s"]),
         describe_exit(state.returncode or 0),
     )
     if state.error and status != TaskStatus.COMPLETED:
-        console.line("%s: %s" % (verdict, state.error.strip().splitlines()[-1]))
-    else:
-        console.line(verdict)
+        how += ": %s" % state.error.strip().splitlines()[-1]
+    console.verdict(state.task_name, status.value, how)
     console.line(
         "log: %s; database: %s (execution %d)" % (state.log_path, plan.db_path, state.execution_id)
     )

@@ -58,6 +58,7 @@ __all__ = [
     "LocalReporter",
     "ReportItem",
     "Reporter",
+    "format_duration",
     "make_reporters",
     "plots_directory",
     "post_run_status",
@@ -86,6 +87,7 @@ _MODULES = {
     "render_summary_plots": "_summary",
     "report_all": "_reporter",
     "summarise": "_summary",
+    "format_duration": "_report_html",
 }
 
 __getattr__ = lazy_attributes(
