@@ -22,7 +22,12 @@ __all__ = ["DescribedAnalysis", "ElogSummaryPlots", "TaskResult", "TaskStatus"]
 
 
 class TaskStatus(enum.Enum):
-    """Lifecycle states of a Task, as recorded by the Executor and the database."""
+    """Lifecycle states of a Task, as recorded by the Executor and the database.
+
+    ``QUEUED`` (submitted to SLURM, not started) and ``LOST`` (its Executor is gone, so
+    nobody will record how it ended) are statuses of an execution rather than of a Task:
+    a Task never reports them.
+    """
 
     PENDING = "PENDING"
     RUNNING = "RUNNING"
@@ -31,14 +36,22 @@ class TaskStatus(enum.Enum):
     STOPPED = "STOPPED"
     CANCELLED = "CANCELLED"
     TIMEDOUT = "TIMEDOUT"
+    QUEUED = "QUEUED"
+    LOST = "LOST"
 
     @property
     def is_terminal(self) -> bool:
         """Whether no further transition is expected from this state."""
-        return self not in (TaskStatus.PENDING, TaskStatus.RUNNING, TaskStatus.STOPPED)
+        return self not in _NOT_TERMINAL
 
     def __str__(self) -> str:
         return self.value
+
+
+# STOPPED may resume; QUEUED has not started yet.
+_NOT_TERMINAL = frozenset(
+    (TaskStatus.QUEUED, TaskStatus.PENDING, TaskStatus.RUNNING, TaskStatus.STOPPED)
+)
 
 
 class ElogSummaryPlots(Record):

@@ -25,15 +25,17 @@ within ``timeout`` seconds. A :class:`Database` object may be shared between thr
 
 The package, in import order (each module imports only those above it)::
 
-    _connect    connections, journal mode, busy retry, DatabaseError
-    _schema     the tables and their creation/upgrade
-    _values     Python values -> stored text (JSON, summaries, statuses, runs, times)
-    _records    read-side record types: ExecutionRecord, ResultRecord
-    _arguments  checks of the methods' arguments
-    _query      filters of the reader's queries (WHERE clauses)
-    _core       the connection, its lock and transactions, lifetime
-    _writer     start_execution, set_status, add_result, add_messages
-    _reader     execution(s), parameters, results, messages, latest_*
+    _connect     connections, journal mode, busy retry, DatabaseError
+    _values      Python values -> stored text (JSON, summaries, statuses, runs, times)
+    _tables      the current schema's tables, indexes and views, as SQL
+    _migrations  upgrades of older files to the current schema
+    _schema      creating or upgrading the schema of a file
+    _records     read-side record types: ExecutionRecord, ResultRecord
+    _arguments   checks of the methods' arguments
+    _query       filters of the reader's queries (WHERE clauses)
+    _core        the connection, its lock and transactions, lifetime
+    _writer      start_execution, set_status, add_result, add_messages
+    _reader      execution(s), parameters, results, messages, latest_*
 
 :class:`Database` is the writer and reader mixins over one core; only this module
 combines them, and no private module imports it.

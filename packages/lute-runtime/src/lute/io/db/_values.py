@@ -20,6 +20,7 @@ from lute.io.db._connect import DatabaseError
 
 __all__ = [
     "STATUSES",
+    "SUPERVISED_STATUSES",
     "TERMINAL_STATUSES",
     "PlotsRef",
     "clean_text",
@@ -36,9 +37,22 @@ __all__ = [
     "utc_now",
 ]
 
-STATUSES = ("PENDING", "RUNNING", "COMPLETED", "FAILED", "TIMEDOUT", "CANCELLED", "STOPPED")
-# Mirrors lute.tasks.dataclasses.TaskStatus.is_terminal: STOPPED may still resume.
-TERMINAL_STATUSES = frozenset(("COMPLETED", "FAILED", "TIMEDOUT", "CANCELLED"))
+STATUSES = (
+    "PENDING",
+    "RUNNING",
+    "COMPLETED",
+    "FAILED",
+    "TIMEDOUT",
+    "CANCELLED",
+    "STOPPED",
+    "QUEUED",
+    "LOST",
+)
+# Mirrors lute.tasks.dataclasses.TaskStatus.is_terminal: STOPPED may still resume and
+# QUEUED has not started.
+TERMINAL_STATUSES = frozenset(("COMPLETED", "FAILED", "TIMEDOUT", "CANCELLED", "LOST"))
+# The statuses of an execution that an Executor supervises (it may be LOST).
+SUPERVISED_STATUSES = frozenset(("PENDING", "RUNNING", "STOPPED"))
 
 _DIGITS = re.compile(r"[0-9]+\Z")
 
