@@ -157,6 +157,8 @@ def test_upgraded_rows_read_back_as_they_were_written(v1_path: str) -> None:
             0,
         )
         assert first.environment == {"interpreter": "/usr/bin/python3"}
+        assert first.messages_received == 3 and first.messages_dropped == 0
+        assert first.warnings == () and first.supervisor_pid is None
         assert [(r.kind, r.summary) for r in db.results(1)] == [
             ("dict", "Rate: 0.05;Total: 10"),
             ("plots", "/w/peak.html"),
@@ -164,6 +166,7 @@ def test_upgraded_rows_read_back_as_they_were_written(v1_path: str) -> None:
             ("number", "3.5"),
         ]
         assert db.results(1)[0].payload == {"peaks": [1.5, 2.5]}
+        assert db.results(1)[0].raw_size is None
         (failed_item,) = db.results(2)
         assert failed_item.payload.startswith("<object object at 0x")
         assert failed_item.payload_type == "object"
@@ -172,11 +175,14 @@ def test_upgraded_rows_read_back_as_they_were_written(v1_path: str) -> None:
             ("2024-05-01T12:00:01.500000+00:00", 1, "rank 1 says hi"),
             ("2024-05-01T12:00:02.000000+00:00", None, "multi\nline"),
         ]
+        assert [m.id for m in db.messages(1)] == [1, 2, 3]
         model = db.parameters(2)
         assert math.isnan(model["nan_var"]) and model["text"] == "Zürich ✓"
         failed = db.execution(2)
         assert failed.signal == "SIGKILL" and failed.error.endswith("ValueError: bad \\udcff")
+        # A RUNNING row of schema 1 names no supervisor: nobody can tell it is LOST.
         assert db.execution(3).status == "RUNNING"
+        assert db.mark_lost() == []
         assert [e.id for e in db.executions(status="RUNNING")] == [3]
         assert db.latest_result("Test", experiment="xpp1234", run=12).summary == "3.5"
         assert db.execution(4).experiment is None

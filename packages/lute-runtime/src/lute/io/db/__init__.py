@@ -11,6 +11,8 @@ Writer side (the Executor)::
     ids = db.start_execution(managed_task="Tester", task_name="Test", experiment="xpp1234",
                              run=12, parameters=model.model_dump(mode="json"))
     db.set_status(ids.execution_id, "RUNNING", pid=proc.pid)
+    db.add_messages(ids.execution_id, batch)          # many times, while it runs
+    db.heartbeat(ids.execution_id)                    # every HEARTBEAT_INTERVAL seconds
     db.add_result(ids.execution_id, {"Rate": 0.05, "Total": 10}, payload={"fit": [1, 2]})
     db.set_status(ids.execution_id, "COMPLETED", exit_code=0)
 
@@ -25,17 +27,21 @@ within ``timeout`` seconds. A :class:`Database` object may be shared between thr
 
 The package, in import order (each module imports only those above it)::
 
-    _connect     connections, journal mode, busy retry, DatabaseError
-    _values      Python values -> stored text (JSON, summaries, statuses, runs, times)
-    _tables      the current schema's tables, indexes and views, as SQL
-    _migrations  upgrades of older files to the current schema
-    _schema      creating or upgrading the schema of a file
-    _records     read-side record types: ExecutionRecord, ResultRecord
-    _arguments   checks of the methods' arguments
-    _query       filters of the reader's queries (WHERE clauses)
-    _core        the connection, its lock and transactions, lifetime
-    _writer      start_execution, set_status, add_result, add_messages
-    _reader      execution(s), parameters, results, messages, latest_*
+    _connect        connections, journal mode, busy retry, DatabaseError
+    _values         Python values -> stored text (JSON, summaries, statuses, runs, times)
+    _tables         the current schema's tables, indexes and views, as SQL
+    _migrations     upgrades of older files to the current schema
+    _schema         creating or upgrading the schema of a file
+    _supervision    who supervises an execution; whether that Executor is gone
+    _records        ExecutionRecord and how rows become it
+    _outputs        ResultRecord, MessageRecord and how rows become them
+    _arguments      checks of the methods' arguments
+    _query          filters of the reader's queries (WHERE clauses)
+    _lost           executions whose Executor is gone: found on read, recorded on write
+    _core           the connection, its lock and transactions, lifetime
+    _writer         start_execution, set_status, heartbeat, set_paths, mark_lost
+    _output_writer  add_result, add_undecodable_result, add_messages, add_warning
+    _reader         execution(s), parameters, results, raw_result, messages, latest_*
 
 :class:`Database` is the writer and reader mixins over one core; only this module
 combines them, and no private module imports it.
@@ -55,14 +61,17 @@ from lute.io.db._connect import apply_journal_mode as apply_journal_mode
 from lute.io.db._connect import connect as connect
 from lute.io.db._connect import resolve_journal_mode as resolve_journal_mode
 from lute.io.db._connect import retry_busy as retry_busy
+from lute.io.db._output_writer import OutputWriterMixin
+from lute.io.db._outputs import RESULT_COLUMNS as RESULT_COLUMNS
+from lute.io.db._outputs import MessageRecord, ResultRecord
+from lute.io.db._outputs import result_from_row as result_from_row
 from lute.io.db._reader import ReaderMixin
 from lute.io.db._records import EXECUTION_COLUMNS as EXECUTION_COLUMNS
-from lute.io.db._records import RESULT_COLUMNS as RESULT_COLUMNS
-from lute.io.db._records import ExecutionRecord, ResultRecord
+from lute.io.db._records import ExecutionRecord
 from lute.io.db._records import execution_from_row as execution_from_row
-from lute.io.db._records import result_from_row as result_from_row
 from lute.io.db._schema import SCHEMA_VERSION
 from lute.io.db._schema import ensure_schema as ensure_schema
+from lute.io.db._supervision import HEARTBEAT_INTERVAL, HEARTBEAT_LIMIT, Supervisor, this_process
 from lute.io.db._values import STATUSES, TERMINAL_STATUSES, PlotsRef, format_summary
 from lute.io.db._values import clean_text as clean_text
 from lute.io.db._values import decode_json as decode_json
@@ -78,6 +87,8 @@ from lute.io.db._writer import WriterMixin
 
 __all__ = [
     "DEFAULT_DB_NAME",
+    "HEARTBEAT_INTERVAL",
+    "HEARTBEAT_LIMIT",
     "JOURNAL_MODE_ENV",
     "SCHEMA_VERSION",
     "STATUSES",
@@ -85,14 +96,24 @@ __all__ = [
     "Database",
     "DatabaseError",
     "ExecutionRecord",
+    "MessageRecord",
     "PlotsRef",
     "ResultRecord",
+    "Supervisor",
     "default_db_path",
     "format_summary",
+    "this_process",
 ]
 
 # The public types are documented as living here.
-for _public in (DatabaseError, ExecutionRecord, ResultRecord, PlotsRef):
+for _public in (
+    DatabaseError,
+    ExecutionRecord,
+    MessageRecord,
+    PlotsRef,
+    ResultRecord,
+    Supervisor,
+):
     _public.__module__ = __name__
 del _public
 
@@ -106,9 +127,9 @@ def default_db_path(work_dir: str) -> str:
 
 # Mixins rather than delegation: the public methods stay real methods of Database, with
 # their own signatures and docstrings (help(), inspect, mypy), where forwarding methods
-# would repeat each of them. Both mixins add behaviour only; the state (connection, lock,
+# would repeat each of them. The mixins add behaviour only; the state (connection, lock,
 # fork check) lives once, in the DatabaseCore they share.
-class Database(WriterMixin, ReaderMixin):
+class Database(OutputWriterMixin, WriterMixin, ReaderMixin):
     """A connection to one results database file, safe to share between threads.
 
     Args:

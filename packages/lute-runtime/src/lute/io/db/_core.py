@@ -16,6 +16,7 @@ import threading
 from types import TracebackType
 from typing import Any, Callable, List, Optional, Type, TypeVar
 
+from lute.io.db._arguments import execution_key
 from lute.io.db._connect import (
     DatabaseError,
     apply_journal_mode,
@@ -130,13 +131,16 @@ class DatabaseCore:
 
     def _require_execution(self, conn: sqlite3.Connection, execution_id: Any) -> str:
         """Status of ``execution_id``; raises if there is no such execution."""
-        if isinstance(execution_id, bool) or not isinstance(execution_id, int):
-            raise DatabaseError(f"execution_id must be an int, got {execution_id!r}")
-        row = conn.execute("SELECT status FROM executions WHERE id = ?", (execution_id,))
+        row = conn.execute(
+            "SELECT status FROM executions WHERE id = ?", (execution_key(execution_id),)
+        )
         found = row.fetchone()
         if found is None:
-            raise DatabaseError(f"no execution with id {execution_id} in {self._path}")
+            raise self._no_execution(execution_id)
         return str(found[0])
+
+    def _no_execution(self, execution_id: Any) -> DatabaseError:
+        return DatabaseError(f"no execution with id {execution_id} in {self._path}")
 
     # ------------------------------------------------------------------- properties
 

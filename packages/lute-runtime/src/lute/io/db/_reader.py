@@ -2,26 +2,35 @@
 
 :class:`ReaderMixin` adds the queries: one execution and its parameters, results and
 messages by id, executions by filter, and the latest result or parameters of a Task.
-Each runs in one deferred transaction, so its SELECTs see one snapshot.
+Each runs in one deferred transaction, so its SELECTs see one snapshot. An execution
+whose Executor is gone is reported LOST (:mod:`lute.io.db._lost`), without writing.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, TypeVar, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, TypeVar, Union
 
-from lute.io.db._arguments import RunLike, StatusLike
+from lute.io.db._arguments import RunLike, StatusLike, TimeLike, count, execution_key
+from lute.io.db._connect import DatabaseError
 from lute.io.db._core import DatabaseCore
-from lute.io.db._query import Where, execution_filter, latest_filter, sql_limit
-from lute.io.db._records import (
-    EXECUTION_COLUMNS,
+from lute.io.db._lost import verdict
+from lute.io.db._outputs import (
+    MESSAGE_COLUMNS,
     RESULT_COLUMNS,
-    ExecutionRecord,
+    MessageRecord,
     ResultRecord,
-    execution_from_row,
     result_from_row,
 )
-from lute.io.db._values import decode_json
+from lute.io.db._query import Where, execution_filter, latest_filter, sql_limit, status_names
+from lute.io.db._records import (
+    EXECUTION_SELECT,
+    STATUS_INDEX,
+    ExecutionRecord,
+    execution_from_row,
+    row_verdict,
+)
+from lute.io.db._values import SUPERVISED_STATUSES, decode_json
 
 __all__ = ["ReaderMixin"]
 
@@ -34,16 +43,22 @@ class ReaderMixin(DatabaseCore):
     def execution(self, execution_id: int) -> ExecutionRecord:
         """The execution with this id.
 
+        A PENDING, RUNNING or STOPPED execution whose Executor is gone is returned as
+        LOST (``error`` says why, ``ended`` is its last heartbeat), as the next write
+        will record it; see ``docs/database.md`` for how that is decided.
+
         Raises:
             DatabaseError: No such execution.
         """
 
         def body(conn: sqlite3.Connection) -> ExecutionRecord:
-            self._require_execution(conn, execution_id)
             row = conn.execute(
-                f"SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = ?", (execution_id,)
+                f"SELECT {EXECUTION_SELECT} FROM executions WHERE id = ?",
+                (execution_key(execution_id),),
             ).fetchone()
-            return execution_from_row(row)
+            if row is None:
+                raise self._no_execution(execution_id)
+            return execution_from_row(row, verdict())
 
         return self._read(f"read execution {execution_id!r}", body)
 
@@ -55,9 +70,20 @@ class ReaderMixin(DatabaseCore):
         experiment: Optional[str] = None,
         run: Optional[RunLike] = None,
         status: Optional[Union[StatusLike, Iterable[StatusLike]]] = None,
+        created_after: Optional[TimeLike] = None,
+        created_before: Optional[TimeLike] = None,
+        started_after: Optional[TimeLike] = None,
+        started_before: Optional[TimeLike] = None,
+        submission_id: Optional[int] = None,
+        slurm_job_id: Optional[Union[int, str]] = None,
         limit: Optional[int] = 50,
+        offset: int = 0,
     ) -> List[ExecutionRecord]:
-        """Executions matching every given filter, newest first.
+        """Executions matching every given filter, newest (highest id) first.
+
+        Statuses are those :meth:`execution` reports: ``status="LOST"`` finds the
+        executions whose Executor is gone even where the file still says RUNNING, and
+        ``status="RUNNING"`` leaves them out.
 
         Args:
             task_name: Task class name.
@@ -65,21 +91,62 @@ class ReaderMixin(DatabaseCore):
             experiment: Experiment name.
             run: Run; a numeric run matches by value (``12`` finds ``"0012"``).
             status: A status, or several (any of them).
+            created_after: Recorded at or after this time: a timezone-aware
+                ``datetime`` or POSIX seconds (a naive datetime is refused).
+            created_before: Recorded before this time (same forms).
+            started_after: First RUNNING at or after this time (same forms).
+            started_before: First RUNNING before this time (same forms).
+            submission_id: Queued by this SLURM submission.
+            slurm_job_id: Of this SLURM job (the array's id for array tasks).
             limit: At most this many; ``None`` for all.
+            offset: Skip this many matches first (for paging).
+
+        Raises:
+            DatabaseError: A filter of the wrong type (``experiment=12``), an unknown
+                status, a naive datetime.
         """
         where = execution_filter(
             task_name=task_name,
             managed_task=managed_task,
             experiment=experiment,
             run=run,
-            status=status,
+            created_after=created_after,
+            created_before=created_before,
+            started_after=started_after,
+            started_before=started_before,
+            submission_id=submission_id,
+            slurm_job_id=slurm_job_id,
         )
         limit_value = sql_limit(limit)
-        query = f"SELECT {EXECUTION_COLUMNS} FROM executions{where.sql()} ORDER BY id DESC LIMIT ?"
+        skip = count(offset, "offset")
+        wanted = None if status is None else set(status_names(status, "executions"))
+        # Whether a row's stored status can differ from the one reported (LOST).
+        judged = wanted is not None and bool(wanted & (SUPERVISED_STATUSES | {"LOST"}))
+        if wanted is not None:
+            stored = wanted | (SUPERVISED_STATUSES if "LOST" in wanted else set())
+            marks = ", ".join("?" * len(stored))
+            where.add(f"status IN ({marks})", *sorted(stored))
+        query = f"SELECT {EXECUTION_SELECT} FROM executions{where.sql()} ORDER BY id DESC"
 
         def body(conn: sqlite3.Connection) -> List[ExecutionRecord]:
-            rows = conn.execute(query, (*where.values, limit_value)).fetchall()
-            return [execution_from_row(row) for row in rows]
+            judge = verdict()
+            if not judged:
+                rows = conn.execute(query + " LIMIT ? OFFSET ?", (*where.values, limit_value, skip))
+                return [execution_from_row(row, judge) for row in rows]
+            # Which rows match is known only once each is judged: read on until enough do.
+            found: List[ExecutionRecord] = []
+            to_skip = skip
+            for row in conn.execute(query, where.values) if limit_value else ():
+                reason = row_verdict(row, judge)
+                if ("LOST" if reason else row[STATUS_INDEX]) not in wanted:  # type: ignore[operator]
+                    continue
+                if to_skip:
+                    to_skip -= 1
+                    continue
+                found.append(execution_from_row(row, reason=reason))
+                if len(found) == limit_value:
+                    break
+            return found
 
         return self._read("list executions", body)
 
@@ -117,20 +184,59 @@ class ReaderMixin(DatabaseCore):
 
         return self._read(f"read the results of execution {execution_id!r}", body)
 
-    def messages(self, execution_id: int) -> List[Tuple[str, Optional[int], str]]:
-        """Messages of an execution in the order they were added: ``(UTC time, rank, text)``.
+    def raw_result(self, result_id: int) -> bytes:
+        """The bytes kept by ``add_undecodable_result`` for the result item ``result_id``
+        (``ResultRecord.id`` of an item of kind ``undecodable``).
+
+        Raises:
+            DatabaseError: No such result item, or it was decoded (it has no raw bytes).
+        """
+        key = execution_key(result_id, "result_id")
+
+        def body(conn: sqlite3.Connection) -> bytes:
+            row = conn.execute(
+                "SELECT t.raw FROM results AS r JOIN task_results AS t"
+                " ON t.id = r.task_result_id WHERE r.id = ?",
+                (key,),
+            ).fetchone()
+            if row is None:
+                raise DatabaseError(f"no result with id {key} in {self._path}")
+            if row[0] is None:
+                raise DatabaseError(f"result {key} was decoded when it was recorded: no raw bytes")
+            return bytes(row[0])
+
+        return self._read(f"read the raw bytes of result {key}", body)
+
+    def messages(
+        self, execution_id: int, after_id: Optional[int] = None, limit: Optional[int] = None
+    ) -> List[MessageRecord]:
+        """Messages of an execution in the order they were added.
+
+        A follower polls with the ``id`` of the last message it saw as ``after_id``.
+
+        Args:
+            execution_id: The execution.
+            after_id: Only messages stored after this one (``MessageRecord.id``).
+            limit: At most this many (the oldest first); ``None`` for all.
+
+        Returns:
+            :class:`~lute.io.db.MessageRecord` items: ``(UTC time, rank, text)`` tuples
+            with their ``id``.
 
         Raises:
             DatabaseError: No such execution.
         """
+        after = 0 if after_id is None else count(after_id, "after_id")
+        limit_value = sql_limit(limit)
 
-        def body(conn: sqlite3.Connection) -> List[Tuple[str, Optional[int], str]]:
+        def body(conn: sqlite3.Connection) -> List[MessageRecord]:
             self._require_execution(conn, execution_id)
             rows = conn.execute(
-                "SELECT time, rank, text FROM messages WHERE execution_id = ? ORDER BY id",
-                (execution_id,),
-            ).fetchall()
-            return [tuple(row) for row in rows]
+                f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE execution_id = ? AND id > ?"
+                " ORDER BY id LIMIT ?",
+                (execution_id, after, limit_value),
+            )
+            return [MessageRecord(*row) for row in rows]
 
         return self._read(f"read the messages of execution {execution_id!r}", body)
 

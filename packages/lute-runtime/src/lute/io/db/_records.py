@@ -1,19 +1,27 @@
-"""Read-side record types of the results database. Private to :mod:`lute.io.db`."""
+"""Records of executions, and how rows become them. Private to ``lute.io.db``.
+
+The records of what an execution produced (results, messages) are in
+:mod:`lute.io.db._outputs`.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Sequence
+import datetime
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 from lute._records import FrozenRecord
-from lute.io.db._values import TERMINAL_STATUSES, decode_json, decode_payload
+from lute.io.db._values import TERMINAL_STATUSES, decode_json, utc_now
 
 __all__ = [
     "EXECUTION_COLUMNS",
-    "RESULT_COLUMNS",
+    "EXECUTION_SELECT",
+    "STATUS_INDEX",
     "ExecutionRecord",
-    "ResultRecord",
+    "Verdict",
     "execution_from_row",
-    "result_from_row",
+    "lost_error",
+    "parse_time",
+    "row_verdict",
 ]
 
 
@@ -41,8 +49,28 @@ class ExecutionRecord(FrozenRecord):
         work_dir: Work directory.
         environment: Interpreter, environment kind, ... (decoded JSON).
         versions: Versions of LUTE, Python, pydantic, ... (decoded JSON).
-        error: Error text (a traceback) for failed executions.
+        error: Error text (a traceback) for failed executions; for a LOST one, why.
         config_path: The YAML configuration it ran from.
+        supervisor_host: Host of the Executor process that supervises it.
+        supervisor_pid: Pid of that Executor process.
+        supervisor_start: UTC ISO-8601 time that Executor process started, if known.
+        heartbeat: UTC ISO-8601 time of that Executor's last heartbeat.
+        messages_received: Messages the Executor received from the Task.
+        messages_dropped: Of those, how many were not stored (a cap applied).
+        log_path: The run's log file, if recorded.
+        report_path: The run's report, if recorded.
+        warnings: Non-fatal problems of the run, oldest first.
+        submission_id: The SLURM submission it belongs to, if any.
+        slurm_job_id: SLURM job id (of the array, for an array task), if any.
+        slurm_array_index: Index in the SLURM job array, if any.
+
+    Besides the columns: ``created_at``, ``started_at``, ``ended_at`` and
+    ``heartbeat_at`` give the times as timezone-aware UTC datetimes, ``duration`` the
+    seconds from start to end.
+
+    A PENDING, RUNNING or STOPPED execution whose Executor is gone is read as LOST (see
+    ``Database.execution``): ``status`` LOST, ``error`` saying why, ``ended`` its last
+    heartbeat.
     """
 
     # The table's columns in __init__ order. EXECUTION_COLUMNS (the SELECT list) and
@@ -69,6 +97,18 @@ class ExecutionRecord(FrozenRecord):
         "versions",
         "error",
         "config_path",
+        "supervisor_host",
+        "supervisor_pid",
+        "supervisor_start",
+        "heartbeat",
+        "messages_received",
+        "messages_dropped",
+        "log_path",
+        "report_path",
+        "warnings",
+        "submission_id",
+        "slurm_job_id",
+        "slurm_array_index",
     )
     __slots__ = _FIELDS
     id: int
@@ -91,6 +131,18 @@ class ExecutionRecord(FrozenRecord):
     versions: Optional[Dict[str, Any]]
     error: Optional[str]
     config_path: Optional[str]
+    supervisor_host: Optional[str]
+    supervisor_pid: Optional[int]
+    supervisor_start: Optional[str]
+    heartbeat: Optional[str]
+    messages_received: int
+    messages_dropped: int
+    log_path: Optional[str]
+    report_path: Optional[str]
+    warnings: Tuple[str, ...]
+    submission_id: Optional[int]
+    slurm_job_id: Optional[int]
+    slurm_array_index: Optional[int]
 
     def __init__(
         self,
@@ -114,6 +166,18 @@ class ExecutionRecord(FrozenRecord):
         versions: Optional[Dict[str, Any]],
         error: Optional[str],
         config_path: Optional[str],
+        supervisor_host: Optional[str] = None,
+        supervisor_pid: Optional[int] = None,
+        supervisor_start: Optional[str] = None,
+        heartbeat: Optional[str] = None,
+        messages_received: int = 0,
+        messages_dropped: int = 0,
+        log_path: Optional[str] = None,
+        report_path: Optional[str] = None,
+        warnings: Tuple[str, ...] = (),
+        submission_id: Optional[int] = None,
+        slurm_job_id: Optional[int] = None,
+        slurm_array_index: Optional[int] = None,
     ) -> None:
         self._set_fields(
             id,
@@ -136,140 +200,106 @@ class ExecutionRecord(FrozenRecord):
             versions,
             error,
             config_path,
+            supervisor_host,
+            supervisor_pid,
+            supervisor_start,
+            heartbeat,
+            messages_received,
+            messages_dropped,
+            log_path,
+            report_path,
+            warnings,
+            submission_id,
+            slurm_job_id,
+            slurm_array_index,
         )
 
     @property
     def is_terminal(self) -> bool:
-        """Whether the status is final (COMPLETED, FAILED, TIMEDOUT or CANCELLED)."""
+        """Whether the status is final (COMPLETED, FAILED, TIMEDOUT, CANCELLED or LOST)."""
         return self.status in TERMINAL_STATUSES
 
+    @property
+    def created_at(self) -> datetime.datetime:
+        """``created`` as a timezone-aware UTC datetime."""
+        return datetime.datetime.fromisoformat(self.created)
 
-class ResultRecord(FrozenRecord):
-    """One stored result item with its execution's identity and its TaskResult's payload.
+    @property
+    def started_at(self) -> Optional[datetime.datetime]:
+        """``started`` as a timezone-aware UTC datetime, if it started."""
+        return parse_time(self.started)
 
-    Immutable; hashable when ``payload`` is.
+    @property
+    def ended_at(self) -> Optional[datetime.datetime]:
+        """``ended`` as a timezone-aware UTC datetime, if it ended."""
+        return parse_time(self.ended)
 
-    Attributes:
-        execution_id: Execution that produced it.
-        task_name: Task class name.
-        experiment: Experiment name, if any.
-        run: Run as given, if any.
-        position: Order of the item among the execution's results (0, 1, ...).
-        kind: ``text``, ``number``, ``bool``, ``dict``, ``plots``, ``none`` or ``object``.
-        summary: The item's text (see :func:`lute.io.db.format_summary`).
-        payload: The TaskResult's payload: decoded JSON, or its ``repr`` text when it had no
-            JSON form (then ``payload_type`` tells what it was). Shared by all items of one
-            TaskResult.
-        payload_type: Type name of the payload (``dict``, ``numpy.ndarray``), or ``None``.
-        task_status: Status the Task reported with the result, if any.
-        created: UTC ISO-8601 time the result was recorded.
-        id: Row id of the item in the ``results`` table.
-    """
+    @property
+    def heartbeat_at(self) -> Optional[datetime.datetime]:
+        """``heartbeat`` as a timezone-aware UTC datetime, if there was one."""
+        return parse_time(self.heartbeat)
 
-    _FIELDS = (
-        "execution_id",
-        "task_name",
-        "experiment",
-        "run",
-        "position",
-        "kind",
-        "summary",
-        "payload",
-        "payload_type",
-        "task_status",
-        "created",
-        "id",
-    )
-    __slots__ = _FIELDS
-    execution_id: int
-    task_name: str
-    experiment: Optional[str]
-    run: Optional[str]
-    position: int
-    kind: str
-    summary: str
-    payload: Any
-    payload_type: Optional[str]
-    task_status: Optional[str]
-    created: str
-    id: int
+    @property
+    def duration(self) -> Optional[float]:
+        """Seconds from ``started`` to ``ended``; ``None`` unless both are known."""
+        if self.started is None or self.ended is None:
+            return None
+        return (parse_time(self.ended) - parse_time(self.started)).total_seconds()  # type: ignore[operator]
 
-    def __init__(
-        self,
-        execution_id: int,
-        task_name: str,
-        experiment: Optional[str],
-        run: Optional[str],
-        position: int,
-        kind: str,
-        summary: str,
-        payload: Any,
-        payload_type: Optional[str],
-        task_status: Optional[str],
-        created: str,
-        id: int,
-    ) -> None:
-        self._set_fields(
-            execution_id,
-            task_name,
-            experiment,
-            run,
-            position,
-            kind,
-            summary,
-            payload,
-            payload_type,
-            task_status,
-            created,
-            id,
-        )
+    def to_dict(self) -> Dict[str, Any]:
+        """A plain dict of the fields (JSON-compatible), plus ``duration``."""
+        out = super().to_dict()
+        out["duration"] = self.duration
+        return out
 
 
 EXECUTION_COLUMNS = ", ".join(ExecutionRecord._FIELDS)
+# What the reader selects: the record's columns, then what decides whether it is LOST.
+EXECUTION_SELECT = EXECUTION_COLUMNS + ", supervisor_key"
 
-RESULT_COLUMNS = (
-    "execution_id, task_name, experiment, run, position, kind, summary, payload, "
-    "payload_type, payload_encoding, task_status, created, id"
+_N = len(ExecutionRecord._FIELDS)
+_STATUS, _ENDED, _ERROR = (ExecutionRecord._FIELDS.index(n) for n in ("status", "ended", "error"))
+STATUS_INDEX = _STATUS  # where a selected row holds its stored status
+_HOST, _PID, _BEAT = (
+    ExecutionRecord._FIELDS.index(n) for n in ("supervisor_host", "supervisor_pid", "heartbeat")
 )
+_JSON = tuple(ExecutionRecord._FIELDS.index(n) for n in ("environment", "versions"))
+_WARNINGS = ExecutionRecord._FIELDS.index("warnings")
+
+# (status, supervisor host, pid, key, heartbeat text) -> why it is LOST, or None.
+Verdict = Callable[[str, Optional[str], Optional[int], Optional[str], Optional[str]], Optional[str]]
 
 
-def execution_from_row(row: Sequence[Any]) -> ExecutionRecord:
-    """Build from a row selected with :data:`EXECUTION_COLUMNS`."""
-    values = list(row)
-    for name in ("environment", "versions"):
-        index = ExecutionRecord._FIELDS.index(name)
+def parse_time(text: Optional[str]) -> Optional[datetime.datetime]:
+    """A stored time as a timezone-aware datetime; ``None`` stays ``None``."""
+    return None if text is None else datetime.datetime.fromisoformat(text)
+
+
+def lost_error(error: Optional[str], reason: str) -> str:
+    """The error of an execution found LOST: its error so far, then why."""
+    return reason if not error else f"{error}\n{reason}"
+
+
+def row_verdict(row: Sequence[Any], verdict: Verdict) -> Optional[str]:
+    """Why the execution of a row selected with :data:`EXECUTION_SELECT` is LOST, or None."""
+    return verdict(row[_STATUS], row[_HOST], row[_PID], row[_N], row[_BEAT])
+
+
+def execution_from_row(
+    row: Sequence[Any], verdict: Optional[Verdict] = None, *, reason: Optional[str] = None
+) -> ExecutionRecord:
+    """Build from a row selected with :data:`EXECUTION_COLUMNS`, or with
+    :data:`EXECUTION_SELECT` and a ``verdict`` (or its ``reason``, found already) that
+    says whether the execution is LOST."""
+    values = list(row[:_N])
+    for index in _JSON:
         values[index] = decode_json(values[index])
+    values[_WARNINGS] = tuple(decode_json(values[_WARNINGS]) or ())
+    if verdict is not None and reason is None:
+        reason = row_verdict(row, verdict)
+    if reason is not None:
+        # As the next write will record it (see _lost.mark_lost).
+        values[_STATUS] = "LOST"
+        values[_ERROR] = lost_error(values[_ERROR], reason)
+        values[_ENDED] = values[_ENDED] or values[_BEAT] or utc_now()
     return ExecutionRecord(*values)
-
-
-def result_from_row(row: Sequence[Any]) -> ResultRecord:
-    """Build from a row of ``result_view`` selected with :data:`RESULT_COLUMNS`."""
-    (
-        execution_id,
-        task_name,
-        experiment,
-        run,
-        position,
-        kind,
-        summary,
-        payload,
-        payload_type,
-        encoding,
-        task_status,
-        created,
-        row_id,
-    ) = row
-    return ResultRecord(
-        execution_id=execution_id,
-        task_name=task_name,
-        experiment=experiment,
-        run=run,
-        position=position,
-        kind=kind,
-        summary=summary,
-        payload=decode_payload(payload, encoding),
-        payload_type=payload_type,
-        task_status=task_status,
-        created=created,
-        id=row_id,
-    )

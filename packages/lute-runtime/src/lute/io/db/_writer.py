@@ -1,10 +1,12 @@
-"""The writer side of :class:`lute.io.db.Database`: what the Executor records. Private.
+"""The writer side of :class:`lute.io.db.Database`: an execution's life. Private.
 
-:class:`WriterMixin` adds one method per event of an execution's life: it is recorded
-with its parameters (:meth:`~WriterMixin.start_execution`), changes status
-(:meth:`~WriterMixin.set_status`), reports results and plain messages
-(:meth:`~WriterMixin.add_result`, :meth:`~WriterMixin.add_messages`). Each call checks
-its arguments first, then writes in one ``BEGIN IMMEDIATE`` transaction.
+:class:`WriterMixin` records an execution with its parameters and its supervising
+Executor (:meth:`~WriterMixin.start_execution`), its status changes
+(:meth:`~WriterMixin.set_status`), the Executor's heartbeat, its log and report paths,
+and records executions whose Executor is gone (:meth:`~WriterMixin.mark_lost`). What a
+run produces (results, messages, warnings) is :mod:`lute.io.db._output_writer`'s; SLURM
+submissions are :mod:`lute.io.db._queue`'s. Each call checks its arguments first, then
+writes in one ``BEGIN IMMEDIATE`` transaction.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ from __future__ import annotations
 import getpass
 import socket
 import sqlite3
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple, Union
 
 from lute.io.db._arguments import (
     RunLike,
     StatusLike,
+    execution_key,
     json_column,
     optional_int,
     optional_text,
@@ -25,35 +28,132 @@ from lute.io.db._arguments import (
 )
 from lute.io.db._connect import DatabaseError
 from lute.io.db._core import DatabaseCore
+from lute.io.db._lost import mark_lost
+from lute.io.db._supervision import Supervisor, this_process
 from lute.io.db._values import (
+    SUPERVISED_STATUSES,
     TERMINAL_STATUSES,
-    clean_text,
     dump_json,
-    encode_payload,
     flatten_parameters,
-    format_summary,
     normalise_status,
     run_columns,
     to_json_data,
-    utc_from_epoch,
     utc_now,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
     from lute.io.parameters import RowIds
 
-__all__ = ["WriterMixin"]
+__all__ = ["ExecutionRow", "WriterMixin", "current_user", "insert_execution", "supervisor_columns"]
 
 
-def _current_user() -> Optional[str]:
+def current_user() -> Optional[str]:
+    """The login name, or ``None`` where there is none (some containers)."""
     try:
         return getpass.getuser()
-    except Exception:  # no login name and no passwd entry (some containers)
+    except Exception:  # no login name and no passwd entry
         return None
 
 
+def supervisor_columns(supervisor: Optional[Supervisor]) -> Dict[str, Any]:
+    """The ``supervisor_*`` columns for ``supervisor`` (default: this process)."""
+    if supervisor is None:
+        supervisor = this_process()
+    elif not isinstance(supervisor, Supervisor):
+        raise DatabaseError(f"supervisor must be a Supervisor, got {supervisor!r}")
+    return {
+        "supervisor_host": supervisor.host,
+        "supervisor_pid": supervisor.pid,
+        "supervisor_start": supervisor.started,
+        "supervisor_key": supervisor.key,
+    }
+
+
+class ExecutionRow:
+    """An execution's checked columns and parameter rows, ready to insert.
+
+    Shared by ``start_execution`` and ``queue_execution``, which check the same arguments.
+    """
+
+    def __init__(
+        self,
+        *,
+        managed_task: Any,
+        task_name: Any,
+        experiment: Any,
+        run: Any,
+        parameters: Any,
+        work_dir: Any,
+        host: Any,
+        environment: Any,
+        versions: Any,
+        config_path: Any,
+        log_path: Any,
+        report_path: Any,
+    ) -> None:
+        run_text, run_number = run_columns(run)
+        model = to_json_data(parameters, "")
+        if not isinstance(model, dict):
+            raise DatabaseError(
+                "parameters must be a mapping of parameter names to values, got "
+                + type(parameters).__name__
+            )
+        self.task_name = required_name(task_name, "task_name")
+        self.columns: Dict[str, Any] = {
+            "managed_task": required_name(managed_task, "managed_task"),
+            "task_name": self.task_name,
+            "experiment": optional_text(experiment, "experiment"),
+            "run": run_text,
+            "run_number": run_number,
+            "host": optional_text(host, "host") or socket.gethostname(),
+            "user": current_user(),
+            "work_dir": optional_text(work_dir, "work_dir"),
+            "environment": json_column(environment, "environment"),
+            "versions": json_column(versions, "versions"),
+            "config_path": optional_text(config_path, "config_path"),
+            "log_path": optional_text(log_path, "log_path"),
+            "report_path": optional_text(report_path, "report_path"),
+        }
+        self.model_json = dump_json(model)
+        self.leaves = flatten_parameters(model)
+
+
+def insert_execution(
+    conn: sqlite3.Connection, row: ExecutionRow, extra: Mapping[str, Any]
+) -> Tuple[int, int]:
+    """Insert an execution, its model and its parameter rows; ``(execution id, parameters id)``.
+
+    ``extra`` holds the columns that depend on how it was recorded (status, supervisor).
+    Column names come from :class:`ExecutionRow` and the callers, never from input.
+    """
+    columns = {**row.columns, **extra, "created": utc_now()}
+    names = ", ".join(columns)
+    marks = ", ".join("?" * len(columns))
+    cursor = conn.execute(
+        f"INSERT INTO executions ({names}) VALUES ({marks})", tuple(columns.values())
+    )
+    execution_id = int(cursor.lastrowid)  # type: ignore[arg-type]
+    cursor = conn.execute(
+        "INSERT INTO parameters (execution_id, model) VALUES (?, ?)",
+        (execution_id, row.model_json),
+    )
+    parameters_id = int(cursor.lastrowid)  # type: ignore[arg-type]
+    conn.executemany(
+        "INSERT INTO parameter_values (parameters_id, path, value) VALUES (?, ?, ?)",
+        [(parameters_id, path, value) for path, value in row.leaves],
+    )
+    return execution_id, parameters_id
+
+
+def _is_this_process(host: Optional[str], pid: Optional[int], key: Optional[str]) -> bool:
+    me = this_process()
+    if key is not None and me.key is not None:
+        return key == me.key
+    return (host, pid) == (me.host, me.pid)
+
+
 class WriterMixin(DatabaseCore):
-    """The methods that write an execution's rows; see :class:`lute.io.db.Database`."""
+    """The methods that write an execution's life; see :class:`lute.io.db.Database`."""
 
     def start_execution(
         self,
@@ -68,8 +168,17 @@ class WriterMixin(DatabaseCore):
         environment: Optional[Mapping[str, Any]] = None,
         versions: Optional[Mapping[str, Any]] = None,
         config_path: Optional[str] = None,
+        log_path: Optional[str] = None,
+        report_path: Optional[str] = None,
+        supervisor: Optional[Supervisor] = None,
     ) -> RowIds:
         """Record a new execution (status PENDING) with its validated parameters.
+
+        The calling process is recorded as the execution's supervisor (host, pid,
+        process start time) with a first heartbeat: it should call :meth:`heartbeat`
+        every :data:`~lute.io.db.HEARTBEAT_INTERVAL` seconds until the execution ends.
+        In the same transaction, executions whose Executor is gone are recorded LOST
+        (:meth:`mark_lost`).
 
         Args:
             managed_task: Name of the managed task (Executor).
@@ -83,6 +192,10 @@ class WriterMixin(DatabaseCore):
             environment: Interpreter, environment kind, ... (stored as JSON).
             versions: Versions of LUTE, Python, pydantic, ... (stored as JSON).
             config_path: The YAML configuration file.
+            log_path: The run's log file.
+            report_path: The run's report.
+            supervisor: The supervising Executor process; this process when ``None``
+                (the normal case; see :func:`~lute.io.db.this_process`).
 
         Returns:
             ``RowIds(execution_id, parameters_id, db_path)`` to hand to the Task.
@@ -93,54 +206,28 @@ class WriterMixin(DatabaseCore):
         """
         from lute.io.parameters import RowIds
 
-        managed_task = required_name(managed_task, "managed_task")
-        task_name = required_name(task_name, "task_name")
-        experiment = optional_text(experiment, "experiment")
-        run_text, run_number = run_columns(run)
-        model = to_json_data(parameters, "")
-        if not isinstance(model, dict):
-            raise DatabaseError(
-                "parameters must be a mapping of parameter names to values, got "
-                + type(parameters).__name__
-            )
-        model_json = dump_json(model)
-        leaves = flatten_parameters(model)
-        environment_json = json_column(environment, "environment")
-        versions_json = json_column(versions, "versions")
-        row = (
-            managed_task,
-            task_name,
-            experiment,
-            run_text,
-            run_number,
-            optional_text(host, "host") or socket.gethostname(),
-            _current_user(),
-            optional_text(work_dir, "work_dir"),
-            environment_json,
-            versions_json,
-            optional_text(config_path, "config_path"),
+        row = ExecutionRow(
+            managed_task=managed_task,
+            task_name=task_name,
+            experiment=experiment,
+            run=run,
+            parameters=parameters,
+            work_dir=work_dir,
+            host=host,
+            environment=environment,
+            versions=versions,
+            config_path=config_path,
+            log_path=log_path,
+            report_path=report_path,
         )
+        extra = supervisor_columns(supervisor)
 
         def body(conn: sqlite3.Connection) -> Tuple[int, int]:
-            cursor = conn.execute(
-                "INSERT INTO executions (managed_task, task_name, experiment, run, run_number,"
-                " host, user, work_dir, environment, versions, config_path, status, created)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'PENDING', ?)",
-                (*row, utc_now()),
-            )
-            execution_id = int(cursor.lastrowid)  # type: ignore[arg-type]
-            cursor = conn.execute(
-                "INSERT INTO parameters (execution_id, model) VALUES (?, ?)",
-                (execution_id, model_json),
-            )
-            parameters_id = int(cursor.lastrowid)  # type: ignore[arg-type]
-            conn.executemany(
-                "INSERT INTO parameter_values (parameters_id, path, value) VALUES (?, ?, ?)",
-                [(parameters_id, path, value) for path, value in leaves],
-            )
-            return execution_id, parameters_id
+            mark_lost(conn)
+            status = {"status": "PENDING", "heartbeat": utc_now()}
+            return insert_execution(conn, row, {**extra, **status})
 
-        execution_id, parameters_id = self._write(f"record an execution of {task_name}", body)
+        execution_id, parameters_id = self._write(f"record an execution of {row.task_name}", body)
         return RowIds(execution_id=execution_id, parameters_id=parameters_id, db_path=self._path)
 
     def set_status(
@@ -152,14 +239,26 @@ class WriterMixin(DatabaseCore):
         signal: Optional[Union[str, int]] = None,
         error: Optional[str] = None,
         pid: Optional[int] = None,
+        log_path: Optional[str] = None,
+        report_path: Optional[str] = None,
     ) -> None:
         """Move an execution to ``status`` and record the given details.
 
         RUNNING sets ``started`` and a terminal status (COMPLETED, FAILED, TIMEDOUT,
-        CANCELLED) sets ``ended``, each only the first time. A terminal status may be
-        replaced by another terminal one (the Executor's final verdict wins), but a
+        CANCELLED, LOST) sets ``ended``, each only the first time. A terminal status may
+        be replaced by another terminal one (the Executor's final verdict wins), but a
         non-terminal status arriving after a terminal one (a late RUNNING) is ignored;
-        only its ``pid``, if not yet known, is kept.
+        only its ``pid``, if not yet known, and the paths are kept. Besides:
+
+        - LOST never replaces another terminal status (the end was recorded already);
+          its ``ended`` is the last heartbeat.
+        - Any terminal status replaces LOST. When the execution's own supervisor writes
+          it (it was alive after all, e.g. a network file system delayed its heartbeat),
+          ``ended`` becomes now and ``error`` is the one given (none: cleared).
+        - QUEUED is only set by ``queue_execution``; a QUEUED execution moves to a
+          terminal status here (e.g. CANCELLED while pending), or to PENDING through
+          ``claim_queued``.
+        - A non-terminal status refreshes the heartbeat.
 
         Args:
             execution_id: The execution.
@@ -168,136 +267,141 @@ class WriterMixin(DatabaseCore):
             signal: Name (``"SIGKILL"``) or number of the signal that ended it.
             error: Error text, typically a traceback.
             pid: Process id of the Task.
+            log_path: The run's log file.
+            report_path: The run's report.
 
         Raises:
-            DatabaseError: Unknown execution or status, or invalid details.
+            DatabaseError: Unknown execution or status, invalid details, or a transition
+                the rules above refuse.
         """
         new = normalise_status(status, "set_status")
+        if new == "QUEUED":
+            raise DatabaseError(
+                f"set_status: execution {execution_id!r} cannot become QUEUED; "
+                "queue_execution records queued executions"
+            )
         details: Dict[str, Any] = {
             "exit_code": optional_int(exit_code, "exit_code"),
             "signal": signal_name(signal),
             "error": optional_text(error, "error"),
             "pid": optional_int(pid, "pid"),
         }
+        paths = {
+            "log_path": optional_text(log_path, "log_path"),
+            "report_path": optional_text(report_path, "report_path"),
+        }
+        execution_key(execution_id)
 
         def body(conn: sqlite3.Connection) -> None:
-            current = self._require_execution(conn, execution_id)
-            if current in TERMINAL_STATUSES and new not in TERMINAL_STATUSES:
-                if details["pid"] is not None:
-                    conn.execute(
-                        "UPDATE executions SET pid = coalesce(pid, ?) WHERE id = ?",
-                        (details["pid"], execution_id),
-                    )
+            found = conn.execute(
+                "SELECT status, supervisor_host, supervisor_pid, supervisor_key"
+                " FROM executions WHERE id = ?",
+                (execution_id,),
+            ).fetchone()
+            if found is None:
+                raise self._no_execution(execution_id)
+            current = str(found[0])
+            if current == "QUEUED" and new not in TERMINAL_STATUSES:
+                raise DatabaseError(
+                    f"set_status: execution {execution_id} is QUEUED; claim_queued starts it"
+                )
+            assignments: Dict[str, Any] = {k: v for k, v in paths.items() if v is not None}
+            if current in TERMINAL_STATUSES and (
+                new not in TERMINAL_STATUSES or (new == "LOST" and current != "LOST")
+            ):
+                # Too late to change the status: keep what may still be news.
+                late = (
+                    {"pid = coalesce(pid, ?)": details["pid"]} if details["pid"] is not None else {}
+                )
+                _update(conn, execution_id, assignments, late)
                 return
             now = utc_now()
-            assignments = ["status = ?"]
-            values: List[Any] = [new]
+            assignments.update((k, v) for k, v in details.items() if v is not None)
+            assignments["status"] = new
+            expressions: Dict[str, Any] = {}
             if new == "RUNNING":
-                assignments.append("started = coalesce(started, ?)")
-                values.append(now)
-            if new in TERMINAL_STATUSES:
-                assignments.append("ended = coalesce(ended, ?)")
-                values.append(now)
-            for column, value in details.items():
-                if value is not None:
-                    # Column names come from the fixed dict above, never from input.
-                    assignments.append(f"{column} = ?")
-                    values.append(value)
-            conn.execute(
-                f"UPDATE executions SET {', '.join(assignments)} WHERE id = ?",
-                (*values, execution_id),
-            )
+                expressions["started = coalesce(started, ?)"] = now
+            if new in SUPERVISED_STATUSES:
+                assignments["heartbeat"] = now
+            elif current == "LOST" and new != "LOST" and _is_this_process(*found[1:]):
+                assignments["ended"] = now
+                assignments["error"] = details["error"]
+            elif new == "LOST":
+                expressions["ended = coalesce(ended, heartbeat, ?)"] = now
+            else:
+                expressions["ended = coalesce(ended, ?)"] = now
+            _update(conn, execution_id, assignments, expressions)
 
         self._write(f"set the status of execution {execution_id!r}", body)
 
-    def add_result(
-        self,
-        execution_id: int,
-        summary: Any,
-        payload: Any = None,
-        task_status: Optional[StatusLike] = None,
-    ) -> List[int]:
-        """Record a Task's result: one row per summary item, sharing one payload.
+    def heartbeat(self, execution_id: int) -> None:
+        """Record that the execution's Executor is alive (one small UPDATE).
 
-        The summary is normalised by :func:`format_summary`. The payload is stored as JSON
-        when ``json`` can serialise it, else as its ``repr``, with its type name. Items
-        continue the execution's positions when called more than once.
-
-        Args:
-            execution_id: The execution.
-            summary: ``TaskResult.summary`` with plots already rendered (:class:`PlotsRef`).
-            payload: ``TaskResult.payload``.
-            task_status: ``TaskResult.task_status``.
-
-        Returns:
-            Row ids of the stored items, in order.
+        Call it every :data:`~lute.io.db.HEARTBEAT_INTERVAL` seconds while the execution
+        is not terminal. Readers on other hosts tell a gone Executor by a heartbeat older
+        than :data:`~lute.io.db.HEARTBEAT_LIMIT` seconds. ``add_messages`` beats too.
 
         Raises:
-            DatabaseError: Unknown execution or status.
+            DatabaseError: Unknown execution.
         """
-        items = format_summary(summary)
-        payload_text, payload_type, encoding = encode_payload(payload)
-        status = None if task_status is None else normalise_status(task_status, "add_result")
-
-        def body(conn: sqlite3.Connection) -> List[int]:
-            self._require_execution(conn, execution_id)
-            cursor = conn.execute(
-                "INSERT INTO task_results (execution_id, task_status, payload, payload_type,"
-                " payload_encoding, created) VALUES (?, ?, ?, ?, ?, ?)",
-                (execution_id, status, payload_text, payload_type, encoding, utc_now()),
-            )
-            task_result_id = cursor.lastrowid
-            first = conn.execute(
-                "SELECT coalesce(max(position) + 1, 0) FROM results WHERE execution_id = ?",
-                (execution_id,),
-            ).fetchone()[0]
-            ids = []
-            for offset, (kind, text) in enumerate(items):
-                cursor = conn.execute(
-                    "INSERT INTO results (task_result_id, execution_id, position, kind, summary)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (task_result_id, execution_id, first + offset, kind, text),
-                )
-                ids.append(int(cursor.lastrowid))  # type: ignore[arg-type]
-            return ids
-
-        return self._write(f"add a result to execution {execution_id!r}", body)
-
-    def add_messages(
-        self, execution_id: int, messages: Sequence[Tuple[float, Optional[int], str]]
-    ) -> None:
-        """Append plain messages of an execution, all in one transaction.
-
-        Args:
-            execution_id: The execution.
-            messages: ``(POSIX time, MPI rank or None, text)`` tuples.
-
-        Raises:
-            DatabaseError: Unknown execution or a malformed message (named by index).
-        """
-        rows = []
-        for index, message in enumerate(messages):
-            what = f"add_messages: message {index}"
-            if not isinstance(message, (tuple, list)) or len(message) != 3:
-                raise DatabaseError(f"{what} must be a (time, rank, text) tuple, got {message!r}")
-            when, rank, text = message
-            if not isinstance(text, str):
-                raise DatabaseError(f"{what}: text must be a string, got {text!r}")
-            rows.append(
-                (
-                    execution_id,
-                    utc_from_epoch(when, what),
-                    optional_int(rank, what + ": rank"),
-                    clean_text(text),
-                )
-            )
-        if not rows:
-            return
+        key = execution_key(execution_id)
 
         def body(conn: sqlite3.Connection) -> None:
-            self._require_execution(conn, execution_id)
-            conn.executemany(
-                "INSERT INTO messages (execution_id, time, rank, text) VALUES (?, ?, ?, ?)", rows
+            cursor = conn.execute(
+                "UPDATE executions SET heartbeat = ? WHERE id = ?", (utc_now(), key)
             )
+            if cursor.rowcount == 0:
+                raise self._no_execution(key)
 
-        self._write(f"add messages to execution {execution_id!r}", body)
+        self._write(f"record a heartbeat of execution {key}", body)
+
+    def set_paths(
+        self,
+        execution_id: int,
+        *,
+        log_path: Optional[str] = None,
+        report_path: Optional[str] = None,
+    ) -> None:
+        """Record where the run's log and report are (those given; ``None`` keeps).
+
+        Raises:
+            DatabaseError: Unknown execution, or a path that is not text.
+        """
+        paths = {
+            "log_path": optional_text(log_path, "log_path"),
+            "report_path": optional_text(report_path, "report_path"),
+        }
+        key = execution_key(execution_id)
+
+        def body(conn: sqlite3.Connection) -> None:
+            self._require_execution(conn, key)
+            _update(conn, key, {k: v for k, v in paths.items() if v is not None})
+
+        self._write(f"record the paths of execution {key}", body)
+
+    def mark_lost(self) -> List[int]:
+        """Record every execution whose Executor is gone as LOST, now; their ids.
+
+        ``start_execution`` and ``claim_queued`` do this anyway; readers report such
+        executions as LOST without writing. Which Executors are gone is decided as
+        documented for :class:`~lute.io.db.ExecutionRecord` and in ``docs/database.md``.
+        """
+        return self._write("record lost executions", mark_lost)
+
+
+def _update(
+    conn: sqlite3.Connection,
+    execution_id: int,
+    assignments: Mapping[str, Any],
+    expressions: Optional[Mapping[str, Any]] = None,
+) -> None:
+    """``UPDATE executions``: ``column = value`` for each assignment, and each SQL
+    expression (``"ended = coalesce(ended, ?)"``) with the one value it binds.
+
+    Column names and expressions come from this module, never from input.
+    """
+    expressions = expressions or {}
+    parts = [f"{column} = ?" for column in assignments] + list(expressions)
+    if parts:
+        values = (*assignments.values(), *expressions.values(), execution_id)
+        conn.execute(f"UPDATE executions SET {', '.join(parts)} WHERE id = ?", values)
