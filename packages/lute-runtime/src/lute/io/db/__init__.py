@@ -33,7 +33,7 @@ The package, in import order (each module imports only those above it)::
     _migrations     upgrades of older files to the current schema
     _schema         creating or upgrading the schema of a file
     _supervision    who supervises an execution; whether that Executor is gone
-    _records        ExecutionRecord and how rows become it
+    _records        ExecutionRecord, SubmissionRecord and how rows become them
     _outputs        ResultRecord, MessageRecord and how rows become them
     _arguments      checks of the methods' arguments
     _query          filters of the reader's queries (WHERE clauses)
@@ -41,9 +41,10 @@ The package, in import order (each module imports only those above it)::
     _core           the connection, its lock and transactions, lifetime
     _writer         start_execution, set_status, heartbeat, set_paths, mark_lost
     _output_writer  add_result, add_undecodable_result, add_messages, add_warning
+    _queue          SLURM submissions: queue_execution, claim_queued, ...
     _reader         execution(s), parameters, results, raw_result, messages, latest_*
 
-:class:`Database` is the writer and reader mixins over one core; only this module
+:class:`Database` is the writer, queue and reader mixins over one core; only this module
 combines them, and no private module imports it.
 """
 
@@ -65,9 +66,10 @@ from lute.io.db._output_writer import OutputWriterMixin
 from lute.io.db._outputs import RESULT_COLUMNS as RESULT_COLUMNS
 from lute.io.db._outputs import MessageRecord, ResultRecord
 from lute.io.db._outputs import result_from_row as result_from_row
+from lute.io.db._queue import QueueMixin
 from lute.io.db._reader import ReaderMixin
 from lute.io.db._records import EXECUTION_COLUMNS as EXECUTION_COLUMNS
-from lute.io.db._records import ExecutionRecord
+from lute.io.db._records import ExecutionRecord, SubmissionRecord
 from lute.io.db._records import execution_from_row as execution_from_row
 from lute.io.db._schema import SCHEMA_VERSION
 from lute.io.db._schema import ensure_schema as ensure_schema
@@ -99,6 +101,7 @@ __all__ = [
     "MessageRecord",
     "PlotsRef",
     "ResultRecord",
+    "SubmissionRecord",
     "Supervisor",
     "default_db_path",
     "format_summary",
@@ -112,6 +115,7 @@ for _public in (
     MessageRecord,
     PlotsRef,
     ResultRecord,
+    SubmissionRecord,
     Supervisor,
 ):
     _public.__module__ = __name__
@@ -129,7 +133,7 @@ def default_db_path(work_dir: str) -> str:
 # their own signatures and docstrings (help(), inspect, mypy), where forwarding methods
 # would repeat each of them. The mixins add behaviour only; the state (connection, lock,
 # fork check) lives once, in the DatabaseCore they share.
-class Database(OutputWriterMixin, WriterMixin, ReaderMixin):
+class Database(QueueMixin, OutputWriterMixin, WriterMixin, ReaderMixin):
     """A connection to one results database file, safe to share between threads.
 
     Args:

@@ -1,4 +1,4 @@
-"""Records of executions, and how rows become them. Private to ``lute.io.db``.
+"""Records of executions and submissions, and how rows become them. Private to ``lute.io.db``.
 
 The records of what an execution produced (results, messages) are in
 :mod:`lute.io.db._outputs`.
@@ -16,7 +16,9 @@ __all__ = [
     "EXECUTION_COLUMNS",
     "EXECUTION_SELECT",
     "STATUS_INDEX",
+    "SUBMISSION_COLUMNS",
     "ExecutionRecord",
+    "SubmissionRecord",
     "Verdict",
     "execution_from_row",
     "lost_error",
@@ -303,3 +305,39 @@ def execution_from_row(
         values[_ERROR] = lost_error(values[_ERROR], reason)
         values[_ENDED] = values[_ENDED] or values[_BEAT] or utc_now()
     return ExecutionRecord(*values)
+
+
+class SubmissionRecord(FrozenRecord):
+    """One submission to SLURM: the executions queued together (``Database.queue_execution``).
+
+    Attributes:
+        id: Submission id.
+        created: UTC ISO-8601 time it was recorded.
+        resubmission_of: The submission whose unfinished executions this one runs again.
+        host: Host it was submitted from.
+        user: User who submitted it.
+        description: Free text given at submission (e.g. the command line).
+    """
+
+    _FIELDS = ("id", "created", "resubmission_of", "host", "user", "description")
+    __slots__ = _FIELDS
+    id: int
+    created: str
+    resubmission_of: Optional[int]
+    host: Optional[str]
+    user: Optional[str]
+    description: Optional[str]
+
+    def __init__(
+        self,
+        id: int,
+        created: str,
+        resubmission_of: Optional[int],
+        host: Optional[str],
+        user: Optional[str],
+        description: Optional[str],
+    ) -> None:
+        self._set_fields(id, created, resubmission_of, host, user, description)
+
+
+SUBMISSION_COLUMNS = ", ".join(SubmissionRecord._FIELDS)
