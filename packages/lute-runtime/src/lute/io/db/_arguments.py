@@ -10,7 +10,6 @@ import datetime
 import math
 import numbers
 import os
-import signal as _signal
 from typing import Any, Mapping, Optional, Union
 
 from lute.io.db._connect import DatabaseError
@@ -76,7 +75,9 @@ def signal_name(value: Any) -> Optional[str]:
         return None
     if isinstance(value, int) and not isinstance(value, bool):
         try:
-            return _signal.Signals(abs(value)).name
+            import signal  # only signals given by number need the names
+
+            return signal.Signals(abs(value)).name
         except ValueError:
             return f"SIG{abs(value)}"
     return optional_text(value, "signal")

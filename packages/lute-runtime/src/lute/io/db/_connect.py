@@ -9,11 +9,9 @@ waits for readers in rollback-journal mode).
 from __future__ import annotations
 
 import os
-import random
 import sqlite3
 import time
 from typing import Callable, Optional, TypeVar
-from urllib.parse import quote
 
 from lute.settings import DB_JOURNAL_MODE
 
@@ -105,6 +103,8 @@ def retry_busy(operation: Callable[[], T], timeout: float, what: str) -> T:
                     f"{what}: the database stayed locked by other writers for {timeout:.1f} s "
                     f"({attempts} attempts, last error: {exc})"
                 ) from exc
+            import random  # only once the file is busy: not worth its import otherwise
+
             time.sleep(min(random.uniform(0, delay), remaining))
             delay = min(delay * 2, _MAX_DELAY)
 
@@ -124,6 +124,8 @@ def connect(path: str, *, readonly: bool, timeout: float) -> sqlite3.Connection:
         if readonly:
             if not os.path.isfile(path):
                 raise DatabaseError(f"results database {path} does not exist")
+            from urllib.parse import quote  # only read-only opens need a URI
+
             uri = f"file:{quote(path)}?mode=ro"
             conn = sqlite3.connect(
                 uri, uri=True, timeout=timeout, isolation_level=None, check_same_thread=False

@@ -9,7 +9,6 @@ recording a new one. Submissions link to the submission they resubmit.
 
 from __future__ import annotations
 
-import socket
 import sqlite3
 from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
@@ -31,7 +30,7 @@ from lute.io.db._records import (
     SubmissionRecord,
     execution_from_row,
 )
-from lute.io.db._supervision import Supervisor
+from lute.io.db._supervision import Supervisor, host_name
 from lute.io.db._values import utc_now
 from lute.io.db._writer import ExecutionRow, current_user, insert_execution, supervisor_columns
 
@@ -51,7 +50,7 @@ def _new_submission(
     cursor = conn.execute(
         "INSERT INTO submissions (created, resubmission_of, host, user, description)"
         " VALUES (?, ?, ?, ?, ?)",
-        (utc_now(), resubmission_of, socket.gethostname(), current_user(), description),
+        (utc_now(), resubmission_of, host_name(), current_user(), description),
     )
     return int(cursor.lastrowid)  # type: ignore[arg-type]
 
@@ -273,7 +272,7 @@ class QueueMixin(DatabaseCore):
             )
         updates: Dict[str, Any] = {
             **supervisor_columns(supervisor),
-            "host": optional_text(host, "host") or socket.gethostname(),
+            "host": optional_text(host, "host") or host_name(),
             "user": current_user(),
         }
         for name, value in (("environment", environment), ("versions", versions)):

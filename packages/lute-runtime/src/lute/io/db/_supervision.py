@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime
 import os
-import socket
 from typing import Callable, List, Optional, Tuple
 
 from lute._records import FrozenRecord
@@ -31,6 +30,7 @@ __all__ = [
     "HEARTBEAT_LIMIT",
     "UNKNOWN",
     "Supervisor",
+    "host_name",
     "lost_reason",
     "machine",
     "probe_process",
@@ -68,6 +68,17 @@ class Supervisor(FrozenRecord):
 
     def __init__(self, host: str, pid: int, started: Optional[str], key: Optional[str]) -> None:
         self._set_fields(host, pid, started, key)
+
+
+def host_name() -> str:
+    """This host's name, as ``socket.gethostname()`` gives it (without importing socket
+    where ``os.uname`` tells the same)."""
+    try:
+        return os.uname().nodename
+    except AttributeError:  # pragma: no cover - Windows
+        import socket
+
+        return socket.gethostname()
 
 
 def _read(path: str) -> Optional[str]:
@@ -136,7 +147,7 @@ def this_process() -> Supervisor:
                 timespec="microseconds"
             )
         key = None if ticks is None else f"{where}/{ticks}"
-        _self_cache = (pid, Supervisor(socket.gethostname(), pid, started, key))
+        _self_cache = (pid, Supervisor(host_name(), pid, started, key))
     return _self_cache[1]  # type: ignore[return-value]
 
 

@@ -11,8 +11,6 @@ writes in one ``BEGIN IMMEDIATE`` transaction.
 
 from __future__ import annotations
 
-import getpass
-import socket
 import sqlite3
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple, Union
 
@@ -29,7 +27,7 @@ from lute.io.db._arguments import (
 from lute.io.db._connect import DatabaseError
 from lute.io.db._core import DatabaseCore
 from lute.io.db._lost import mark_lost
-from lute.io.db._supervision import Supervisor, this_process
+from lute.io.db._supervision import Supervisor, host_name, this_process
 from lute.io.db._values import (
     SUPERVISED_STATUSES,
     TERMINAL_STATUSES,
@@ -49,6 +47,8 @@ __all__ = ["ExecutionRow", "WriterMixin", "current_user", "insert_execution", "s
 
 def current_user() -> Optional[str]:
     """The login name, or ``None`` where there is none (some containers)."""
+    import getpass  # once per run: not worth its import (termios, ...) up front
+
     try:
         return getpass.getuser()
     except Exception:  # no login name and no passwd entry
@@ -105,7 +105,7 @@ class ExecutionRow:
             "experiment": optional_text(experiment, "experiment"),
             "run": run_text,
             "run_number": run_number,
-            "host": optional_text(host, "host") or socket.gethostname(),
+            "host": optional_text(host, "host") or host_name(),
             "user": current_user(),
             "work_dir": optional_text(work_dir, "work_dir"),
             "environment": json_column(environment, "environment"),
