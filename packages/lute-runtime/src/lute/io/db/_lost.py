@@ -1,22 +1,23 @@
 """Executions whose Executor is gone: found on read, recorded on write. Private to ``lute.io.db``.
 
 Readers (:mod:`lute.io.db._reader`) report such an execution as LOST without writing
-(:func:`verdict`); a writer records it (:func:`mark_lost`) inside the transaction of
-``start_execution``, ``claim_queued`` and ``mark_lost``, so the file catches up whenever
-a run starts. :mod:`lute.io.db._supervision` decides who is gone.
+(:func:`verdict`); ``start_execution``, ``claim_queued`` and ``mark_lost`` find them
+(:func:`find_lost`, a read) and record them in their write transaction
+(:func:`record_lost`), so the file catches up whenever a run starts.
+:mod:`lute.io.db._supervision` decides who is gone.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
-from lute.io.db._records import Verdict, lost_error, parse_time
+from lute.io.db._records import Verdict, parse_time
 from lute.io.db._supervision import lost_reason, machine, probe_process
 from lute.io.db._values import SUPERVISED_STATUSES, utc_now
 
-__all__ = ["mark_lost", "verdict"]
+__all__ = ["Lost", "find_lost", "record_lost", "verdict"]
 
 
 def verdict(now: Optional[float] = None) -> Verdict:
@@ -51,30 +52,49 @@ def verdict(now: Optional[float] = None) -> Verdict:
     return judge
 
 
-def mark_lost(conn: sqlite3.Connection) -> List[int]:
-    """Record every supervised execution whose Executor is gone as LOST; their ids.
+# (id, stored status, heartbeat as read, why it is LOST)
+Lost = Tuple[int, str, Optional[str], str]
 
-    Runs inside the caller's write transaction. Only PENDING, RUNNING and STOPPED rows
-    with a recorded supervisor are looked at (through the status index: as many rows as
-    there are runs going on). ``ended`` becomes the last heartbeat, the last moment the
-    Executor was known to be alive; ``error`` says why.
+
+def find_lost(conn: sqlite3.Connection) -> List[Lost]:
+    """The supervised executions whose Executor is gone, and why.
+
+    A read: writers call it before their write transaction, so that looking at the
+    processes (a read of ``/proc`` each) does not hold the write lock. Only PENDING,
+    RUNNING and STOPPED rows with a recorded supervisor are looked at, through the
+    status index: as many rows as there are runs going on.
     """
     judge = verdict()
     rows = conn.execute(
-        "SELECT id, status, supervisor_host, supervisor_pid, supervisor_key, heartbeat, error"
+        "SELECT id, status, supervisor_host, supervisor_pid, supervisor_key, heartbeat"
         " FROM executions WHERE status IN ('PENDING', 'RUNNING', 'STOPPED')"
         " AND supervisor_pid IS NOT NULL"
-    ).fetchall()
-    lost = []
-    now = utc_now()
-    for execution_id, status, host, pid, key, beat, error in rows:
+    )
+    found = []
+    for execution_id, status, host, pid, key, beat in rows:
         reason = judge(status, host, pid, key, beat)
-        if reason is None:
-            continue
-        conn.execute(
+        if reason is not None:
+            found.append((int(execution_id), str(status), beat, reason))
+    return found
+
+
+def record_lost(conn: sqlite3.Connection, found: List[Lost]) -> List[int]:
+    """Record what :func:`find_lost` found as LOST, in the caller's write transaction;
+    the ids of the executions recorded.
+
+    An execution whose status or heartbeat changed since it was read (its Executor was
+    alive after all) is left alone. ``ended`` becomes the last heartbeat, the last moment
+    the Executor was known to be alive; ``error`` says why, after any error it had.
+    """
+    now = utc_now()
+    recorded = []
+    for execution_id, status, beat, reason in found:
+        cursor = conn.execute(
             "UPDATE executions SET status = 'LOST', ended = coalesce(ended, heartbeat, ?),"
-            " error = ? WHERE id = ? AND status = ?",
-            (now, lost_error(error, reason), execution_id, status),
+            " error = CASE WHEN coalesce(error, '') = '' THEN ? ELSE error || char(10) || ? END"
+            " WHERE id = ? AND status = ? AND heartbeat IS ?",
+            (now, reason, reason, execution_id, status, beat),
         )
-        lost.append(int(execution_id))
-    return lost
+        if cursor.rowcount:
+            recorded.append(execution_id)
+    return recorded

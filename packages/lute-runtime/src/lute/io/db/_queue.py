@@ -22,7 +22,7 @@ from lute.io.db._arguments import (
 )
 from lute.io.db._connect import DatabaseError
 from lute.io.db._core import DatabaseCore
-from lute.io.db._lost import mark_lost, verdict
+from lute.io.db._lost import record_lost, verdict
 from lute.io.db._records import (
     EXECUTION_SELECT,
     SUBMISSION_COLUMNS,
@@ -32,7 +32,13 @@ from lute.io.db._records import (
 )
 from lute.io.db._supervision import Supervisor, host_name
 from lute.io.db._values import utc_now
-from lute.io.db._writer import ExecutionRow, current_user, insert_execution, supervisor_columns
+from lute.io.db._writer import (
+    ExecutionRow,
+    current_user,
+    insert_execution,
+    lost_to_record,
+    supervisor_columns,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from lute.io.parameters import RowIds
@@ -288,8 +294,10 @@ class QueueMixin(DatabaseCore):
         else:
             what = f"execution {key}"
 
+        lost = lost_to_record(self)
+
         def body(conn: sqlite3.Connection) -> Tuple[int, int]:
-            mark_lost(conn)
+            record_lost(conn, lost)
             columns = "id, status, supervisor_host, supervisor_pid, slurm_job_id"
             if key is not None:
                 found = conn.execute(f"SELECT {columns} FROM executions WHERE id = ?", (key,))

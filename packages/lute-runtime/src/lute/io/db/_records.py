@@ -300,7 +300,7 @@ def execution_from_row(
     if verdict is not None and reason is None:
         reason = row_verdict(row, verdict)
     if reason is not None:
-        # As the next write will record it (see _lost.mark_lost).
+        # As the next write will record it (see _lost.record_lost).
         values[_STATUS] = "LOST"
         values[_ERROR] = lost_error(values[_ERROR], reason)
         values[_ENDED] = values[_ENDED] or values[_BEAT] or utc_now()

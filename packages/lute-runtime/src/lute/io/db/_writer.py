@@ -26,7 +26,7 @@ from lute.io.db._arguments import (
 )
 from lute.io.db._connect import DatabaseError
 from lute.io.db._core import DatabaseCore
-from lute.io.db._lost import mark_lost
+from lute.io.db._lost import Lost, find_lost, record_lost
 from lute.io.db._supervision import Supervisor, host_name, this_process
 from lute.io.db._values import (
     SUPERVISED_STATUSES,
@@ -42,7 +42,14 @@ from lute.io.db._values import (
 if TYPE_CHECKING:  # pragma: no cover
     from lute.io.parameters import RowIds
 
-__all__ = ["ExecutionRow", "WriterMixin", "current_user", "insert_execution", "supervisor_columns"]
+__all__ = [
+    "ExecutionRow",
+    "WriterMixin",
+    "current_user",
+    "insert_execution",
+    "lost_to_record",
+    "supervisor_columns",
+]
 
 
 def current_user() -> Optional[str]:
@@ -145,6 +152,13 @@ def insert_execution(
     return execution_id, parameters_id
 
 
+def lost_to_record(core: DatabaseCore) -> List[Lost]:
+    """What a writer records LOST in its transaction: :func:`~lute.io.db._lost.find_lost`
+    in a read of its own, so that looking at processes does not hold the write lock;
+    nothing for a read-only connection (its write fails anyway)."""
+    return [] if core.readonly else core._read("find lost executions", find_lost)
+
+
 def _is_this_process(host: Optional[str], pid: Optional[int], key: Optional[str]) -> bool:
     me = this_process()
     if key is not None and me.key is not None:
@@ -221,9 +235,10 @@ class WriterMixin(DatabaseCore):
             report_path=report_path,
         )
         extra = supervisor_columns(supervisor)
+        lost = lost_to_record(self)
 
         def body(conn: sqlite3.Connection) -> Tuple[int, int]:
-            mark_lost(conn)
+            record_lost(conn, lost)
             status = {"status": "PENDING", "heartbeat": utc_now()}
             return insert_execution(conn, row, {**extra, **status})
 
@@ -386,7 +401,8 @@ class WriterMixin(DatabaseCore):
         executions as LOST without writing. Which Executors are gone is decided as
         documented for :class:`~lute.io.db.ExecutionRecord` and in ``docs/database.md``.
         """
-        return self._write("record lost executions", mark_lost)
+        lost = lost_to_record(self)
+        return self._write("record lost executions", lambda conn: record_lost(conn, lost))
 
 
 def _update(
