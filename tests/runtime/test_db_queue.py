@@ -12,7 +12,7 @@ from typing import Any, Dict, Iterator, List
 import pytest
 
 from lute.io.db import Database, DatabaseError, default_db_path, this_process
-from tests.runtime.db_processes import run_at_once
+from tests.runtime.db_helpers import run_at_once
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ import pytest
 
 from lute.io.db import SCHEMA_VERSION, STATUSES, Database, DatabaseError, default_db_path
 from lute.tasks.dataclasses import TaskStatus
-from tests.runtime.db_processes import run_at_once
+from tests.runtime.db_helpers import run_at_once
 
 V1_DUMP = Path(__file__).parent / "data" / "db_schema_v1.sql"
 V1_EXECUTION_COLUMNS = (

@@ -30,7 +30,7 @@ from lute.io.db import (
     this_process,
 )
 from lute.io.db._supervision import UNKNOWN, lost_reason, machine, probe_process
-from tests.runtime.db_processes import run_at_once
+from tests.runtime.db_helpers import run_at_once
 
 HERE = "boot-a/pid:[1]"
 NOW = 1_000_000.0
