@@ -138,3 +138,33 @@ def test_concurrent_writers_of_one_run_never_collide(config: Path) -> None:
     written = Path(shown["results"][0]["payload"])
     assert len(written.read_text().splitlines()) == 300000
     assert not list(written.parent.glob("*.tmp"))  # no writer left its temporary file
+
+
+def test_an_after_tasklet_that_raises_keeps_the_tasks_outcome(short_tmp: Path) -> None:
+    module = short_tmp / "site" / "lute_raising_tasklet.py"
+    module.parent.mkdir()
+    module.write_text(
+        "from lute.execution.executor import Executor\n\n\n"
+        "def explode(run):\n    raise ZeroDivisionError('tasklet broke on run %s' % run)\n\n\n"
+        "Exploder = Executor('Test')\n"
+        "Exploder.add_tasklet(explode, ('{lute_config.run}',), when='after')\n"
+    )
+    site = install_distribution(
+        short_tmp / "site",
+        "lute-raising-tasklet",
+        {"lute.managed_tasks": {"Exploder": "lute_raising_tasklet:Exploder"}},
+    )
+    config = write_config(short_tmp)
+    work = short_tmp / "work"
+    done = lute_exec(["run", "-c", str(config), "-t", "Exploder"], env={"PYTHONPATH": str(site)})
+    assert done.returncode == 0, done.stderr
+    assert "tasklet broke on run 12" in done.stderr and "Test COMPLETED" in done.stderr
+    [row] = executions(work)
+    assert (row["status"], row["exit_code"]) == ("COMPLETED", 0)
+    shown = json.loads(lute_exec(["db", "show", str(row["id"]), "-w", str(work), "--json"]).stdout)
+    assert any("float_var: 0.01" in r["summary"] for r in shown["results"])  # the result stays
+    assert any("ZeroDivisionError: tasklet broke on run 12" in w for w in shown["warnings"])
+    text = lute_exec(["db", "show", str(row["id"]), "-w", str(work)]).stdout
+    assert "warning:" in text and "tasklet broke" in text
+    report = (work / "reports" / ("Exploder_%d.html" % row["id"])).read_text()
+    assert "Warnings" in report and "tasklet broke on run 12" in report

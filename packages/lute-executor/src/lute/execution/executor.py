@@ -72,6 +72,9 @@ class BaseExecutor:
         transport: IPC transport, ``"unix"`` (one host) or ``"tcp"`` (across hosts).
         use_zmq: Offer ZMQ beside the stdlib socket; ``None`` follows ``LUTE_USE_ZMQ``.
         kill_grace: Seconds between SIGTERM and SIGKILL when stopping the Task.
+        slurm: SLURM options for ``lute-exec submit`` of this managed task, e.g.
+            ``{"partition": "milano", "time": "01:00:00"}`` (sbatch long names, without
+            ``--``); the config and the command line override them.
         poll_interval: Accepted for compatibility; the Executor never polls.
     """
 
@@ -84,6 +87,7 @@ class BaseExecutor:
         transport: str = "unix",
         use_zmq: Optional[bool] = None,
         kill_grace: float = DEFAULT_KILL_GRACE,
+        slurm: Optional[Mapping[str, Any]] = None,
         poll_interval: float = 0.0,
     ) -> None:
         self._task_name = task_name
@@ -93,6 +97,7 @@ class BaseExecutor:
         self._transport = transport
         self._use_zmq = use_zmq
         self._kill_grace = kill_grace
+        self._slurm: Dict[str, Any] = dict(slurm or {})
         self._hooks: Dict[str, List[Hook]] = {}
         self._tasklets: List[Tasklet] = []
         self._env_updates: List[EnvironmentUpdate] = []
@@ -128,6 +133,11 @@ class BaseExecutor:
     def multi_rank(self) -> bool:
         """Whether the Task runs as several processes (its messages carry their rank)."""
         return False
+
+    @property
+    def slurm_options(self) -> Dict[str, Any]:
+        """The SLURM options this managed task asks for when submitted (a copy)."""
+        return dict(self._slurm)
 
     @property
     def tasklets(self) -> Tuple[Tasklet, ...]:
@@ -259,6 +269,7 @@ class BaseExecutor:
         timeout: Optional[float] = None,
         kill_grace: Optional[float] = None,
         on_launched: Optional[Callable[[], None]] = None,
+        claim: Optional[int] = None,
     ) -> TaskStatus:
         """Validate the parameters, run the Task and record everything.
 
@@ -276,6 +287,8 @@ class BaseExecutor:
                 default: ``lute_config.kill_grace``, else this managed task's.
             on_launched: Called once the Task's process has been handed its parameters
                 (``lute-exec`` resumes garbage collection there).
+            claim: The id of a QUEUED execution (``lute-exec submit`` made it) that this
+                run is; default: a new execution.
 
         Returns:
             The Task's final status (``PENDING`` for a dry run).
@@ -295,6 +308,7 @@ class BaseExecutor:
             timeout=timeout,
             kill_grace=kill_grace,
             on_launched=on_launched,
+            claim=claim,
         )
         return run.execute(dry_run=dry_run)
 

@@ -56,6 +56,8 @@ def record_outcome(state: RunState, plan: LaunchPlan) -> None:
             state.described.task_result = state.result
     if state.messages:
         db.add_messages(state.execution_id, state.messages)
+    for warning in state.warnings:
+        db.add_warning(state.execution_id, warning)
     db.set_status(
         state.execution_id,
         status.value,

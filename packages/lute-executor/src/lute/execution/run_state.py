@@ -56,6 +56,7 @@ class RunState:
         started: ``time.time()`` when the run was created.
         described: The seed-compatible description of the analysis.
         peer: The Task process (MPI rank) whose message is being handled.
+        warnings: Problems that did not change the outcome, for the record.
     """
 
     def __init__(
@@ -91,6 +92,7 @@ class RunState:
         self.started = time.time()
         self.described: Optional[DescribedAnalysis] = None
         self.peer: Optional[Peer] = None
+        self.warnings: List[str] = []
 
     def set_reported(self, status: TaskStatus) -> None:
         """Record a final status the Task reported (the first stands; a failure wins)."""

@@ -47,6 +47,7 @@ from lute.tasks.dataclasses import DescribedAnalysis, TaskResult, TaskStatus
 if TYPE_CHECKING:  # pragma: no cover
     from lute.execution.environments.probe import ProbeResult
     from lute.io.config import EarlyHeader, RawConfig
+    from lute.io.db import Database
     from lute.io.parameters import RowIds
 
 __all__ = ["TaskRun", "active_run", "offer_zmq"]
@@ -86,6 +87,8 @@ class TaskRun:
         kill_grace: Seconds a stopped Task gets between SIGTERM and SIGKILL; default:
             ``lute_config.kill_grace``, else the managed task's.
         on_launched: Called once the Task's process has been handed its parameters.
+        claim: The QUEUED execution (made by ``lute-exec submit``) this run is; default:
+            a new execution.
 
     Attributes:
         state: What the run has learnt so far (changed by the default hooks).
@@ -102,9 +105,11 @@ class TaskRun:
         timeout: Optional[float] = None,
         kill_grace: Optional[float] = None,
         on_launched: Optional[Callable[[], None]] = None,
+        claim: Optional[int] = None,
     ) -> None:
         self.definition = definition
         self._kill_grace = kill_grace
+        self._claim = claim
         self.overrides = tuple(overrides)
         self._on_launched = on_launched
         self.state = RunState(
@@ -260,22 +265,12 @@ class TaskRun:
         db = state.db = Database(plan.db_path)
         log_file: Optional[TextIO] = None
         try:
-            row_ids = db.start_execution(
-                managed_task=state.managed_task,
-                task_name=state.task_name,
-                experiment=plan.experiment,
-                run=plan.run_number,
-                parameters=plan.wire_parameters,
-                work_dir=plan.work_dir,
-                host=socket.gethostname(),
-                environment=plan.environment_record(),
-                versions=plan.versions(),
-                config_path=plan.config_path,
-            )
+            row_ids = self._record_start(db, plan)
             state.execution_id = row_ids.execution_id
             state.log_path = os.path.join(
                 plan.work_dir, "logs", "%s_%d.log" % (state.managed_task, state.execution_id)
             )
+            db.set_paths(state.execution_id, log_path=state.log_path)
             os.makedirs(os.path.dirname(state.log_path), exist_ok=True)
             log_file = open(state.log_path, "w", encoding="utf-8")  # noqa: SIM115
             state.console.attach_log(log_file)
@@ -287,7 +282,7 @@ class TaskRun:
             self._run_tasklets("before")
             status = self._supervise(plan, row_ids, launch)
             if state.reported_status == TaskStatus.COMPLETED:  # nothing to post-process else
-                self._run_tasklets("after")
+                self._run_after_tasklets()
             state.status = status
             record_outcome(state, plan)
             return state.status
@@ -311,6 +306,43 @@ class TaskRun:
             if log_file is not None:
                 log_file.close()
             db.close()
+
+    def _record_start(self, db: Database, plan: LaunchPlan) -> RowIds:
+        """The execution's row: a new one, or the QUEUED one a SLURM job claims."""
+        state = self.state
+        if self._claim is not None:
+            return db.claim_queued(
+                self._claim,
+                host=socket.gethostname(),
+                environment=plan.environment_record(),
+                versions=plan.versions(),
+            )
+        return db.start_execution(
+            managed_task=state.managed_task,
+            task_name=state.task_name,
+            experiment=plan.experiment,
+            run=plan.run_number,
+            parameters=plan.wire_parameters,
+            work_dir=plan.work_dir,
+            host=socket.gethostname(),
+            environment=plan.environment_record(),
+            versions=plan.versions(),
+            config_path=plan.config_path,
+        )
+
+    def _run_after_tasklets(self) -> None:
+        """The "after" tasklets; one that raises is recorded, and the Task's outcome stays."""
+        state = self.state
+        try:
+            self._run_tasklets("after")
+        except Exception as error:
+            import traceback
+
+            text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+            state.warnings.append("an after tasklet raised %s: %s" % (type(error).__name__, error))
+            state.console.line("warning: an after tasklet raised; the Task's outcome stands")
+            for line in text.rstrip().splitlines():
+                state.console.line(line)
 
     def _run_tasklets(self, when: str) -> None:
         state = self.state

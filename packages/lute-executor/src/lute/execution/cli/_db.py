@@ -107,6 +107,8 @@ def _print_execution(shown: Any) -> None:
             print("%-13s %s" % (key + ":", shown[key]))
     if shown.get("error"):
         print("error:\n  " + "\n  ".join(str(shown["error"]).rstrip().splitlines()))
+    for warning in shown.get("warnings") or ():
+        print("warning:      %s" % warning)
     print("results:")
     for result in shown["results"]:
         print("  [%s] %s: %s" % (result.get("position"), result.get("kind"), result.get("summary")))

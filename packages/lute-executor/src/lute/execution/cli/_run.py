@@ -48,6 +48,13 @@ def add_parser(sub: Any) -> None:
         help="seconds before the Task is stopped (default: task_timeout from the config)",
     )
     parser.add_argument(
+        "--claim",
+        type=int,
+        metavar="EXECUTION",
+        help="run as the QUEUED execution EXECUTION (what `lute-exec submit`'s batch "
+        "scripts pass; default: a new execution)",
+    )
+    parser.add_argument(
         "--kill-grace",
         type=_positive,
         metavar="SECONDS",
@@ -97,6 +104,7 @@ def _run(args: argparse.Namespace, on_launched: Optional[Callable[[], None]]) ->
             timeout=args.timeout,
             kill_grace=args.kill_grace,
             on_launched=on_launched,
+            claim=args.claim,
         )
     except KeyboardInterrupt as interrupt:
         # Before the run was recorded (while validating); once it is, a signal cancels

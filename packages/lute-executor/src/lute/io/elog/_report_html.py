@@ -197,6 +197,11 @@ def run_page(record: Mapping[str, Any], reports_dir: str) -> str:
     error = execution.get("error")
     if error:
         parts.append('<h2>Error</h2>\n<pre class="traceback">%s</pre>' % _e(error))
+    warnings = execution.get("warnings") or ()
+    if warnings:
+        parts.append(
+            "<h2>Warnings</h2>\n<ul>%s</ul>" % "".join("<li>%s</li>" % _e(w) for w in warnings)
+        )
 
     keyvalues = [(str(i.get("key")), str(i.get("value"))) for i in items if _kind(i) == "keyvalue"]
     texts = [str(i.get("value")) for i in items if _kind(i) == "text"]
