@@ -2,8 +2,10 @@
 
 IPC messages go to the managed task's hooks, output lines to the console (and so to the
 log), IPC errors are shown; the deadline and cancel requests stop the Task (SIGTERM,
-SIGKILL after the grace), a second request kills it at once. The loop blocks on the
-run's queue with the time left until the deadline: it never polls.
+SIGKILL after the grace), a second request kills it at once. Plain messages are written
+to the database in batches while the Task runs (at most :data:`MESSAGE_DELAY` after
+they arrive), and the run's heartbeat every ``HEARTBEAT_INTERVAL``. The loop blocks on
+the run's queue until the next of those moments: it never polls.
 """
 
 from __future__ import annotations
@@ -20,7 +22,12 @@ from lute.execution.run_signals import forward_delay
 from lute.execution.run_state import RunState
 from lute.execution.supervision import Event, TaskProcess
 
-__all__ = ["EventLoop"]
+__all__ = ["MESSAGE_BATCH", "MESSAGE_DELAY", "EventLoop"]
+
+#: Messages written to the database in one transaction, at most.
+MESSAGE_BATCH = 1000
+#: Seconds a received message waits at most before it is written.
+MESSAGE_DELAY = 0.25
 
 
 class EventLoop:
@@ -42,6 +49,7 @@ class EventLoop:
         self.events = events
         self.definition = definition
         self._ranks: Set[int] = set()  # the Task processes heard from (MPI ranks)
+        self._flush_due = 0.0  # when the oldest unwritten message must be written
 
     def run(self, process: TaskProcess, deadline: Optional[float]) -> int:
         """Handle events until the Task's process exits; its exit code.
@@ -55,25 +63,53 @@ class EventLoop:
         assert state.plan is not None
         grace = state.plan.kill_grace
         timeout = state.plan.timeout
+        from lute.io.db import HEARTBEAT_INTERVAL  # imported by the run by now
+
+        beat = time.monotonic() + HEARTBEAT_INTERVAL
         while True:
-            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+            now = time.monotonic()
+            wake = beat if deadline is None else min(deadline, beat)
+            if state.messages:
+                wake = min(wake, self._flush_due)
             try:
-                event = self.events.get(timeout=wait)
+                event = self.events.get(timeout=max(0.0, wake - now))
             except queue.Empty:
-                state.timed_out = True
-                console.line(
-                    "timeout: %s ran past its timeout of %g s; stopping it (SIGTERM, SIGKILL "
-                    "after %g s)" % (state.task_name, timeout or 0, grace)
-                )
-                _in_background(process.terminate, grace)
-                deadline = None
+                now = time.monotonic()
+                if deadline is not None and now >= deadline:
+                    state.timed_out = True
+                    console.line(
+                        "timeout: %s ran past its timeout of %g s; stopping it (SIGTERM, "
+                        "SIGKILL after %g s)" % (state.task_name, timeout or 0, grace)
+                    )
+                    _in_background(process.terminate, grace)
+                    deadline = None
+                if state.messages and now >= self._flush_due:
+                    self._flush()
+                if now >= beat:
+                    self._heartbeat()
+                    beat = now + HEARTBEAT_INTERVAL
                 continue
             if event.kind == "exit":
                 return int(event.data)
             if event.kind == "cancel":
                 self._cancel(process, int(event.data), grace)
                 continue
+            waiting = len(state.messages)
             self._dispatch(event)
+            if len(state.messages) >= MESSAGE_BATCH:
+                self._flush()
+            elif state.messages and not waiting:
+                self._flush_due = time.monotonic() + MESSAGE_DELAY
+
+    def _flush(self) -> None:
+        """Write the messages received so far: they are in the database while the Task runs."""
+        self.state.flush_messages()
+
+    def _heartbeat(self) -> None:
+        """Tell readers that this run's Executor is alive (see ``lute.io.db`` LOST rules)."""
+        state = self.state
+        if state.db is not None and state.execution_id is not None:
+            state.db.heartbeat(state.execution_id)
 
     def _cancel(self, process: TaskProcess, signum: int, grace: float) -> None:
         state = self.state

@@ -22,7 +22,7 @@ def record_outcome(state: RunState, plan: LaunchPlan) -> None:
 
     A failing reporter is logged and never changes the Task's outcome.
     """
-    from lute.io.elog import plots_directory, render_summary, report_all
+    from lute.io.elog import format_duration, plots_directory, render_summary, report_all
 
     db = state.db
     console = state.console
@@ -54,8 +54,7 @@ def record_outcome(state: RunState, plan: LaunchPlan) -> None:
             state.result_recorded = True
         if state.described is not None:
             state.described.task_result = state.result
-    if state.messages:
-        db.add_messages(state.execution_id, state.messages)
+    state.flush_messages()
     for warning in state.warnings:
         db.add_warning(state.execution_id, warning)
     db.set_status(
@@ -67,6 +66,10 @@ def record_outcome(state: RunState, plan: LaunchPlan) -> None:
         else signal.Signals(-state.returncode).name,
         error=state.error if status != TaskStatus.COMPLETED else None,
     )
+    for reporter in plan.reporters:
+        if hasattr(reporter, "paths"):  # the local report: its page is part of the record
+            page = reporter.paths({"managed_task": state.managed_task, "id": state.execution_id})
+            db.set_paths(state.execution_id, report_path=page[0])
     record = db.execution(state.execution_id).to_dict()
     record.update(
         log_path=state.log_path,
@@ -75,7 +78,7 @@ def record_outcome(state: RunState, plan: LaunchPlan) -> None:
     )
     # A failing reporter is logged and never changes the Task's outcome.
     report_all(plan.reporters, execution=record, items=items)
-    from lute.io.elog import format_duration
+    _report_lost(state, plan)
 
     how = "in %s (%s)" % (
         format_duration(record["duration_s"]),
@@ -87,9 +90,24 @@ def record_outcome(state: RunState, plan: LaunchPlan) -> None:
     console.line(
         "log: %s; database: %s (execution %d)" % (state.log_path, plan.db_path, state.execution_id)
     )
-    for reporter in plan.reporters:
-        if hasattr(reporter, "paths"):  # the local report: say where to open it
-            console.line("report: %s" % reporter.paths(record)[0])
+    if record.get("report_path"):
+        console.line("report: %s" % record["report_path"])
+
+
+def _report_lost(state: RunState, plan: LaunchPlan) -> None:
+    """Write the local report of each run found LOST, so the index shows it as it is."""
+    from lute.io.elog import report_all
+
+    local = [reporter for reporter in plan.reporters if hasattr(reporter, "paths")]
+    db = state.db
+    assert db is not None
+    for execution_id in state.lost_elsewhere:
+        lost = db.execution(execution_id)
+        if lost.work_dir != plan.work_dir:  # its report belongs to another work directory
+            continue
+        for reporter in local:
+            db.set_paths(execution_id, report_path=reporter.paths(lost.to_dict())[0])
+        report_all(local, execution=db.execution(execution_id).to_dict(), items=[])
 
 
 def _summary_for_db(summary: Any, pages: Mapping[int, str]) -> Any:

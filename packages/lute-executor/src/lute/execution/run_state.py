@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["MAX_MESSAGE_CHARS", "MAX_STORED_MESSAGES", "RunState"]
 
 #: Plain messages kept for the database per run; later ones are counted only.
-MAX_STORED_MESSAGES = 10000
+MAX_STORED_MESSAGES = 100000
 #: Characters of one plain message kept for the database.
 MAX_MESSAGE_CHARS = 2000
 
@@ -48,8 +48,11 @@ class RunState:
         returncode: The Task process's exit code.
         timed_out: The Task was stopped at its deadline.
         cancelled_by: The signal that cancelled the run.
-        messages: Stored plain messages, ``(time, rank, text)``.
+        messages: Plain messages not yet written to the database, ``(time, rank, text)``
+            (the run's loop writes them in batches while the Task runs).
         message_count: Plain messages received (stored or not).
+        messages_dropped: Plain messages received beyond :data:`MAX_STORED_MESSAGES`
+            and not yet counted in the database (counted, not stored).
         result: The Task's result.
         result_recorded: ``result`` is in the database as it is now.
         log_path: The run's log file.
@@ -57,6 +60,8 @@ class RunState:
         described: The seed-compatible description of the analysis.
         peer: The Task process (MPI rank) whose message is being handled.
         warnings: Problems that did not change the outcome, for the record.
+        lost_elsewhere: Other executions of the database this run found LOST (their
+            Executors are gone); their reports are written with this run's.
     """
 
     def __init__(
@@ -84,8 +89,9 @@ class RunState:
         self.returncode: Optional[int] = None
         self.timed_out = False
         self.cancelled_by: Optional[int] = None
-        self.messages: List[Tuple[float, int, str]] = []
+        self.messages: List[Tuple[float, Optional[int], str]] = []
         self.message_count = 0
+        self.messages_dropped = 0
         self.result: Optional[TaskResult] = None
         self.result_recorded = False
         self.log_path: Optional[str] = None
@@ -93,6 +99,7 @@ class RunState:
         self.described: Optional[DescribedAnalysis] = None
         self.peer: Optional[Peer] = None
         self.warnings: List[str] = []
+        self.lost_elsewhere: List[int] = []
 
     def set_reported(self, status: TaskStatus) -> None:
         """Record a final status the Task reported (the first stands; a failure wins)."""
@@ -107,6 +114,14 @@ class RunState:
             return None
         return int(self.peer.rank)
 
+    def flush_messages(self) -> None:
+        """Write the messages kept so far (and the count of dropped ones) to the database."""
+        if (self.messages or self.messages_dropped) and self.db is not None:
+            assert self.execution_id is not None
+            batch, self.messages = self.messages, []
+            dropped, self.messages_dropped = self.messages_dropped, 0
+            self.db.add_messages(self.execution_id, batch, dropped=dropped)
+
     def rank_prefix(self) -> str:
         """``"[rank N] "`` for messages of a multi-rank Task, else ``""``."""
         rank = self.peer_rank()
@@ -115,6 +130,8 @@ class RunState:
     def add_message(self, text: str) -> str:
         """Keep a plain message for the record; returns it as the console shows it."""
         self.message_count += 1
-        if len(self.messages) < MAX_STORED_MESSAGES:
-            self.messages.append((time.time(), self.peer_rank() or 0, text[:MAX_MESSAGE_CHARS]))
+        if self.message_count <= MAX_STORED_MESSAGES:
+            self.messages.append((time.time(), self.peer_rank(), text[:MAX_MESSAGE_CHARS]))
+        else:
+            self.messages_dropped += 1
         return self.rank_prefix() + (text if len(text) <= 500 else text[:497] + "...")

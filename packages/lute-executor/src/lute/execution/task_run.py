@@ -265,6 +265,9 @@ class TaskRun:
         db = state.db = Database(plan.db_path)
         log_file: Optional[TextIO] = None
         try:
+            # Runs whose Executor died are recorded LOST now (start_execution would do it
+            # too); their reports are written with this run's.
+            state.lost_elsewhere = db.mark_lost()
             row_ids = self._record_start(db, plan)
             state.execution_id = row_ids.execution_id
             state.log_path = os.path.join(

@@ -76,11 +76,12 @@ def as_epoch(value: Any) -> Optional[float]:
 
 
 def format_time(value: Any) -> str:
-    """A point in time for people: local ``YYYY-MM-DD HH:MM:SS``, or the value as given."""
+    """A point in time for people: local ``YYYY-MM-DD HH:MM:SS`` and the zone's name (as
+    ``lute-exec db`` shows it), or the value as given."""
     epoch = as_epoch(value)
     if epoch is None:
         return "" if value is None else str(value)
-    return datetime.datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M:%S")
+    return datetime.datetime.fromtimestamp(epoch).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
 def format_duration(seconds: Any) -> str:

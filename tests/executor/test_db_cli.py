@@ -1,0 +1,132 @@
+"""``lute-exec db list`` and ``db show``: search the record as users expect."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any, List
+
+import pytest
+
+from tests.conftest import lute_exec, popen_lute_exec, write_config
+from tests.executor.test_run import _wait_for_status, executions
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A work directory with five executions: two experiments, runs, Tasks, statuses."""
+    base = tmp_path_factory.mktemp("db-cli")
+    config = write_config(base)
+    runs = [
+        ["Tester"],
+        ["Tester", "Test.throw_error=true"],
+        ["Tester", "run=13"],
+        ["WriteTester", "experiment=OTHER42"],
+        ["Tester", "run=0012", "experiment=OTHER42"],
+    ]
+    for args in runs:
+        done = lute_exec(["run", "-c", str(config), "-t", *args])
+        assert done.returncode in (0, 1), done.stderr
+    return config
+
+
+def ids(*args: str) -> List[int]:
+    done = lute_exec(["db", "list", *args, "--json"])
+    assert done.returncode == 0, done.stderr
+    return [row["id"] for row in json.loads(done.stdout)]
+
+
+def test_every_filter(recorded: Path) -> None:
+    c = ["-c", str(recorded)]
+    assert ids(*c) == [5, 4, 3, 2, 1]
+    assert ids(*c, "--experiment", "OTHER42") == [5, 4]
+    assert ids(*c, "--run", "12") == [5, 4, 2, 1]  # 0012 is run 12
+    assert ids(*c, "--managed", "WriteTester") == [4]
+    assert ids(*c, "--task", "Test", "--experiment", "TST12345") == [3, 2, 1]
+    assert ids(*c, "--status", "FAILED") == [2]
+    assert ids(*c, "--status", "failed", "COMPLETED", "-n", "2") == [5, 4]
+    assert ids(*c, "--since", "1h") == [5, 4, 3, 2, 1]
+    assert ids(*c, "--until", "1h") == []
+    assert ids(*c, "--since", "2999-01-01") == []
+
+
+def test_the_work_dir_is_found_from_the_config(recorded: Path) -> None:
+    assert ids("-w", str(recorded.parent / "work")) == [5, 4, 3, 2, 1]
+    env = dict(LUTE_CONFIGPATH=str(recorded))
+    done = lute_exec(["db", "list", "--json"], env=env, cwd=Path("/"))
+    assert [row["id"] for row in json.loads(done.stdout)] == [5, 4, 3, 2, 1]
+    nowhere = lute_exec(["db", "list"], env={"LUTE_CONFIGPATH": ""}, cwd=recorded.parent)
+    assert nowhere.returncode == 2
+    assert "pass -w WORK_DIR, --db FILE or -c CONFIG" in nowhere.stderr
+
+
+def test_the_listing_has_durations_summaries_and_zoned_times(recorded: Path) -> None:
+    text = lute_exec(["db", "list", "-c", str(recorded)], env={"TZ": "America/Los_Angeles"}).stdout
+    header, *rows = text.splitlines()
+    assert header.split() == [
+        "ID", "MANAGED", "TASK", "EXPERIMENT", "RUN", "STATUS", "STARTED", "TOOK", "EXIT",
+        "SUMMARY",
+    ]  # fmt: skip
+    assert " PST " in rows[0] or " PDT " in rows[0]
+    assert any("float_var: 0.01" in row for row in rows)
+    assert any("RuntimeError: Testing Error!" in row for row in rows)  # a FAILED run's why
+    assert all(" s " in row for row in rows)
+
+
+def test_show_has_messages_paths_and_counts(recorded: Path) -> None:
+    shown = json.loads(lute_exec(["db", "show", "1", "-c", str(recorded), "--json"]).stdout)
+    work = recorded.parent / "work"
+    assert shown["log_path"] == str(work / "logs" / "Tester_1.log")
+    assert shown["report_path"] == str(work / "reports" / "Tester_1.html")
+    assert shown["messages_received"] == len(shown["messages"]) >= 2
+    assert shown["messages"][0]["text"].startswith("float_var=0.01")
+    text = lute_exec(["db", "show", "1", "-c", str(recorded)]).stdout
+    assert "log:" in text and "report:" in text and "messages: " in text
+    assert "float_var=0.01" in text
+
+
+def test_db_subcommands_have_their_own_help() -> None:
+    listed = lute_exec(["db", "list", "--help"]).stdout
+    shown = lute_exec(["db", "show", "--help"]).stdout
+    assert "--experiment" in listed and "--experiment" not in shown
+    assert "--messages" in shown and "--messages" not in listed
+    assert lute_exec(["db", "list", "7", "-w", "."]).returncode == 2  # no silent extra argument
+
+
+def test_messages_reach_the_database_while_the_task_runs(config: Path) -> None:
+    work = config.parent / "work"
+    proc = popen_lute_exec(["run", "-c", str(config), "-t", "Tester", "Test.sleep_seconds=20"])
+    row = _wait_for_status(work, "RUNNING")
+    deadline = time.monotonic() + 10
+    messages: List[Any] = []
+    while time.monotonic() < deadline and not any("sleeping" in m["text"] for m in messages):
+        shown = lute_exec(["db", "show", str(row["id"]), "-w", str(work), "--json"])
+        messages = json.loads(shown.stdout)["messages"] if shown.returncode == 0 else []
+        time.sleep(0.2)
+    assert any("sleeping 20 s" in m["text"] for m in messages), messages
+    assert proc.poll() is None  # still running: the messages were not written at the end
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=60)
+
+
+def test_a_killed_executor_leaves_a_lost_run_not_a_running_one(config: Path) -> None:
+    work = config.parent / "work"
+    proc = popen_lute_exec(["run", "-c", str(config), "-t", "Tester", "Test.sleep_seconds=30"])
+    row = _wait_for_status(work, "RUNNING")
+    os.kill(proc.pid, signal.SIGKILL)  # the OOM killer, a node failure
+    proc.wait(timeout=30)
+    [listed] = json.loads(lute_exec(["db", "list", "-w", str(work), "--json"]).stdout)
+    assert listed["status"] == "LOST", listed
+    assert "is gone" in listed["error"]
+    assert executions(work)[0]["status"] == "RUNNING"  # readers only read
+    # The next run writes it down, and reports it.
+    done = lute_exec(["run", "-c", str(config), "-t", "Tester"])
+    assert done.returncode == 0, done.stderr
+    stored = {r["id"]: r["status"] for r in executions(work)}
+    assert stored[row["id"]] == "LOST"
+    index = (work / "reports" / "index.html").read_text()
+    assert "Tester_%d.html" % row["id"] in index
+    assert "LOST" in (work / "reports" / ("Tester_%d.html" % row["id"])).read_text()
