@@ -130,3 +130,45 @@ def test_a_killed_executor_leaves_a_lost_run_not_a_running_one(config: Path) -> 
     index = (work / "reports" / "index.html").read_text()
     assert "Tester_%d.html" % row["id"] in index
     assert "LOST" in (work / "reports" / ("Tester_%d.html" % row["id"])).read_text()
+
+
+def test_follow_streams_a_run_from_another_process_and_exits_with_its_code(config: Path) -> None:
+    work = config.parent / "work"
+    run = popen_lute_exec(
+        ["run", "-c", str(config), "-t", "Tester", "Test.sleep_seconds=2", "Test.throw_error=true"]
+    )
+    row = _wait_for_status(work, "RUNNING")
+    started = time.monotonic()
+    followed = lute_exec(["follow", str(row["id"]), "-w", str(work)], timeout=60)
+    run.communicate(timeout=60)
+    assert followed.returncode == 1  # the run's exit code: FAILED
+    assert "sleeping 2 s" in followed.stdout
+    assert "status: RUNNING" in followed.stdout and "Test FAILED in" in followed.stdout
+    assert time.monotonic() - started < 30
+    # After the end: the whole story at once, same exit code.
+    again = lute_exec(["follow", "--last", "-w", str(work), "--json"])
+    assert again.returncode == 1
+    events = [json.loads(line) for line in again.stdout.splitlines()]
+    assert events[0]["event"] == "execution" and events[-1]["event"] == "end"
+    assert any(e["event"] == "message" and "sleeping" in e["text"] for e in events)
+
+
+def test_top_once_json(config: Path) -> None:
+    work = config.parent / "work"
+    lute_exec(["run", "-c", str(config), "-t", "Tester"])
+    run = popen_lute_exec(["run", "-c", str(config), "-t", "Tester", "Test.sleep_seconds=20"])
+    _wait_for_status(work, "RUNNING")
+    deadline = time.monotonic() + 10
+    while True:  # until the Task's message is in the database (written within 0.25 s)
+        rows = json.loads(lute_exec(["top", "--once", "--json", "-w", str(work)]).stdout)
+        if rows[0]["last_message"] and "sleeping" in rows[0]["last_message"]:
+            break
+        assert time.monotonic() < deadline, rows
+        time.sleep(0.1)
+    run.send_signal(signal.SIGINT)
+    run.communicate(timeout=60)
+    assert [row["status"] for row in rows] == ["RUNNING", "COMPLETED"]
+    assert rows[0]["heartbeat_age"] is not None and rows[0]["heartbeat_age"] < 15
+    assert "sleeping 20 s" in rows[0]["last_message"]
+    text = lute_exec(["top", "--once", "-w", str(work)]).stdout
+    assert "LAST MESSAGE" in text and "CANCELLED" in text

@@ -31,6 +31,8 @@ examples:
   lute-exec describe Test                                parameters of the Test Task
   lute-exec db list -w ./lute-work                       recent executions
   lute-exec db show 3 -w ./lute-work --json              one execution, for scripts
+  lute-exec follow --last -w ./lute-work                 stream the newest run until it ends
+  lute-exec top -c config.yaml                           what is running now
 """
 
 # command -> (module, function adding its parser, function running it), in --help order.
@@ -39,6 +41,8 @@ _COMMANDS: Dict[str, Tuple[str, str, str]] = {
     "list": ("lute.execution.cli._info", "add_list", "list_managed_tasks"),
     "describe": ("lute.execution.cli._info", "add_describe", "describe"),
     "db": ("lute.execution.cli._db", "add_parser", "run"),
+    "follow": ("lute.execution.cli._watch", "add_follow", "follow"),
+    "top": ("lute.execution.cli._watch", "add_top", "top"),
 }
 
 

@@ -240,6 +240,25 @@ class ReaderMixin(DatabaseCore):
 
         return self._read(f"read the messages of execution {execution_id!r}", body)
 
+    def last_messages(self, execution_id: int, count: int = 1) -> List[MessageRecord]:
+        """The last ``count`` messages of an execution, oldest first (for ``top``).
+
+        Raises:
+            DatabaseError: No such execution.
+        """
+        limit_value = sql_limit(count)
+
+        def body(conn: sqlite3.Connection) -> List[MessageRecord]:
+            self._require_execution(conn, execution_id)
+            rows = conn.execute(
+                f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE execution_id = ?"
+                " ORDER BY id DESC LIMIT ?",
+                (execution_id, limit_value),
+            )
+            return [MessageRecord(*row) for row in reversed(rows.fetchall())]
+
+        return self._read(f"read the last messages of execution {execution_id!r}", body)
+
     def latest_result(
         self,
         task_name: str,
