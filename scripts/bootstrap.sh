@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepare a fresh Debian machine (as root, or with sudo) for LUTE development:
 # system packages for MPI (and, with LUTE_BOOTSTRAP_TEST=1, what the tests need besides:
-# SLURM, munge, environment-modules), uv and nox, and a workspace virtual environment in
+# SLURM, munge, environment-modules, zsh), uv and nox, and a workspace virtual environment in
 # .venv holding all three distributions in editable mode, with compiled bytecode.
 # Idempotent: every step is skipped when it is already done.
 set -euo pipefail
@@ -22,6 +22,7 @@ command -v mpirun >/dev/null 2>&1 || apt_pkgs+=(openmpi-bin libopenmpi-dev)
 if [ "${LUTE_BOOTSTRAP_TEST:-0}" = 1 ]; then
     command -v slurmctld >/dev/null 2>&1 || apt_pkgs+=(slurm-wlm munge)
     [ -f /usr/share/modules/init/bash ] || apt_pkgs+=(environment-modules)
+    command -v zsh >/dev/null 2>&1 || apt_pkgs+=(zsh)
 fi
 if [ ${#apt_pkgs[@]} -gt 0 ]; then
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo

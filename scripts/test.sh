@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # What the tests need besides the dev environment: SLURM and munge (the SLURM tests
-# start a one-node cluster on localhost, scripts/slurm-local.sh) and environment-modules.
+# start a one-node cluster on localhost, scripts/slurm-local.sh), environment-modules and
+# zsh (its completion script is loaded).
 export LUTE_BOOTSTRAP_TEST="${LUTE_BOOTSTRAP_TEST:-1}"
 bash scripts/bootstrap.sh
 export UV_PYTHON_DOWNLOADS=never

@@ -208,7 +208,7 @@ def test_index_cache_damaged_or_from_elsewhere_is_rebuilt(tmp_path: Any) -> None
     work_dir = str(tmp_path)
     reports = os.path.join(work_dir, "reports")
     _report_runs(work_dir, [1, 2])
-    cache = os.path.join(reports, ".index.json")
+    cache = os.path.join(reports, ".index", "index.json")
     for damage in ("{ not json", json.dumps({"format": "other/9", "rows": {}}), "[]"):
         with open(cache, "w") as handle:
             handle.write(damage)
@@ -281,7 +281,8 @@ def test_index_rebuild_waits_for_another_runs_lock(tmp_path: Any) -> None:
         except BaseException as error:  # reported by the main thread
             errors.append(error)
 
-    with open(os.path.join(reports, ".index.lock"), "w") as lock:
+    os.makedirs(os.path.join(reports, ".index"), exist_ok=True)
+    with open(os.path.join(reports, ".index", "lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another run is rebuilding the index
         worker = threading.Thread(target=run, daemon=True)
         worker.start()
@@ -303,7 +304,8 @@ def test_a_lock_never_released_does_not_hang_the_run(
     work_dir = str(tmp_path)
     reports = os.path.join(work_dir, "reports")
     os.makedirs(reports)
-    with open(os.path.join(reports, ".index.lock"), "w") as lock:
+    os.makedirs(os.path.join(reports, ".index"), exist_ok=True)
+    with open(os.path.join(reports, ".index", "lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         with caplog.at_level(logging.WARNING, logger="lute.io.elog"):
             LocalReporter(work_dir, lock_timeout=0.2).report(
@@ -372,7 +374,7 @@ def test_a_paged_record_deleted_renumbers_the_pages(tmp_path: Any) -> None:
     assert _listed(os.path.join(reports, "index.html")) == [10, 9, 8, 7]
     assert _listed(os.path.join(reports, "index-1.html")) == [6, 4, 3]
     assert not os.path.exists(os.path.join(reports, "index-2.html"))
-    assert not os.path.exists(os.path.join(reports, ".index-2.json"))
+    assert not os.path.exists(os.path.join(reports, ".index", "index-2.json"))
     assert "7 runs" in read(os.path.join(reports, "index.html"))
 
 
@@ -403,7 +405,8 @@ def test_without_the_lock_no_page_is_written(tmp_path: Any) -> None:
     work_dir = str(tmp_path)
     reports = os.path.join(work_dir, "reports")
     _report_runs(work_dir, list(range(1, 6)), page_size=3)  # the next run would seal a page
-    with open(os.path.join(reports, ".index.lock"), "w") as lock:
+    os.makedirs(os.path.join(reports, ".index"), exist_ok=True)
+    with open(os.path.join(reports, ".index", "lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         LocalReporter(work_dir, lock_timeout=0.1, page_size=3).report(
             execution=make_execution(work_dir, id=6, started=1_700_000_006), items=[]
@@ -413,3 +416,29 @@ def test_without_the_lock_no_page_is_written(tmp_path: Any) -> None:
     _report_runs(work_dir, [7], page_size=3)  # holds the lock: the page is written now
     assert _listed(os.path.join(reports, "index-1.html")) == [3, 2, 1]
     assert _listed(os.path.join(reports, "index.html")) == [7, 6, 5, 4]
+
+
+def test_an_untouched_directory_is_not_listed_again(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run's index update costs the same however many runs came before: no listing."""
+    from lute.io.elog import _report_index
+
+    listings: List[str] = []
+    real = _report_index._record_names
+
+    def counting(reports_dir: str) -> Any:
+        listings.append(reports_dir)
+        return real(reports_dir)
+
+    monkeypatch.setattr(_report_index, "_record_names", counting)
+    work_dir = str(tmp_path)
+    _report_runs(work_dir, [1])
+    assert len(listings) == 1  # a new index: built from a listing
+    _report_runs(work_dir, list(range(2, 30)), page_size=5)  # a new page size: one rebuild
+    assert len(listings) == 2
+    # Something else writes the directory: the next run lists it again, once.
+    with open(os.path.join(work_dir, "reports", "notes.txt"), "w") as handle:
+        handle.write("a person's notes")
+    _report_runs(work_dir, [30, 31], page_size=5)
+    assert len(listings) == 3

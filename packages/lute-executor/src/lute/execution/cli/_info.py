@@ -13,7 +13,17 @@ __all__ = ["add_describe", "add_list", "describe", "list_managed_tasks"]
 
 def add_list(sub: Any) -> None:
     """Add ``list`` to the subcommands."""
-    sub.add_parser("list", help="list managed tasks", description="List managed tasks.")
+    parser = sub.add_parser(
+        "list",
+        help="list managed tasks",
+        description="List managed tasks: their names, Tasks and Executor classes.",
+    )
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--names", action="store_true", help="only the names, one per line")
+    only.add_argument(
+        "--tasks", action="store_true", help="only the Task names (of the parameter models)"
+    )
+    only.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def add_describe(sub: Any) -> None:
@@ -28,10 +38,18 @@ def add_describe(sub: Any) -> None:
     parser.add_argument("--json", action="store_true", help="print the JSON schema")
 
 
-def list_managed_tasks(_args: argparse.Namespace) -> int:
+def list_managed_tasks(args: argparse.Namespace) -> int:
     """Print every managed task with its Task and Executor class."""
     from lute.managed_tasks import get_managed_task, managed_task_names
 
+    if args.names:  # for shell completion: nothing is imported but the names
+        print("\n".join(managed_task_names()))
+        return 0
+    if args.tasks:
+        from lute.io.models import list_models
+
+        print("\n".join(list_models()))
+        return 0
     rows = []
     for name in managed_task_names():
         try:
@@ -39,6 +57,9 @@ def list_managed_tasks(_args: argparse.Namespace) -> int:
             rows.append((name, executor.task_name, type(executor).__name__))
         except Exception as failure:  # one broken plug-in must not hide the others
             rows.append((name, "?", "error: %s" % failure))
+    if args.json:
+        print(json.dumps([dict(zip(("managed_task", "task", "executor"), row)) for row in rows]))
+        return 0
     print_table(("MANAGED TASK", "TASK", "EXECUTOR"), rows)
     return 0
 

@@ -81,15 +81,19 @@ class LocalReporter(Reporter):
         text = json.dumps(record, indent=1, default=str, ensure_ascii=False)
         record = json.loads(text)
         html_path, json_path = self.paths(execution)
-        # Page first, then the record the index links from: a listed run has its page.
-        write_text_atomic(html_path, run_page(record, self.reports_dir))
-        write_text_atomic(json_path, text + "\n")
+
+        def write() -> None:
+            # Page first, then the record the index links from: a listed run has its page.
+            write_text_atomic(html_path, run_page(record, self.reports_dir))
+            write_text_atomic(json_path, text + "\n")
+
         update_index(
             self.reports_dir,
             REPORT_FORMAT,
             lock_timeout=self.lock_timeout,
             current=(os.path.basename(json_path), record),
             page_size=self.page_size,
+            write=write,
         )
 
     def update_index(self, *, rebuild: bool = False) -> str:

@@ -26,15 +26,18 @@ from __future__ import annotations
 import json
 import os
 import time
-from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Set, Tuple
 
 from lute.io.elog._files import write_text_atomic
 from lute.io.elog._log import logger
 
 INDEX_FILE = "index.html"
-CACHE_FILE = ".index.json"
-LOCK_FILE = ".index.lock"
-CACHE_FORMAT = "lute-report-index/3"
+#: The index's own files, in a directory of their own: writing them leaves the reports
+#: directory's modification time alone, so that time says whether records came or went.
+STATE_DIR = ".index"
+CACHE_FILE = os.path.join(STATE_DIR, "index.json")
+LOCK_FILE = os.path.join(STATE_DIR, "lock")
+CACHE_FORMAT = "lute-report-index/5"
 #: Runs on each page of older runs; ``index.html`` lists this many to twice as many.
 PAGE_SIZE = 200
 
@@ -92,6 +95,7 @@ def update_index(
     current: Optional[Tuple[str, Mapping[str, Any]]] = None,
     rebuild: bool = False,
     page_size: Optional[int] = None,
+    write: Optional[Callable[[], None]] = None,
 ) -> str:
     """Bring ``index.html`` (its pages and their caches) up to date; returns its path.
 
@@ -103,26 +107,78 @@ def update_index(
             replaced even if the cache already has one.
         rebuild: Read every record again instead of trusting the cache.
         page_size: Runs per page of older runs (default :data:`PAGE_SIZE`).
+        write: Writes the current run's page and record; called once the index has
+            looked whether anything else changed the directory, before the lock is
+            waited for.
     """
     page_size = page_size or PAGE_SIZE
+    os.makedirs(os.path.join(reports_dir, STATE_DIR), exist_ok=True)
+    # Whether nothing but the index wrote the directory since the index was last saved:
+    # looked at before this run writes its own files, which are then the only change.
+    before = None if rebuild else _Index.load(reports_dir, page_size)
+    untouched = before is not None and before.mtime == _mtime(reports_dir)
+    # A run reported for the first time cannot be on a page of older runs.
+    existed = current is not None and os.path.exists(os.path.join(reports_dir, current[0]))
+    if write is not None:
+        write()  # the run's page and record are on disk before any wait for the lock
     with DirectoryLock(os.path.join(reports_dir, LOCK_FILE), lock_timeout) as lock:
-        names = {
-            name
-            for name in os.listdir(reports_dir)
-            if name.endswith(".json") and not name.startswith(".")
-        }
-        index = None if rebuild else _Index.load(reports_dir, page_size)
-        if index is not None and not index.follow(names, current, lock.held):
-            index = None  # a paged row went away: the pages are numbered again
-        if index is None:
-            index = _Index(reports_dir, page_size)
-            if current is not None:
-                index.head[current[0]] = _row(current[0], current[1])
-        index.read_new(names, record_format)
+        if before is not None and before.signature == _signature(
+            os.path.join(reports_dir, CACHE_FILE)
+        ):
+            index: Optional[_Index] = before  # no update saved it since: no need to read it
+        else:
+            index = None if rebuild else _Index.load(reports_dir, page_size)
+        trusted = (
+            untouched
+            and lock.held
+            and index is not None
+            and before is not None
+            and index.mtime == before.mtime  # and no other update saved it since
+        )
+        if trusted:
+            # The cache is the truth: no listing (its cost grows with the runs), only the
+            # current run's row changes.
+            assert index is not None
+            if current is not None and not index.take(current, lock.held, existed):
+                index = None
+        if not trusted or index is None:
+            names = _record_names(reports_dir)
+            if index is not None and not index.follow(names, current, lock.held, existed):
+                index = None  # a paged row went away: the pages are numbered again
+            if index is None:
+                index = _Index(reports_dir, page_size)
+                if current is not None:
+                    index.head[current[0]] = _row(current[0], current[1])
+            index.read_new(names, record_format)
         if lock.held:  # pages are written once: never by two updates at a time
             index.seal_full_pages()
-        index.save()
+        index.save(lock.held)
     return os.path.join(reports_dir, INDEX_FILE)
+
+
+def _record_names(reports_dir: str) -> Set[str]:
+    """Every run record of the directory: a full listing."""
+    return {
+        name
+        for name in os.listdir(reports_dir)
+        if name.endswith(".json") and not name.startswith(".")
+    }
+
+
+def _signature(path: str) -> Optional[Tuple[int, int, int]]:
+    """The file's inode, size and modification time: changed by every atomic rewrite."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return status.st_ino, status.st_size, status.st_mtime_ns
+
+
+def _mtime(directory: str) -> Optional[int]:
+    try:
+        return os.stat(directory).st_mtime_ns
+    except OSError:
+        return None
 
 
 class _Index:
@@ -133,14 +189,21 @@ class _Index:
         self.page_size = page_size
         #: Rows listed on index.html, by record file name.
         self.head: Dict[str, Row] = {}
-        #: Pages of older runs, oldest first: {"names": [...], "first": t, "last": t}.
+        #: Pages of older runs, oldest first: {"count": n, "first": t, "last": t}, and
+        #: "names" once the page's record names were needed (read from its own cache).
         self.pages: List[Dict[str, Any]] = []
         self.skipped: Set[str] = set()
+        #: The reports directory's modification time when the index last wrote to it
+        #: (``None``: unknown, e.g. saved without the lock).
+        self.mtime: Optional[int] = None
+        #: What the cache file was when this was read from it (see :func:`_signature`).
+        self.signature: Optional[Tuple[int, int, int]] = None
 
     @classmethod
     def load(cls, reports_dir: str, page_size: int) -> Optional[_Index]:
         """The cached index, or None when there is none usable (then rebuild)."""
         path = os.path.join(reports_dir, CACHE_FILE)
+        signature = _signature(path)
         cache = _load_json(path)
         if (
             not isinstance(cache, dict)
@@ -149,6 +212,7 @@ class _Index:
         ):
             return None
         head, pages, skipped = cache.get("head"), cache.get("pages"), cache.get("skipped")
+        mtime = cache.get("mtime")
         if not (
             isinstance(head, dict)
             and isinstance(skipped, list)
@@ -158,26 +222,67 @@ class _Index:
             return None
         index = cls(reports_dir, page_size)
         index.head = {name: row for name, row in head.items() if _is_row(row)}
-        index.pages = pages
+        index.pages = [dict(page) for page in pages]
+        index.signature = signature
         index.skipped = {name for name in skipped if isinstance(name, str)}
+        index.mtime = mtime if isinstance(mtime, int) else None
         return index
 
+    def names(self) -> Optional[Set[str]]:
+        """Every record the index knows of (listed, paged or skipped); ``None`` when a
+        page's own cache is missing or damaged (then rebuild)."""
+        names = set(self.head) | self.skipped
+        for number in range(1, len(self.pages) + 1):
+            paged = self._names_of(number)
+            if paged is None:
+                return None
+            names.update(paged)
+        return names
+
+    def _names_of(self, number: int) -> Optional[List[str]]:
+        """The record names on page ``number``, read from its cache the first time."""
+        page = self.pages[number - 1]
+        if "names" not in page:
+            rows = self._page_rows(number)
+            if rows is None:
+                return None
+            page["names"] = sorted(rows)
+        return page["names"]  # type: ignore[no-any-return]
+
     def follow(
-        self, names: Set[str], current: Optional[Tuple[str, Mapping[str, Any]]], locked: bool
+        self,
+        names: Set[str],
+        current: Optional[Tuple[str, Mapping[str, Any]]],
+        locked: bool,
+        existed: bool,
     ) -> bool:
         """Forget deleted records and take the current run's row; False: rebuild needed
         (also when a page would be rewritten without the lock)."""
-        paged = {
-            name: number for number, page in enumerate(self.pages, 1) for name in page["names"]
-        }
-        if any(name not in names for name in paged):
-            return False
+        for number in range(1, len(self.pages) + 1):
+            paged = self._names_of(number)
+            if paged is None or not names.issuperset(paged):
+                return False
         self.head = {name: row for name, row in self.head.items() if name in names}
         self.skipped &= names
-        if current is None:
-            return True
+        return current is None or self.take(current, locked, existed)
+
+    def take(self, current: Tuple[str, Mapping[str, Any]], locked: bool, existed: bool) -> bool:
+        """Give the current run its row (a paged run's page is rewritten); False:
+        rebuild needed (its page would be rewritten without the lock, or is damaged).
+
+        ``existed``: the run's record was there before this report; a record seen for
+        the first time is never on a page, whose names need not be read then.
+        """
         name, record = current
-        number = paged.get(name)
+        number = None
+        if existed and name not in self.head:
+            for page_number in range(1, len(self.pages) + 1):
+                paged = self._names_of(page_number)
+                if paged is None:
+                    return False
+                if name in paged:
+                    number = page_number
+                    break
         if number is None:
             self.head[name] = _row(name, record)
             self.skipped.discard(name)
@@ -191,9 +296,7 @@ class _Index:
 
     def read_new(self, names: Set[str], record_format: str) -> None:
         """Read the records the index does not know yet."""
-        known = set(self.head) | self.skipped
-        for page in self.pages:
-            known.update(page["names"])
+        known = self.names() or set()
         for name in sorted(names - known):
             record = _read_record(os.path.join(self.reports_dir, name), record_format)
             if record is None:
@@ -207,7 +310,7 @@ class _Index:
         while len(self.head) >= 2 * self.page_size:
             oldest = sorted(self.head, key=lambda name: _order(self.head[name]))
             rows = {name: self.head.pop(name) for name in oldest[: self.page_size]}
-            self.pages.append({"names": [], "first": 0.0, "last": 0.0})
+            self.pages.append({"count": 0, "names": [], "first": 0.0, "last": 0.0})
             self._set_page(len(self.pages), rows)
 
     def _page_rows(self, number: int) -> Optional[Dict[str, Row]]:
@@ -222,30 +325,27 @@ class _Index:
 
         starts = [_order(row)[0] for row in rows.values()]
         page = self.pages[number - 1]
-        page.update(names=sorted(rows), first=min(starts), last=max(starts))
+        page.update(count=len(rows), names=sorted(rows), first=min(starts), last=max(starts))
         write_text_atomic(os.path.join(self.reports_dir, _page_cache(number)), json.dumps(rows))
         write_text_atomic(
             os.path.join(self.reports_dir, _page_file(number)),
             index_page_from_rows(_ordered(rows), archive_of=_page_label(page)),
         )
 
-    def save(self) -> None:
-        """Write ``index.html`` and the cache; remove pages that no longer exist."""
+    def save(self, locked: bool) -> None:
+        """Write ``index.html`` and the cache; remove pages that no longer exist.
+
+        With the lock held, the reports directory's modification time after those
+        writes is kept in the cache: the next update lists the directory only if
+        something else changed it since.
+        """
         from lute.io.elog._report_html import index_page_from_rows
 
         older = [
             (_page_file(number), _page_label(page))
             for number, page in reversed(list(enumerate(self.pages, 1)))
         ]
-        total = len(self.head) + sum(len(page["names"]) for page in self.pages)
-        cache = {
-            "format": CACHE_FORMAT,
-            "page_size": self.page_size,
-            "head": self.head,
-            "pages": self.pages,
-            "skipped": sorted(self.skipped),
-        }
-        write_text_atomic(os.path.join(self.reports_dir, CACHE_FILE), json.dumps(cache))
+        total = len(self.head) + sum(page["count"] for page in self.pages)
         write_text_atomic(
             os.path.join(self.reports_dir, INDEX_FILE),
             index_page_from_rows(_ordered(self.head), total=total, older=older),
@@ -256,6 +356,18 @@ class _Index:
             os.path.join(self.reports_dir, _page_cache(number)),
         ):
             number += 1
+        self.mtime = _mtime(self.reports_dir) if locked else None
+        cache = {
+            "format": CACHE_FORMAT,
+            "page_size": self.page_size,
+            "head": self.head,
+            "pages": [
+                {key: page[key] for key in ("count", "first", "last")} for page in self.pages
+            ],
+            "skipped": sorted(self.skipped),
+            "mtime": self.mtime,
+        }
+        write_text_atomic(os.path.join(self.reports_dir, CACHE_FILE), json.dumps(cache))
 
 
 def _page_file(number: int) -> str:
@@ -265,7 +377,7 @@ def _page_file(number: int) -> str:
 
 def _page_cache(number: int) -> str:
     """The rendered rows of that page."""
-    return ".index-%d.json" % number
+    return os.path.join(STATE_DIR, "index-%d.json" % number)
 
 
 def _load_json(path: str) -> Any:
@@ -295,8 +407,7 @@ def _remove_if_present(*paths: str) -> bool:
 def _is_page(page: Any) -> bool:
     return (
         isinstance(page, dict)
-        and isinstance(page.get("names"), list)
-        and all(isinstance(name, str) for name in page["names"])
+        and isinstance(page.get("count"), int)
         and isinstance(page.get("first"), (int, float))
         and isinstance(page.get("last"), (int, float))
     )
@@ -305,7 +416,7 @@ def _is_page(page: Any) -> bool:
 def _page_label(page: Mapping[str, Any]) -> str:
     from lute.io.elog._report_html import format_time
 
-    count = len(page["names"])
+    count = page["count"]
     return "%d run%s started %s to %s" % (
         count,
         "" if count == 1 else "s",
