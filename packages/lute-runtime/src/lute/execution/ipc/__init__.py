@@ -23,6 +23,7 @@ from lute.execution.ipc._errors import (
     IPCError,
     PayloadError,
     ProtocolError,
+    UndecodableMessage,
 )
 from lute.execution.ipc._protocol import (
     ENV_ADDRESS,
@@ -62,6 +63,7 @@ __all__ = [
     "PayloadError",
     "Peer",
     "ProtocolError",
+    "UndecodableMessage",
     "connect",
     "new_key",
 ]

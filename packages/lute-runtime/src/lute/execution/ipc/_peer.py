@@ -184,7 +184,7 @@ class PeerHub:
     def deliver_message(self, peer: Peer, stream: Any, buffers: List[Any]) -> None:
         """Unpickle the message of an authenticated MESSAGE frame and hand it over."""
         try:
-            message = _wire.load_message(stream, buffers)
+            message = _wire.load_message(stream, buffers, copy=False)
         except PayloadError as error:
             self.report(peer, error)
             return
