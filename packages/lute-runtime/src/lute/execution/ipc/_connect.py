@@ -7,7 +7,8 @@ transports, which import that base.
 
 from __future__ import annotations
 
-from typing import Mapping
+import os
+from typing import Callable, Mapping, Optional
 
 from lute import settings
 from lute.execution.ipc import _address
@@ -33,11 +34,24 @@ def _use_zmq(env: Mapping[str, str]) -> bool:
 
 
 def connect(
-    env: Mapping[str, str], *, rank: int, timeout: float, send_timeout: float
+    env: Optional[Mapping[str, str]],
+    *,
+    rank: int,
+    timeout: float,
+    send_timeout: float,
+    on_lost: Optional[Callable[[IPCError], None]] = None,
 ) -> Communicator:
     """Implementation of :func:`lute.execution.ipc.connect` (see there)."""
     if timeout <= 0 or send_timeout <= 0:
         raise ValueError("timeout and send_timeout must be positive")
+    communicator = _connect(os.environ if env is None else env, rank, timeout, send_timeout)
+    communicator._watch(on_lost)
+    return communicator
+
+
+def _connect(
+    env: Mapping[str, str], rank: int, timeout: float, send_timeout: float
+) -> Communicator:
     key = _address.parse_key(env.get(ENV_KEY))
     max_frame = _address.max_frame_from_env(env)
     if _use_zmq(env):
