@@ -24,6 +24,7 @@ import signal
 import sys
 import threading
 
+from lute import settings
 from lute.execution.ipc import Message
 from lute.io.parameters import RowIds
 from lute.tasks import _context
@@ -233,12 +234,31 @@ class Task:
             communicator.close()
 
 
+def third_party_environment(environ: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    """The environment a third-party program runs with: ours, less LUTE's secrets.
+
+    Without the hand-off variables (the IPC endpoint and key, the Task's name, the
+    Executor's pid) and the eLog credentials: the program, and whatever it starts,
+    has no business with them.
+    """
+    hidden = {
+        setting.name
+        for setting in settings.ALL.values()
+        if setting.audience == settings.HANDOFF or setting.secret
+    }
+    hidden.add(settings.ELOG_USER.name)
+    source = os.environ if environ is None else environ
+    return {name: value for name, value in source.items() if name not in hidden}
+
+
 class ThirdPartyTask(Task):
     """A Task that runs an external executable.
 
     The argument vector is built on the Executor side from the parameter model
     (``lute.io.models``) and handed over with the parameters; no shell is involved.
-    The executable's stdout/stderr go straight to the Executor's log.
+    The executable's stdout/stderr go straight to the Executor's log. It runs with
+    :func:`third_party_environment`: LUTE's hand-off variables and eLog credentials
+    are not passed on.
 
     Args:
         params: The validated parameters.
@@ -273,7 +293,7 @@ class ThirdPartyTask(Task):
         self._report_to_executor(Message(contents=self._argv, signal="NO_PICKLE_MODE"))
         sys.stdout.flush()
         sys.stderr.flush()
-        env: Dict[str, str] = dict(os.environ)
+        env = third_party_environment()
         process = subprocess.Popen(self._argv, cwd=self._run_directory or None, env=env)
         try:
             self._returncode = process.wait()

@@ -87,6 +87,10 @@ def connect(
     ZMQ is used only when ``LUTE_ZMQ_ADDRESS`` is set, ``LUTE_USE_ZMQ`` is not ``"0"``
     and pyzmq can be imported; otherwise the stdlib endpoint ``LUTE_IPC_ADDRESS``.
 
+    With the default environment, the key ``LUTE_IPC_KEY`` is removed from
+    ``os.environ`` once connected, so processes started from then on do not inherit it;
+    it stays in memory, so ``connect()`` in this process or a forked child still works.
+
     Args:
         env: Environment to read (default: ``os.environ``).
         rank: This process's rank (MPI), reported to the Executor.
