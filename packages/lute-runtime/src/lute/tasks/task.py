@@ -20,7 +20,6 @@ on SIGTERM/SIGINT/SIGHUP — unless the Task set a status itself.
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import threading
 
@@ -29,6 +28,11 @@ from lute.execution.ipc import Message
 from lute.io.parameters import RowIds
 from lute.tasks import _context
 from lute.tasks.dataclasses import DescribedAnalysis, ElogSummaryPlots, TaskResult, TaskStatus
+
+try:  # the C module behind `signal`: the same functions, without `enum` and `functools`,
+    import _signal as signal  # whose import costs more than this module's on 3.8
+except ImportError:  # pragma: no cover - an interpreter without it
+    import signal  # type: ignore[no-redef]
 
 # Annotations only (PEP 563): importing typing costs more than this module on 3.8.
 TYPE_CHECKING = False
@@ -63,7 +67,7 @@ class TaskCancelled(BaseException):
     """
 
     def __init__(self, signum: int) -> None:
-        super().__init__("cancelled by %s" % signal.Signals(signum).name)
+        super().__init__("cancelled by %s" % _SIGNAL_NAMES.get(signum, "signal %d" % signum))
         self.signum = signum
 
 
@@ -72,9 +76,10 @@ def _raise_cancelled(signum: int, _frame: Any) -> None:
 
 
 # The signals that cancel a running Task (SIGHUP: a lost terminal or SSH session).
-_CANCEL_SIGNALS = tuple(
-    getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name)
-)
+_SIGNAL_NAMES: Dict[int, str] = {
+    getattr(signal, name): name for name in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name)
+}
+_CANCEL_SIGNALS = tuple(_SIGNAL_NAMES)
 
 
 class _CancellationHandlers:
@@ -98,7 +103,8 @@ class _CancellationHandlers:
 
     def __exit__(self, *_exc: Any) -> None:
         for sig, handler in self.previous.items():
-            signal.signal(sig, handler)
+            if handler is not None:  # None: installed by C code, which Python cannot restore
+                signal.signal(sig, handler)
         self.previous = {}
 
 
