@@ -1,22 +1,23 @@
 """Any frame, in any state, from any peer: the Listener answers or drops it, and a
 well-behaved Task connected at the same time still delivers every message.
 
-Each test starts a Listener and a Task process that sends numbered messages until told
+Each case starts a Listener and a Task process that sends numbered messages until told
 to stop, then throws random and structured-but-wrong frames at the Listener from raw
 sockets, in one state of a connection: before HELLO, in the deferred hand-off window,
-after WELCOME, in the middle of a frame, after GOODBYE. Hypothesis keeps each test to a
-bounded number of examples (a few seconds).
+after WELCOME, in the middle of a frame, after GOODBYE, and over ZMQ (strangers and
+peers). Hypothesis keeps each case to a bounded number of examples (a few seconds).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import pickle
 import re
 import socket
 import types
 from pathlib import Path
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, Dict, List
 
 import pytest
 
@@ -146,8 +147,8 @@ def every_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_peer, "REPORT_BURST", 1 << 30, raising=False)
 
 
-def throw(listener: Listener, parts: List[bytes], session: Optional[Any] = None) -> None:
-    """Send ``parts`` on a new connection (after a handshake when ``session`` is set)."""
+def throw(listener: Listener, parts: List[bytes]) -> None:
+    """Send ``parts`` on a new connection, then close it."""
     with raw_connect(listener, timeout=5) as sock:
         for part in parts:
             if not send_quietly(sock, part):
@@ -158,140 +159,59 @@ def throw(listener: Listener, parts: List[bytes], session: Optional[Any] = None)
             pass
 
 
-# --- the states ---------------------------------------------------------------------------
+def throw_in_session(listener: Listener, frames: List[Callable[[Any], bytes]]) -> None:
+    """Complete a handshake by hand, then send ``frames`` built with its session."""
+    sock, session = raw_handshake(listener)
+    with sock:
+        for frame in frames:
+            if not send_quietly(sock, frame(session)):
+                return
 
 
-def test_before_hello(
-    make_listener: Callable[..., Listener],
-    inbox: Any,
-    tasks: Any,
-    tmp_path: Path,
-    every_error: None,
-) -> None:
-    listener = make_listener()
-    good = Good(listener, tasks, tmp_path)
-
-    @EXAMPLES
-    @given(frames=st.lists(unauthenticated, min_size=1, max_size=3))
-    def fuzz(frames: List[bytes]) -> None:
-        throw(listener, frames)
-
-    fuzz()
-    good.finish(inbox)
+# --- the states: what to send in each, drawn from ``data`` ----------------------------------
 
 
-def test_in_the_deferred_handoff_window(
-    make_listener: Callable[..., Listener],
-    inbox: Any,
-    tasks: Any,
-    tmp_path: Path,
-    every_error: None,
-) -> None:
-    listener = make_listener(hello_reply=None)
-    good = Good(listener, tasks, tmp_path)
-    assert tasks.wait_until(lambda: len(listener._endpoint.waiting) == 1)
-
-    @EXAMPLES
-    @given(
-        hello_first=st.sampled_from(["none", "valid", "other key", "tampered"]),
-        frames=st.lists(unauthenticated, max_size=3),
-    )
-    def fuzz(hello_first: str, frames: List[bytes]) -> None:
-        parts = []
-        if hello_first != "none":
-            key = listener.key if hello_first != "other key" else os.urandom(32)
-            hello = bytearray(_handshake.make_hello(key, rank=7)[0])
-            if hello_first == "tampered":
-                hello[20] ^= 1
-            parts.append(bytes(hello))
-        throw(listener, parts + frames)
-
-    fuzz()
-    assert good.process.poll() is None  # still waiting for its hand-off, unharmed
-    listener.set_hello_reply({"task_name": "Late"})
-    good.finish(inbox)
+def before_hello(listener: Listener, data: Any) -> None:
+    throw(listener, data.draw(st.lists(unauthenticated, min_size=1, max_size=3)))
 
 
-def test_after_welcome(
-    make_listener: Callable[..., Listener],
-    inbox: Any,
-    tasks: Any,
-    tmp_path: Path,
-    every_error: None,
-) -> None:
-    listener = make_listener()
-    good = Good(listener, tasks, tmp_path)
-
-    @EXAMPLES
-    @given(frames=st.lists(session_frames(), min_size=1, max_size=4))
-    def fuzz(frames: List[Callable[[Any], bytes]]) -> None:
-        sock, session = raw_handshake(listener)
-        with sock:
-            for frame in frames:
-                if not send_quietly(sock, frame(session)):
-                    break
-
-    fuzz()
-    good.finish(inbox)
+def in_the_deferred_handoff_window(listener: Listener, data: Any) -> None:
+    first = data.draw(st.sampled_from(["none", "valid", "other key", "tampered"]))
+    parts = []
+    if first != "none":  # a HELLO first, then anything: only a valid one may wait
+        key = listener.key if first != "other key" else os.urandom(32)
+        hello = bytearray(_handshake.make_hello(key, rank=7)[0])
+        if first == "tampered":
+            hello[20] ^= 1
+        parts.append(bytes(hello))
+    throw(listener, parts + data.draw(st.lists(unauthenticated, max_size=3)))
 
 
-def test_in_the_middle_of_a_frame(
-    make_listener: Callable[..., Listener],
-    inbox: Any,
-    tasks: Any,
-    tmp_path: Path,
-    every_error: None,
-) -> None:
-    listener = make_listener()
-    good = Good(listener, tasks, tmp_path)
-
-    @EXAMPLES
-    @given(
-        cut=st.floats(min_value=0, max_value=1, exclude_max=True),
-        large=st.booleans(),
-        rest=st.lists(session_frames(), max_size=3),
-    )
-    def fuzz(cut: float, large: bool, rest: List[Callable[[Any], bytes]]) -> None:
-        sock, session = raw_handshake(listener)
-        with sock:
-            contents = b"x" * (200_000 if large else 100)  # large: a MESSAGE frame
-            stream = pickle.dumps(Message(contents), 5)
-            if large:
-                count, parts, _ = _wire.message_body([stream], len(stream), [], _wire.SOCKET_ALIGN)
-                frame = signed_frame(session, _wire.MESSAGE, count, b"".join(parts))
-            else:
-                frame = batch_frame(session, [stream])
-            send_quietly(sock, frame[: int(cut * len(frame))])
-            for part in rest:
-                if not send_quietly(sock, part(session)):
-                    break
-
-    fuzz()
-    good.finish(inbox)
+def after_welcome(listener: Listener, data: Any) -> None:
+    throw_in_session(listener, data.draw(st.lists(session_frames(), min_size=1, max_size=4)))
 
 
-def test_after_goodbye(
-    make_listener: Callable[..., Listener],
-    inbox: Any,
-    tasks: Any,
-    tmp_path: Path,
-    every_error: None,
-) -> None:
-    listener = make_listener()
-    good = Good(listener, tasks, tmp_path)
+def in_the_middle_of_a_frame(listener: Listener, data: Any) -> None:
+    cut = data.draw(st.floats(min_value=0, max_value=1, exclude_max=True))
+    large = data.draw(st.booleans())  # large: a MESSAGE frame
+    stream = pickle.dumps(Message(b"x" * (200_000 if large else 100)), 5)
 
-    @EXAMPLES
-    @given(frames=st.lists(session_frames(), min_size=1, max_size=3))
-    def fuzz(frames: List[Callable[[Any], bytes]]) -> None:
-        sock, session = raw_handshake(listener)
-        with sock:
-            send_quietly(sock, signed_frame(session, _wire.GOODBYE, 0, b""))
-            for frame in frames:
-                if not send_quietly(sock, frame(session)):
-                    break
+    def partial(session: Any) -> bytes:
+        if large:
+            count, parts, _ = _wire.message_body([stream], len(stream), [], _wire.SOCKET_ALIGN)
+            frame = signed_frame(session, _wire.MESSAGE, count, b"".join(parts))
+        else:
+            frame = batch_frame(session, [stream])
+        return frame[: int(cut * len(frame))]
 
-    fuzz()
-    good.finish(inbox)
+    throw_in_session(listener, [partial, *data.draw(st.lists(session_frames(), max_size=3))])
+
+
+def after_goodbye(listener: Listener, data: Any) -> None:
+    def goodbye(session: Any) -> bytes:
+        return signed_frame(session, _wire.GOODBYE, 0, b"")
+
+    throw_in_session(listener, [goodbye, *data.draw(st.lists(session_frames(), max_size=3))])
 
 
 @st.composite
@@ -302,53 +222,72 @@ def zmq_messages(draw: Any) -> List[bytes]:
     return draw(st.lists(st.one_of(unauthenticated, st.binary(max_size=40)), max_size=5))
 
 
-def test_zmq_peers_and_strangers(
+def over_zmq(listener: Listener, data: Any) -> None:
+    """A stranger, or a peer after its handshake, sending anything over ZMQ."""
+    import zmq
+
+    sock = zmq.Context.instance().socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 2000)  # what was sent leaves before close returns
+    sock.connect(listener.zmq_address)
+    try:
+        if data.draw(st.booleans()):
+            hello, nonce = _handshake.make_hello(listener.key, rank=5)
+            sock.send(hello)
+            assert sock.poll(int(WAIT * 1000))
+            frame = sock.recv()
+            header = _wire.read_header(frame)
+            end = _wire.HEADER_SIZE + header[3]
+            session, _ = _handshake.read_reply(
+                listener.key, header, frame[_wire.HEADER_SIZE : end], frame[end:], nonce, "raw"
+            )
+            for build in data.draw(st.lists(session_frames(), max_size=3)):
+                sock.send(build(session))
+        for parts in data.draw(st.lists(zmq_messages(), max_size=3)):
+            if parts:
+                sock.send_multipart(parts)
+    finally:
+        sock.close()
+
+
+ZMQ = importlib.util.find_spec("zmq") is not None
+STATES = [
+    pytest.param(before_hello, {}, id="before-hello"),
+    pytest.param(in_the_deferred_handoff_window, {"hello_reply": None}, id="handoff-window"),
+    pytest.param(after_welcome, {}, id="after-welcome"),
+    pytest.param(in_the_middle_of_a_frame, {}, id="mid-frame"),
+    pytest.param(after_goodbye, {}, id="after-goodbye"),
+    pytest.param(
+        over_zmq,
+        {"zmq": True},
+        id="zmq",
+        marks=pytest.mark.skipif(not ZMQ, reason="pyzmq is not installed here"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("throw_at", "options"), STATES)
+def test_any_frame_in_any_state(
     make_listener: Callable[..., Listener],
     inbox: Any,
     tasks: Any,
     tmp_path: Path,
     every_error: None,
+    throw_at: Callable[[Listener, Any], None],
+    options: Dict[str, Any],
 ) -> None:
-    zmq = pytest.importorskip("zmq")
-    listener = make_listener(zmq=True)
+    listener = make_listener(**options)
     good = Good(listener, tasks, tmp_path)
-    context = zmq.Context()
-
-    def dealer() -> Any:
-        sock = context.socket(zmq.DEALER)
-        sock.setsockopt(zmq.LINGER, 2000)  # what was sent leaves before close returns
-        sock.connect(listener.zmq_address)
-        return sock
+    deferred = "hello_reply" in options
+    if deferred:
+        assert tasks.wait_until(lambda: len(listener._endpoint.waiting) == 1)
 
     @EXAMPLES
-    @given(
-        handshake=st.booleans(),
-        strange=st.lists(zmq_messages(), max_size=3),
-        framed=st.lists(session_frames(), max_size=3),
-    )
-    def fuzz(handshake: bool, strange: List[List[bytes]], framed: List[Any]) -> None:
-        sock = dealer()
-        try:
-            if handshake:
-                hello, nonce = _handshake.make_hello(listener.key, rank=5)
-                sock.send(hello)
-                assert sock.poll(int(WAIT * 1000))
-                frame = sock.recv()
-                header = _wire.read_header(frame)
-                end = _wire.HEADER_SIZE + header[3]
-                session, _ = _handshake.read_reply(
-                    listener.key, header, frame[_wire.HEADER_SIZE : end], frame[end:], nonce, "raw"
-                )
-                for build in framed:
-                    sock.send(build(session))
-            for parts in strange:
-                if parts:
-                    sock.send_multipart(parts)
-        finally:
-            sock.close()
+    @given(data=st.data())
+    def fuzz(data: Any) -> None:
+        throw_at(listener, data)
 
-    try:
-        fuzz()
-    finally:
-        context.term()
+    fuzz()
+    if deferred:
+        assert good.process.poll() is None  # still waiting for its hand-off, unharmed
+        listener.set_hello_reply({"task_name": "Late"})
     good.finish(inbox)

@@ -12,9 +12,9 @@ from __future__ import annotations
 import selectors
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional, Set
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
-from lute.execution.ipc import _wire
+from lute.execution.ipc import _handshake, _wire
 from lute.execution.ipc._errors import FrameError, IPCError, PayloadError
 from lute.execution.ipc._protocol import Message
 
@@ -174,6 +174,18 @@ class PeerHub:
     def next_peer_id(self) -> int:
         """The id the next successful handshake gets."""
         return self._next_peer_id
+
+    def welcome(self, hello: _handshake.CheckedHello) -> Tuple[bytes, _handshake.Session]:
+        """The WELCOME answering a checked HELLO, and the session, for the next peer."""
+        reply_json = self.hello_reply_json
+        assert reply_json is not None  # deferred HELLOs wait until it is set
+        return _handshake.welcome(
+            self.key,
+            hello,
+            peer_id=self._next_peer_id,
+            max_frame=self.max_frame,
+            hello_reply_json=reply_json,
+        )
 
     def deliver_batch(self, peer: Peer, body: memoryview, count: int) -> None:
         """Unpickle the messages of an authenticated BATCH frame and hand them over."""

@@ -332,14 +332,7 @@ class Connection:
 
     def _welcome(self, checked: _handshake.CheckedHello) -> None:
         listener = self.listener
-        assert listener.hello_reply_json is not None
-        reply, session = _handshake.welcome(
-            listener.key,
-            checked,
-            peer_id=listener.next_peer_id,
-            max_frame=listener.max_frame,
-            hello_reply_json=listener.hello_reply_json,
-        )
+        reply, session = listener.welcome(checked)
         hello = checked.doc
         try:
             self.sock.settimeout(WELCOME_TIMEOUT)

@@ -308,13 +308,7 @@ class ZmqEndpoint:
                 data[body_end:],
                 listener.seen_nonces,
             )
-            reply, session = _handshake.welcome(
-                listener.key,
-                checked,
-                peer_id=listener.next_peer_id,
-                max_frame=listener.max_frame,
-                hello_reply_json=listener.hello_reply_json,
-            )
+            reply, session = listener.welcome(checked)
         except _handshake.Rejected as rejected:
             listener.report(None, rejected.error)
             self._send(identity, rejected.reply)
