@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 
 from lute import settings
 from lute.execution.ipc import Message
@@ -96,10 +95,11 @@ class _CancellationHandlers:
         self.previous: Dict[int, Any] = {}
 
     def __enter__(self) -> None:
-        # Signal handlers can only be installed from the main thread.
-        if threading.current_thread() is threading.main_thread():
+        try:
             for sig in _CANCEL_SIGNALS:
                 self.previous[sig] = signal.signal(sig, self.handler)
+        except ValueError:  # not the main thread: only it may install handlers
+            pass
 
     def __exit__(self, *_exc: Any) -> None:
         for sig, handler in self.previous.items():
