@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import socket
 import textwrap
 import time
 from typing import Any, Callable, Tuple
@@ -19,10 +18,9 @@ from lute.execution.ipc import (
     Listener,
     Message,
     ProtocolError,
-    _handshake,
     _wire,
 )
-from lute.execution.ipc._address import parse_address
+from tests.runtime.raw_peer import batch_frame, raw_connect, raw_handshake, recv_frame
 
 
 class CreatesFile:
@@ -33,50 +31,6 @@ class CreatesFile:
 
     def __reduce__(self) -> Tuple[Any, Tuple[str, str]]:
         return (open, (self.path, "w"))
-
-
-def raw_connect(listener: Listener) -> socket.socket:
-    family, where, port = parse_address("address", listener.task_environment()["LUTE_IPC_ADDRESS"])
-    if family == "unix":
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.connect(where)
-    else:
-        sock = socket.create_connection((where, port))
-    sock.settimeout(30)
-    return sock
-
-
-def recv_frame(sock: socket.socket) -> Tuple[Tuple[int, int, int, int], bytes, bytes]:
-    def exact(size: int) -> bytes:
-        data = b""
-        while len(data) < size:
-            chunk = sock.recv(size - len(data))
-            if not chunk:
-                raise EOFError("closed after %d of %d bytes" % (len(data), size))
-            data += chunk
-        return data
-
-    header = _wire.read_header(exact(_wire.HEADER_SIZE))
-    rest = exact(header[3] + _wire.TAG_SIZE)
-    return header, rest[: header[3]], rest[header[3] :]
-
-
-def raw_handshake(listener: Listener) -> Tuple[socket.socket, Any]:
-    """Connect and complete a valid handshake by hand; returns the socket and session."""
-    sock = raw_connect(listener)
-    hello, nonce = _handshake.make_hello(listener.key, rank=9)
-    sock.sendall(hello)
-    session, _ = _handshake.read_reply(listener.key, *recv_frame(sock), nonce, "raw")
-    return sock, session
-
-
-def batch_frame(session: Any, pickles: Any, *, tamper: bool = False) -> bytes:
-    body = _wire.encode_batch(pickles)
-    header = _wire.pack_header(_wire.BATCH, len(pickles), len(body))
-    tag = bytearray(_wire.seal(session.tx.next(), [header, body]))
-    if tamper:
-        tag[0] ^= 1
-    return header + body + bytes(tag)
 
 
 def still_serves(listener: Listener, inbox: Any, tasks: Any) -> None:

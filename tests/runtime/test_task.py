@@ -110,6 +110,17 @@ def test_sigterm_cancels_a_running_task(recorder: Recorder) -> None:
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
 
 
+def test_a_task_runs_on_another_thread_without_signal_handlers(recorder: Recorder) -> None:
+    results: List[Any] = []
+    thread = threading.Thread(
+        target=lambda: results.append(import_task("Test")(params=params()).run())
+    )
+    thread.start()
+    thread.join(30)
+    assert [r.task_status for r in results] == [TaskStatus.COMPLETED]
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the main thread's, untouched
+
+
 def test_missing_run_is_a_clear_failure(recorder: Recorder) -> None:
     result = Task(params=params()).run()
     assert result.task_status is TaskStatus.FAILED

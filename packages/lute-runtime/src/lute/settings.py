@@ -174,6 +174,12 @@ TASK_NAME = Setting(
     "the Task to import before its parameters arrive",
     audience=HANDOFF,
 )
+EXECUTOR_PID = Setting(
+    "LUTE_EXECUTOR_PID",
+    "pid of the Executor that started the Task: the Task stops if it is gone at start",
+    kind="int",
+    audience=HANDOFF,
+)
 
 # Set by users or the site ------------------------------------------------------------------
 USE_ZMQ = Setting(
@@ -265,6 +271,7 @@ ALL: Dict[str, Setting] = {
         IPC_KEY,
         IPC_MAX_FRAME,
         TASK_NAME,
+        EXECUTOR_PID,
     )
 }
 

@@ -40,6 +40,12 @@ def get_communicator() -> Optional[Communicator]:
     return _communicator
 
 
+def launched_by_mpi() -> bool:
+    """Whether an MPI launcher (mpirun, srun...) started this process, going by the
+    variables it sets: then the launcher, not the Executor, is the parent process."""
+    return any(name in os.environ for name in _RANK_VARIABLES)
+
+
 def launcher_rank() -> int:
     """This process's MPI rank as announced by the launcher's environment (0 if none).
 
@@ -53,9 +59,28 @@ def launcher_rank() -> int:
 
 
 def report(message: Message) -> None:
-    """Send ``message`` to the Executor, or print it to stderr when there is none."""
-    if _communicator is not None:
-        _communicator.send(message)
-        return
+    """Send ``message`` to the Executor, or print it to stderr when there is none.
+
+    Once the Executor is gone (the channel says so), reports go to stderr too, so that
+    a Task being cancelled for that reason still ends the way a cancelled Task does.
+    """
+    communicator = _communicator
+    if communicator is not None and not _lost(communicator):
+        try:
+            communicator.send(message)
+            return
+        except Exception:
+            if not _lost(communicator):
+                raise
     label = message.signal or "message"
-    print("[lute %s] %r" % (label, message.contents), file=sys.stderr, flush=True)
+    try:
+        print("[lute %s] %r" % (label, message.contents), file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        if communicator is None:
+            raise
+        # The Executor is gone, and with it the reading end of our stderr.
+
+
+def _lost(communicator: Communicator) -> bool:
+    """Whether the channel saw its Executor go (a stand-in channel never does)."""
+    return getattr(communicator, "executor_lost", None) is not None

@@ -17,6 +17,18 @@ code meaning
 
 ``python -m lute.tasks.run --probe [--task NAME]`` prints, as JSON, what an Executor needs
 to know about this environment before launching a Task in it.
+
+The Task ends when its Executor does, however the Executor ends (``kill -9``, the OOM
+killer, a lost node):
+
+* on Linux the kernel sends SIGTERM when the parent process dies (``PR_SET_PDEATHSIG``,
+  asked for first thing); if the Executor named by ``LUTE_EXECUTOR_PID`` is already gone
+  by then, the Task stops at once (exit code 130);
+* over a Unix or TCP channel (MPI ranks, whose parent is the launcher; ranks on other
+  hosts), the end of the Executor's connection cancels the Task: SIGTERM to itself, so
+  the Task's cancellation path runs, and ``os._exit(130)`` if it has not ended
+  :data:`LOST_GRACE` seconds later. ZMQ has no end of stream: there only the first
+  mechanism works.
 """
 
 from __future__ import annotations
@@ -26,7 +38,7 @@ import importlib
 import os
 import sys
 
-from lute.settings import TASK_NAME
+from lute.settings import EXECUTOR_PID, TASK_NAME, SettingError
 
 # Annotations only (PEP 563): importing typing costs more than this module on 3.8.
 TYPE_CHECKING = False
@@ -42,6 +54,12 @@ EXIT_FAILED = 1
 EXIT_SETUP = 2
 EXIT_TIMEDOUT = 124
 EXIT_CANCELLED = 130
+
+#: Seconds a Task whose Executor is gone has to end after its SIGTERM (a third-party
+#: program gets 10 s to end after its own); then the process exits with EXIT_CANCELLED.
+LOST_GRACE = 15.0
+#: prctl(2) option: the signal the kernel sends this process when its parent dies.
+_PR_SET_PDEATHSIG = 1
 
 
 def exit_code_for(status: Any) -> int:
@@ -196,6 +214,87 @@ class _Preloaded:
         return self.task_class
 
 
+def end_with_parent() -> bool:
+    """Have the kernel send SIGTERM when the parent dies; check the Executor is there.
+
+    Linux only (``prctl(PR_SET_PDEATHSIG)`` through ctypes); elsewhere a no-op. The
+    signal covers what happens from now on; a parent that died before (between the
+    fork and now) is found by the check: with ``LUTE_EXECUTOR_PID`` set, the parent
+    should be that process. A different parent is fine when an MPI launcher started
+    us, or when the Executor still exists (a wrapper process in between).
+
+    Returns:
+        False when the Executor that started this process is already gone.
+    """
+    import signal
+
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+        except (OSError, AttributeError):  # no prctl here: the channel watch remains
+            pass
+    try:
+        executor = EXECUTOR_PID.get()
+    except SettingError:
+        return True  # garbled: nothing to check against
+    from lute.tasks import _context
+
+    if executor is None or os.getppid() == executor or _context.launched_by_mpi():
+        return True
+    try:
+        os.kill(executor, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, as another user
+        pass
+    return True
+
+
+def _warn(text: str) -> None:
+    try:
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass  # the Executor, and the reading end of our stderr, may be gone
+
+
+def _exit_later(seconds: float) -> None:
+    import time
+
+    time.sleep(seconds)
+    os._exit(EXIT_CANCELLED)
+
+
+def cancel_when_lost(error: Exception) -> None:
+    """``on_lost`` of the Task's channel: the Executor is gone, so cancel the Task.
+
+    SIGTERM to this process runs the Task's cancellation path (CANCELLED, exit code
+    130); a process still alive :data:`LOST_GRACE` seconds later exits anyway.
+    """
+    import signal
+    import threading
+
+    _warn("lute task runner: %s; cancelling the Task" % error)
+    threading.Thread(
+        target=_exit_later, args=(LOST_GRACE,), name="lute-lost-exit", daemon=True
+    ).start()
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _close(communicator: Any) -> None:
+    """Close the channel; its failure does not matter once the Executor is gone."""
+    from lute.execution.ipc import IPCError
+
+    try:
+        communicator.close()
+    except IPCError:
+        if getattr(communicator, "executor_lost", None) is None:
+            raise
+
+
 def _parse_args(argv: Optional[List[str]]) -> Any:
     import argparse  # the Executor starts us without arguments: skip argparse then
 
@@ -219,7 +318,7 @@ def _fail_setup(communicator: Any, detail: str) -> int:
     try:
         communicator.send(Message(contents=detail, signal="TASK_FAILED"))
     finally:
-        communicator.close()
+        _close(communicator)
     return EXIT_SETUP
 
 
@@ -236,6 +335,13 @@ def main(argv: Optional[List[str]] = None) -> int:
             return 0
         task_override = args.task
 
+    if not end_with_parent():
+        _warn(
+            "lute task runner: the Executor (pid %s) that started this Task is gone; "
+            "stopping" % EXECUTOR_PID.raw()
+        )
+        return EXIT_CANCELLED
+
     # The Task's module (often heavy: numpy, h5py ...) is imported while the Executor
     # still validates the parameters; the hand-off below waits for that validation.
     # Module-level code therefore runs before the chdir to ``run_directory``.
@@ -245,7 +351,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     from lute.tasks import _context
 
     try:
-        communicator = connect(rank=_context.launcher_rank())
+        communicator = connect(rank=_context.launcher_rank(), on_lost=cancel_when_lost)
     except IPCError as error:
         sys.stderr.write("lute task runner: cannot reach the Executor: %s\n" % error)
         return EXIT_SETUP
@@ -274,7 +380,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         result = task.run()
     finally:
-        communicator.close()
+        _close(communicator)
         _context.set_communicator(None)
     return exit_code_for(result.task_status)
 

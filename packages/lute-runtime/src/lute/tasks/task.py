@@ -20,14 +20,18 @@ on SIGTERM/SIGINT/SIGHUP — unless the Task set a status itself.
 from __future__ import annotations
 
 import os
-import signal
 import sys
-import threading
 
+from lute import settings
 from lute.execution.ipc import Message
 from lute.io.parameters import RowIds
 from lute.tasks import _context
 from lute.tasks.dataclasses import DescribedAnalysis, ElogSummaryPlots, TaskResult, TaskStatus
+
+try:  # the C module behind `signal`: the same functions, without `enum` and `functools`,
+    import _signal as signal  # whose import costs more than this module's on 3.8
+except ImportError:  # pragma: no cover - an interpreter without it
+    import signal  # type: ignore[no-redef]
 
 # Annotations only (PEP 563): importing typing costs more than this module on 3.8.
 TYPE_CHECKING = False
@@ -62,7 +66,7 @@ class TaskCancelled(BaseException):
     """
 
     def __init__(self, signum: int) -> None:
-        super().__init__("cancelled by %s" % signal.Signals(signum).name)
+        super().__init__("cancelled by %s" % _SIGNAL_NAMES.get(signum, "signal %d" % signum))
         self.signum = signum
 
 
@@ -71,9 +75,10 @@ def _raise_cancelled(signum: int, _frame: Any) -> None:
 
 
 # The signals that cancel a running Task (SIGHUP: a lost terminal or SSH session).
-_CANCEL_SIGNALS = tuple(
-    getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name)
-)
+_SIGNAL_NAMES: Dict[int, str] = {
+    getattr(signal, name): name for name in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name)
+}
+_CANCEL_SIGNALS = tuple(_SIGNAL_NAMES)
 
 
 class _CancellationHandlers:
@@ -90,14 +95,16 @@ class _CancellationHandlers:
         self.previous: Dict[int, Any] = {}
 
     def __enter__(self) -> None:
-        # Signal handlers can only be installed from the main thread.
-        if threading.current_thread() is threading.main_thread():
+        try:
             for sig in _CANCEL_SIGNALS:
                 self.previous[sig] = signal.signal(sig, self.handler)
+        except ValueError:  # not the main thread: only it may install handlers
+            pass
 
     def __exit__(self, *_exc: Any) -> None:
         for sig, handler in self.previous.items():
-            signal.signal(sig, handler)
+            if handler is not None:  # None: installed by C code, which Python cannot restore
+                signal.signal(sig, handler)
         self.previous = {}
 
 
@@ -233,12 +240,31 @@ class Task:
             communicator.close()
 
 
+def third_party_environment(environ: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    """The environment a third-party program runs with: ours, less LUTE's secrets.
+
+    Without the hand-off variables (the IPC endpoint and key, the Task's name, the
+    Executor's pid) and the eLog credentials: the program, and whatever it starts,
+    has no business with them.
+    """
+    hidden = {
+        setting.name
+        for setting in settings.ALL.values()
+        if setting.audience == settings.HANDOFF or setting.secret
+    }
+    hidden.add(settings.ELOG_USER.name)
+    source = os.environ if environ is None else environ
+    return {name: value for name, value in source.items() if name not in hidden}
+
+
 class ThirdPartyTask(Task):
     """A Task that runs an external executable.
 
     The argument vector is built on the Executor side from the parameter model
     (``lute.io.models``) and handed over with the parameters; no shell is involved.
-    The executable's stdout/stderr go straight to the Executor's log.
+    The executable's stdout/stderr go straight to the Executor's log. It runs with
+    :func:`third_party_environment`: LUTE's hand-off variables and eLog credentials
+    are not passed on.
 
     Args:
         params: The validated parameters.
@@ -273,7 +299,7 @@ class ThirdPartyTask(Task):
         self._report_to_executor(Message(contents=self._argv, signal="NO_PICKLE_MODE"))
         sys.stdout.flush()
         sys.stderr.flush()
-        env: Dict[str, str] = dict(os.environ)
+        env = third_party_environment()
         process = subprocess.Popen(self._argv, cwd=self._run_directory or None, env=env)
         try:
             self._returncode = process.wait()

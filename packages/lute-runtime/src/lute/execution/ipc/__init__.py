@@ -23,6 +23,7 @@ from lute.execution.ipc._errors import (
     IPCError,
     PayloadError,
     ProtocolError,
+    UndecodableMessage,
 )
 from lute.execution.ipc._protocol import (
     ENV_ADDRESS,
@@ -39,7 +40,7 @@ from lute.execution.ipc._protocol import (
 # module on Python 3.8, and the annotations here are never evaluated (PEP 563).
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
-    from typing import Dict, Mapping, Optional
+    from typing import Callable, Dict, Mapping, Optional
 
     from lute.execution.ipc._communicator import Communicator
     from lute.execution.ipc._listener import Listener
@@ -62,6 +63,7 @@ __all__ = [
     "PayloadError",
     "Peer",
     "ProtocolError",
+    "UndecodableMessage",
     "connect",
     "new_key",
 ]
@@ -78,17 +80,26 @@ def connect(
     rank: int = 0,
     timeout: float = 30.0,
     send_timeout: float = 300.0,
+    on_lost: Optional[Callable[[IPCError], None]] = None,
 ) -> Communicator:
     """Connect to the Executor named by the environment and perform the handshake.
 
     ZMQ is used only when ``LUTE_ZMQ_ADDRESS`` is set, ``LUTE_USE_ZMQ`` is not ``"0"``
     and pyzmq can be imported; otherwise the stdlib endpoint ``LUTE_IPC_ADDRESS``.
 
+    With the default environment, the key ``LUTE_IPC_KEY`` is removed from
+    ``os.environ`` once connected, so processes started from then on do not inherit it;
+    it stays in memory, so ``connect()`` in this process or a forked child still works.
+
     Args:
         env: Environment to read (default: ``os.environ``).
         rank: This process's rank (MPI), reported to the Executor.
         timeout: Seconds allowed for connecting and completing the handshake.
         send_timeout: Seconds a send may wait for the Executor to read before failing.
+        on_lost: Called once, with an :class:`IPCError`, on a background thread, when
+            the Executor closes or loses the connection before :meth:`Communicator.close`
+            (it died, or dropped us). Unix/TCP only: ZMQ cannot tell. Never called in a
+            forked child. :attr:`Communicator.executor_lost` records it either way.
 
     Returns:
         A connected :class:`Communicator`; close it (or use it as a context manager).
@@ -100,12 +111,7 @@ def connect(
     """
     from lute.execution.ipc._connect import connect as _connect
 
-    return _connect(
-        os.environ if env is None else env,
-        rank=rank,
-        timeout=timeout,
-        send_timeout=send_timeout,
-    )
+    return _connect(env, rank=rank, timeout=timeout, send_timeout=send_timeout, on_lost=on_lost)
 
 
 _LAZY: Dict[str, str] = {

@@ -5,6 +5,9 @@ system call) when it fills, when a signal message is sent, on :meth:`Communicato
 or ``close``, or at most ``FLUSH_DELAY`` after its first message: a flusher thread, alive
 only while messages are pending or recent, guarantees that last bound even when the
 Task goes quiet (e.g. into a long computation) right after sending.
+
+A transport that can tell when the Executor is gone (the socket one: end of stream)
+calls :meth:`Communicator._executor_gone`, which records it and calls ``on_lost``.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import os
 import threading
 import time
 import weakref
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from lute.execution.ipc import _protocol, _wire
 from lute.execution.ipc._errors import FrameError, IPCError
@@ -45,6 +48,9 @@ class Communicator(abc.ABC):
         out_of_band: Whether large buffers travel out of band (pickle protocol 5).
         max_frame_size: Largest frame body the Executor accepts, in bytes.
         transport: ``"unix"``, ``"tcp"`` or ``"zmq"``.
+        executor_lost: None while the Executor is there; once it has closed or lost the
+            connection (before :meth:`close`), the :class:`~lute.execution.ipc.IPCError`
+            saying so. Only the Unix/TCP transport can tell (ZMQ has no end of stream).
     """
 
     transport = "?"
@@ -69,6 +75,8 @@ class Communicator(abc.ABC):
         self._pid = os.getpid()
         self._forked = False  # set in a forked child by _reset_in_child
         self._pickler = _wire.MessagePickler(self.pickle_protocol, self.out_of_band)
+        self.executor_lost: Optional[IPCError] = None
+        self._on_lost: Optional[Callable[[IPCError], None]] = None
         _live.add(self)
 
     # -- transport hooks (called with the lock held) --------------------------------------
@@ -88,6 +96,29 @@ class Communicator(abc.ABC):
     @abc.abstractmethod
     def _abort(self) -> None:
         """Release the transport at once, without a goodbye."""
+
+    def _watch(self, on_lost: Optional[Callable[[IPCError], None]]) -> None:
+        """Start noticing the Executor's end (transports that can); called once by connect."""
+        self._on_lost = on_lost
+
+    def _executor_gone(self, error: IPCError) -> None:
+        """The Executor closed or lost the connection: record it, then call ``on_lost``.
+
+        Called on the transport's watching thread. Nothing happens once :meth:`close` has
+        begun (the Executor closing after our goodbye is the normal end) nor in a forked
+        child, whose parent owns the connection.
+        """
+        if self._closed or self._forked or os.getpid() != self._pid:
+            return
+        self.executor_lost = error
+        if self._broken is None:
+            self._broken = error  # later sends fail at once instead of into the void
+        callback = self._on_lost
+        if callback is not None:
+            try:
+                callback(error)
+            except Exception:  # the watching thread must not die with a traceback
+                pass
 
     # -- public API -----------------------------------------------------------------------
 

@@ -7,13 +7,17 @@ transports, which import that base.
 
 from __future__ import annotations
 
-from typing import Mapping
+import os
+from typing import Callable, Mapping, Optional
 
 from lute import settings
 from lute.execution.ipc import _address
 from lute.execution.ipc._communicator import Communicator
 from lute.execution.ipc._errors import IPCError
 from lute.execution.ipc._protocol import ENV_ADDRESS, ENV_KEY, ENV_USE_ZMQ, ENV_ZMQ_ADDRESS
+
+# The run's key once removed from os.environ (see connect): a forked child connects too.
+_kept_key: Optional[str] = None
 
 
 def _use_zmq(env: Mapping[str, str]) -> bool:
@@ -33,11 +37,42 @@ def _use_zmq(env: Mapping[str, str]) -> bool:
 
 
 def connect(
-    env: Mapping[str, str], *, rank: int, timeout: float, send_timeout: float
+    env: Optional[Mapping[str, str]],
+    *,
+    rank: int,
+    timeout: float,
+    send_timeout: float,
+    on_lost: Optional[Callable[[IPCError], None]] = None,
 ) -> Communicator:
     """Implementation of :func:`lute.execution.ipc.connect` (see there)."""
     if timeout <= 0 or send_timeout <= 0:
         raise ValueError("timeout and send_timeout must be positive")
+    if env is not None:
+        communicator = _connect(env, rank, timeout, send_timeout)
+    else:
+        environ: Mapping[str, str] = os.environ
+        if not settings.IPC_KEY.is_set() and _kept_key is not None:
+            environ = dict(os.environ, **{ENV_KEY: _kept_key})
+        communicator = _connect(environ, rank, timeout, send_timeout)
+        _conceal_key()
+    communicator._watch(on_lost)
+    return communicator
+
+
+def _conceal_key() -> None:
+    """Take the key out of os.environ: processes started from now on do not inherit it.
+
+    It stays in this process's memory, so a forked child can still :func:`connect`.
+    """
+    global _kept_key
+    key = os.environ.pop(ENV_KEY, None)
+    if key is not None:
+        _kept_key = key
+
+
+def _connect(
+    env: Mapping[str, str], rank: int, timeout: float, send_timeout: float
+) -> Communicator:
     key = _address.parse_key(env.get(ENV_KEY))
     max_frame = _address.max_frame_from_env(env)
     if _use_zmq(env):

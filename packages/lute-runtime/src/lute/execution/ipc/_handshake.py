@@ -13,7 +13,7 @@ import os
 import pickle
 import socket
 import sys
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Set, Tuple
 
 from lute.execution.ipc import _protocol, _wire
 from lute.execution.ipc._errors import AuthenticationError, FrameError, IPCError, ProtocolError
@@ -226,29 +226,47 @@ def reject(key: bytes, reason: str, message: str) -> bytes:
     return _frame(key, _wire.REJECT, body)
 
 
-def answer_hello(
+class CheckedHello:
+    """A HELLO that passed every check: authenticated, well-formed, a usable version.
+
+    Attributes:
+        doc: The HELLO document.
+        task_nonce: The Task's nonce.
+        pickle_protocol: The pickle protocol both sides can use.
+        out_of_band: Whether large buffers may travel out of band.
+    """
+
+    __slots__ = ("doc", "out_of_band", "pickle_protocol", "task_nonce")
+
+    def __init__(
+        self, doc: Dict[str, Any], task_nonce: bytes, pickle_protocol: int, out_of_band: bool
+    ) -> None:
+        self.doc = doc
+        self.task_nonce = task_nonce
+        self.pickle_protocol = pickle_protocol
+        self.out_of_band = out_of_band
+
+
+def check_hello(
     key: bytes,
     header: Tuple[int, int, int, int],
     body: Any,
     tag: Any,
-    *,
-    peer_id: int,
-    max_frame: int,
-    hello_reply_json: str,
-) -> Tuple[bytes, Session, Dict[str, Any]]:
-    """Check a HELLO and build the WELCOME.
+    seen: Optional[Set[bytes]] = None,
+) -> CheckedHello:
+    """Check a HELLO: version, kind, tag, then its document (in that order).
 
     Args:
         key: The run key.
-        header: ``(version, kind, count, length)`` of the HELLO.
-        body: The HELLO body.
-        tag: The HELLO tag (``None`` when not read because the version differs).
-        peer_id: Identifier given to this peer if accepted.
-        max_frame: Frame limit announced to the peer.
-        hello_reply_json: The Executor's ``hello_reply``, already JSON-encoded.
+        header: ``(version, kind, count, length)`` of the first frame.
+        body: Its body (``None`` when not read because the header alone decides).
+        tag: Its tag (``None`` likewise).
+        seen: The nonces of the HELLOs accepted before: a HELLO carrying one of them is
+            a replay (of a frame seen on the network) and is refused; an accepted one is
+            added.
 
     Returns:
-        ``(welcome frame, session, hello document)``.
+        What the WELCOME needs (see :func:`welcome`).
 
     Raises:
         Rejected: Carries the error to report and the REJECT frame to send back.
@@ -267,7 +285,7 @@ def answer_hello(
             % (claimed, version, _protocol.PROTOCOL_VERSION)
         )
         raise Rejected(ProtocolError(message), reject(key, REASON_PROTOCOL, message))
-    if kind != _wire.HELLO:
+    if kind != _wire.HELLO or body is None or tag is None:
         message = "expected HELLO as the first frame, got %s" % _wire.kind_name(kind)
         raise Rejected(ProtocolError(message), reject(key, REASON_PROTOCOL, message))
     mac = _wire.MacStream(key).next()
@@ -298,29 +316,74 @@ def answer_hello(
             )
     except ProtocolError as error:
         raise Rejected(error, reject(key, REASON_PROTOCOL, str(error))) from None
+    if seen is not None:
+        if task_nonce in seen:
+            message = "a HELLO was replayed (its nonce was used before)"
+            raise Rejected(AuthenticationError(message), reject(key, REASON_AUTH, message))
+        seen.add(task_nonce)
     out_of_band = agreed >= 5 and doc.get("out_of_band") is True
+    return CheckedHello(doc, task_nonce, agreed, out_of_band)
+
+
+def welcome(
+    key: bytes, hello: CheckedHello, *, peer_id: int, max_frame: int, hello_reply_json: str
+) -> Tuple[bytes, Session]:
+    """The WELCOME frame answering a checked HELLO, and the connection's session.
+
+    Args:
+        key: The run key.
+        hello: What :func:`check_hello` returned.
+        peer_id: Identifier given to this peer.
+        max_frame: Frame limit announced to the peer.
+        hello_reply_json: The Executor's ``hello_reply``, already JSON-encoded.
+    """
     listener_nonce = os.urandom(NONCE_BYTES)
     head = json.dumps(
         {
             "protocol": _protocol.PROTOCOL_VERSION,
-            "pickle_protocol": agreed,
-            "out_of_band": out_of_band,
+            "pickle_protocol": hello.pickle_protocol,
+            "out_of_band": hello.out_of_band,
             "max_frame_size": max_frame,
             "peer_id": peer_id,
             "nonce": binascii.hexlify(listener_nonce).decode("ascii"),
-            "task_nonce": binascii.hexlify(task_nonce).decode("ascii"),
+            "task_nonce": binascii.hexlify(hello.task_nonce).decode("ascii"),
         },
         separators=(",", ":"),
     )
     # The hello_reply was encoded once by the Listener; splice it in rather than re-encode.
-    welcome = (head[:-1] + ',"hello_reply":' + hello_reply_json + "}").encode("utf-8")
+    body = (head[:-1] + ',"hello_reply":' + hello_reply_json + "}").encode("utf-8")
     session = _session(
         key,
-        task_nonce,
+        hello.task_nonce,
         listener_nonce,
         False,
-        pickle_protocol=agreed,
-        out_of_band=out_of_band,
+        pickle_protocol=hello.pickle_protocol,
+        out_of_band=hello.out_of_band,
         max_frame=max_frame,
     )
-    return _frame(key, _wire.WELCOME, welcome), session, doc
+    return _frame(key, _wire.WELCOME, body), session
+
+
+def answer_hello(
+    key: bytes,
+    header: Tuple[int, int, int, int],
+    body: Any,
+    tag: Any,
+    *,
+    peer_id: int,
+    max_frame: int,
+    hello_reply_json: str,
+) -> Tuple[bytes, Session, Dict[str, Any]]:
+    """Check a HELLO and build the WELCOME (:func:`check_hello`, then :func:`welcome`).
+
+    Returns:
+        ``(welcome frame, session, hello document)``.
+
+    Raises:
+        Rejected: Carries the error to report and the REJECT frame to send back.
+    """
+    hello = check_hello(key, header, body, tag)
+    reply, session = welcome(
+        key, hello, peer_id=peer_id, max_frame=max_frame, hello_reply_json=hello_reply_json
+    )
+    return reply, session, hello.doc

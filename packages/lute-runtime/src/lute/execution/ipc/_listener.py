@@ -314,22 +314,55 @@ class Listener(PeerHub):
                 for selector_key, _ in events:
                     if self._stopping:
                         break
-                    selector_key.data()
+                    self._guarded(selector_key.data)
                 if self._stopping:
                     break
-                if self._zmq is not None:
-                    self._zmq.poll()
-                if self.hello_reply_json is not None and self._endpoint.waiting:
-                    self._endpoint.answer_waiting()
-                self._endpoint.check_deadlines(time.monotonic())
-                if self._drain_requests > 0:
-                    self._check_idle()
+                self._guarded(self._tick)
+            self.flush_reports(time.monotonic(), final=True)
         except BaseException as error:  # never die silently: waiters and on_error learn it
             self._thread_error = error
-            self.report(None, IPCError("the IPC listener thread failed: %r" % (error,)))
+            self.report(
+                None, IPCError("the IPC listener thread failed: %r" % (error,)), limit=False
+            )
         finally:
             if self._closed:
                 self._cleanup()
+
+    def _tick(self) -> None:
+        """The work of every loop iteration besides the ready connections."""
+        if self._zmq is not None:
+            self._zmq.poll()
+        if self.hello_reply_json is not None and self._endpoint.waiting:
+            self._endpoint.answer_waiting()
+        now = time.monotonic()
+        self._endpoint.check_deadlines(now)
+        self.flush_reports(now)
+        if self._drain_requests > 0:
+            self._check_idle()
+
+    def _guarded(self, handler: Callable[[], None]) -> None:
+        """Run one handler; an unexpected error is reported and the loop carries on.
+
+        The connections handle their own errors (and close themselves on a surprise):
+        this is the last line, so that nothing a peer sends can end the thread that
+        serves every other peer.
+        """
+        try:
+            handler()
+        except Exception as error:
+            abandon = getattr(getattr(handler, "__self__", None), "abandon", None)
+            if abandon is not None:
+                try:
+                    abandon(error)  # a connection's handler: that connection is closed
+                    return
+                except Exception:
+                    pass  # reported below
+            failure = IPCError(
+                "unexpected %s in the IPC listener (%s); it carries on"
+                % (type(error).__name__, error)
+            )
+            failure.__cause__ = error
+            self.report(None, failure)
 
     def _check_idle(self) -> None:
         self._endpoint.accept_all()

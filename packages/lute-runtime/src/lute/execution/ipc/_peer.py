@@ -11,14 +11,22 @@ from __future__ import annotations
 
 import selectors
 import threading
-from typing import Any, Callable, Dict, List, Optional
+import time
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
-from lute.execution.ipc import _wire
+from lute.execution.ipc import _handshake, _wire
 from lute.execution.ipc._errors import FrameError, IPCError, PayloadError
 from lute.execution.ipc._protocol import Message
 
 #: Seconds a connection may take to send its HELLO.
 HANDSHAKE_TIMEOUT = 30.0
+#: Most connections at once that have not sent a valid HELLO yet; beyond, the oldest goes.
+MAX_UNVERIFIED = 256
+#: Errors about connections that are not (or not yet) a Task's are reported one by one
+#: up to REPORT_BURST per REPORT_INTERVAL seconds; the rest are counted, and the count is
+#: reported once the interval is over.
+REPORT_BURST = 5
+REPORT_INTERVAL = 10.0
 
 
 class Peer:
@@ -112,6 +120,9 @@ class PeerHub:
         max_frame: Largest frame body accepted (bytes).
         hello_reply_json: The hand-off document, JSON-encoded; None until it is known.
         handshake_timeout: Seconds a connection may take to send its HELLO.
+        max_unverified: Most connections at once without a valid HELLO (the oldest is
+            dropped to make room for a new one).
+        seen_nonces: The nonces of every HELLO accepted so far (a replay is refused).
     """
 
     def __init__(
@@ -127,6 +138,9 @@ class PeerHub:
         self.max_frame = max_frame
         self.hello_reply_json = hello_reply_json
         self.handshake_timeout = HANDSHAKE_TIMEOUT
+        self.max_unverified = MAX_UNVERIFIED
+        self.seen_nonces: Set[bytes] = set()
+        self._limit = _ReportLimit()
         self._on_message = on_message
         self._on_error = on_error
         self._on_connect = on_connect
@@ -161,6 +175,18 @@ class PeerHub:
         """The id the next successful handshake gets."""
         return self._next_peer_id
 
+    def welcome(self, hello: _handshake.CheckedHello) -> Tuple[bytes, _handshake.Session]:
+        """The WELCOME answering a checked HELLO, and the session, for the next peer."""
+        reply_json = self.hello_reply_json
+        assert reply_json is not None  # deferred HELLOs wait until it is set
+        return _handshake.welcome(
+            self.key,
+            hello,
+            peer_id=self._next_peer_id,
+            max_frame=self.max_frame,
+            hello_reply_json=reply_json,
+        )
+
     def deliver_batch(self, peer: Peer, body: memoryview, count: int) -> None:
         """Unpickle the messages of an authenticated BATCH frame and hand them over."""
         try:
@@ -184,7 +210,7 @@ class PeerHub:
     def deliver_message(self, peer: Peer, stream: Any, buffers: List[Any]) -> None:
         """Unpickle the message of an authenticated MESSAGE frame and hand it over."""
         try:
-            message = _wire.load_message(stream, buffers)
+            message = _wire.load_message(stream, buffers, copy=False)
         except PayloadError as error:
             self.report(peer, error)
             return
@@ -193,8 +219,27 @@ class PeerHub:
         except Exception as failure:
             self._callback_failed(peer, "on_message", failure)
 
-    def report(self, peer: Optional[Peer], error: IPCError) -> None:
-        """Hand one error to on_error (or log it)."""
+    def report(self, peer: Optional[Peer], error: IPCError, *, limit: bool = True) -> None:
+        """Hand one error to on_error (or log it).
+
+        Errors without a peer (rejected handshakes, garbage, connections dropped before
+        their HELLO...) are rate-limited unless ``limit`` is False: anyone who can
+        connect can cause them, and 10,000 of them must not become 10,000 log lines.
+        """
+        if peer is None and limit:
+            now = time.monotonic()
+            self.flush_reports(now)
+            if not self._limit.admit(error, now):
+                return
+        self._deliver_error(peer, error)
+
+    def flush_reports(self, now: float, *, final: bool = False) -> None:
+        """Report how many errors the rate limit held back, once its interval is over."""
+        summary = self._limit.summary(now, final)
+        if summary is not None:
+            self._deliver_error(None, summary)
+
+    def _deliver_error(self, peer: Optional[Peer], error: IPCError) -> None:
         if self._on_error is None:
             log_warning("LUTE IPC: %s%s" % ("" if peer is None else "%r: " % (peer,), error))
             return
@@ -218,3 +263,42 @@ class PeerHub:
         error = IPCError("%s callback raised %s: %s" % (what, type(failure).__name__, failure))
         error.__cause__ = failure
         self.report(peer, error)
+
+
+class _ReportLimit:
+    """How many errors without a peer were reported, and held back, in this interval."""
+
+    __slots__ = ("held", "last", "reported", "started")
+
+    def __init__(self) -> None:
+        self.started = -REPORT_INTERVAL  # the first error opens an interval
+        self.reported = 0
+        self.held = 0
+        self.last: Optional[IPCError] = None
+
+    def admit(self, error: IPCError, now: float) -> bool:
+        """Whether to report ``error`` now (otherwise it is counted)."""
+        if now - self.started >= REPORT_INTERVAL and not self.held:  # a new interval
+            self.started = now
+            self.reported = 0
+        if self.reported < REPORT_BURST:
+            self.reported += 1
+            return True
+        self.held += 1
+        self.last = error
+        return False
+
+    def summary(self, now: float, final: bool) -> Optional[IPCError]:
+        """The error that reports the held-back count, when the interval is over."""
+        if not self.held or not (final or now - self.started >= REPORT_INTERVAL):
+            return None
+        error = IPCError(
+            "%d more errors from connections that are not a Task's were not reported one "
+            "by one in the last %.0fs (at most %d are, per %gs); the last: %s"
+            % (self.held, now - self.started, REPORT_BURST, REPORT_INTERVAL, self.last)
+        )
+        self.started = now
+        self.reported = 0
+        self.held = 0
+        self.last = None
+        return error

@@ -10,7 +10,7 @@ import os
 import socket
 import tempfile
 import time
-from typing import TYPE_CHECKING, Any, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Set, Tuple
 
 from lute.execution.ipc import _address, _handshake, _wire
 from lute.execution.ipc._errors import FrameError, IPCError, ProtocolError
@@ -71,6 +71,8 @@ class SocketEndpoint:
         self.listener = listener
         self.transport = transport
         self.connections: Set[Connection] = set()
+        # Connections without a valid HELLO yet, oldest first (at most max_unverified).
+        self.unverified: Dict[Connection, None] = {}
         # Connections whose HELLO waits for the Listener's hello_reply (see set_hello_reply).
         self.waiting: List[Connection] = []
         self.directory: Optional[str] = None
@@ -128,6 +130,33 @@ class SocketEndpoint:
             connection = Connection(self, conn)
             self.connections.add(connection)
             self.listener.register(conn, connection.on_readable)
+            self._admit(connection)
+
+    def _admit(self, connection: Connection) -> None:
+        """Count a new connection as unverified; drop the oldest beyond the limit.
+
+        The oldest is read first: a Task's HELLO arrives right after its connect, so a
+        burst of Tasks (MPI ranks starting together) is verified rather than dropped.
+        """
+        unverified = self.unverified
+        unverified[connection] = None
+        limit = max(1, self.listener.max_unverified)
+        while len(unverified) > limit:
+            oldest = next(iter(unverified))
+            oldest.on_readable()
+            if oldest in unverified:
+                self.listener.report(
+                    None,
+                    ProtocolError(
+                        "more than %d connections without a valid HELLO at once; dropped "
+                        "the oldest" % limit
+                    ),
+                )
+                self.drop(oldest)
+
+    def verified(self, connection: Connection) -> None:
+        """The connection sent a valid HELLO: no longer counted as unverified."""
+        self.unverified.pop(connection, None)
 
     def answer_waiting(self) -> None:
         """Answer the HELLOs that arrived before the Listener had its hello_reply."""
@@ -150,8 +179,10 @@ class SocketEndpoint:
 
     def drop(self, connection: Connection) -> None:
         """Forget a connection and close its socket."""
+        connection.closed = True
         self.listener.unregister(connection.sock)
         self.connections.discard(connection)
+        self.unverified.pop(connection, None)
         connection.sock.close()
         if connection.peer is not None:
             connection.peer.connected = False
@@ -187,11 +218,14 @@ class Connection:
         self.reader = FrameReader(self._answer_hello, self._deliver)
         self.peer: Optional[Peer] = None
         self.rejected = False
+        self.closed = False
         self.deadline = time.monotonic() + self.listener.handshake_timeout
-        self.waiting_hello: Optional[Tuple[Tuple[int, int, int, int], bytes, bytes]] = None
+        self.waiting_hello: Optional[_handshake.CheckedHello] = None
 
     def on_readable(self) -> None:
         """Read what is available (up to a fair share) and act on every complete frame."""
+        if self.closed:
+            return  # dropped while its readiness was pending (e.g. to make room for others)
         try:
             if self.rejected:
                 self._discard()
@@ -217,6 +251,19 @@ class Connection:
             self.endpoint.drop(self)
         except IPCError as error:
             self.listener.report(self.peer, error)
+            self.endpoint.drop(self)
+        except Exception as error:  # whatever the peer sent, only this connection ends
+            self.abandon(error)
+
+    def abandon(self, error: Exception) -> None:
+        """Report an unexpected error while handling this connection, and close it."""
+        failure = IPCError(
+            "unexpected %s while handling a connection (%s); the connection was closed"
+            % (type(error).__name__, error)
+        )
+        failure.__cause__ = error
+        self.listener.report(self.peer, failure)
+        if self in self.endpoint.connections:
             self.endpoint.drop(self)
 
     def expire(self) -> None:
@@ -251,42 +298,42 @@ class Connection:
 
     def answer_waiting(self) -> None:
         """Answer the HELLO kept while the hello_reply was not known yet."""
-        assert self.waiting_hello is not None
-        header, body, tag = self.waiting_hello
+        hello = self.waiting_hello
+        if hello is None:
+            return
         self.waiting_hello = None
         self.reader.hello_pending = False
         try:
-            self._answer_hello(header, body, tag)
+            self._welcome(hello)
         except IPCError as error:
             self.listener.report(self.peer, error)
             self.endpoint.drop(self)
-        except (_Closed, _Lingering):
-            pass
+        except Exception as error:
+            self.abandon(error)
 
     def _answer_hello(self, header: Tuple[int, int, int, int], body: Any, tag: Any) -> None:
         listener = self.listener
+        try:
+            hello = _handshake.check_hello(listener.key, header, body, tag, listener.seen_nonces)
+        except _handshake.Rejected as rejected:
+            self._send_reject(rejected)
+            return
+        self.endpoint.verified(self)
         if listener.hello_reply_json is None:
-            # The Executor is still preparing the hand-off: keep the HELLO (the Task waits
-            # for its WELCOME) and answer once the Listener has it. No deadline meanwhile:
-            # the Executor ends this Task itself if preparation fails.
-            self.waiting_hello = (header, bytes(body), bytes(tag))
+            # The Executor is still preparing the hand-off: keep the (authenticated) HELLO,
+            # the Task waits for its WELCOME, and answer once the Listener has it. No
+            # deadline meanwhile: the Executor ends this Task itself if preparation fails.
+            self.waiting_hello = hello
             self.reader.hello_pending = True
             self.deadline = 0.0
             self.endpoint.waiting.append(self)
             return
-        try:
-            reply, session, hello = _handshake.answer_hello(
-                listener.key,
-                header,
-                body,
-                tag,
-                peer_id=listener.next_peer_id,
-                max_frame=listener.max_frame,
-                hello_reply_json=listener.hello_reply_json,
-            )
-        except _handshake.Rejected as rejected:
-            self._send_reject(rejected)
-            return
+        self._welcome(hello)
+
+    def _welcome(self, checked: _handshake.CheckedHello) -> None:
+        listener = self.listener
+        reply, session = listener.welcome(checked)
+        hello = checked.doc
         try:
             self.sock.settimeout(WELCOME_TIMEOUT)
             self.sock.sendall(reply)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
-from typing import Any, Dict, List, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from lute.execution.ipc import _address, _handshake, _wire
 from lute.execution.ipc._communicator import Communicator
@@ -14,6 +15,8 @@ from lute.execution.ipc._errors import FrameError, IPCError
 IOV_GROUP = 512
 #: Kernel send buffer requested for Task sockets: fewer wake-ups for large frames.
 SEND_BUFFER = 4 << 20
+#: Seconds between two checks of the watching thread (it wakes at once on end of stream).
+WATCH_POLL = 60.0
 
 
 def send_parts(sock: socket.socket, parts: Sequence[Any]) -> None:
@@ -104,14 +107,54 @@ class SocketCommunicator(Communicator):
         send_parts(self._sock, [hasher.digest()])
 
     def _finish(self) -> None:
+        self._abort()
+
+    def _abort(self) -> None:
         try:
-            self._sock.shutdown(socket.SHUT_WR)
+            # Both directions: the goodbye (sent before) is followed by the end of stream,
+            # and the watching thread, blocked reading its copy of the socket, wakes up.
+            self._sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass  # already gone; the goodbye was sent or the error was raised before
         self._sock.close()
 
-    def _abort(self) -> None:
-        self._sock.close()
+    def _watch(self, on_lost: Optional[Callable[[IPCError], None]]) -> None:
+        """Read the socket on a daemon thread: the Executor sends nothing after WELCOME,
+        so end of stream (or a reset) means it closed the connection or died."""
+        super()._watch(on_lost)
+        # A descriptor of its own, so closing ours never leaves the thread reading a
+        # descriptor number that a new file may reuse. Non-blocking, like ours: the
+        # flag is shared by both descriptors.
+        watcher = self._sock.dup()
+        watcher.settimeout(WATCH_POLL)
+        thread = threading.Thread(
+            target=self._watch_main, args=(watcher,), name="lute-ipc-watch", daemon=True
+        )
+        thread.start()
+
+    def _watch_main(self, watcher: socket.socket) -> None:
+        reason = ""
+        try:
+            while not reason:
+                try:
+                    data = watcher.recv(4096)
+                except socket.timeout:
+                    continue
+                except InterruptedError:  # pragma: no cover - retried by Python >= 3.5
+                    continue
+                except OSError as error:
+                    reason = "lost the connection to the Executor at %s: %s" % (
+                        self.endpoint,
+                        error,
+                    )
+                    break
+                if not data:
+                    reason = "the Executor at %s closed the connection" % self.endpoint
+                # Anything else: nothing is expected after WELCOME; a later version may
+                # send something, so it is read and ignored.
+        finally:
+            watcher.close()
+        self._executor_gone(IPCError(reason))
 
 
 def connect(

@@ -244,20 +244,28 @@ def dump_message(
     return MessagePickler(protocol, out_of_band).dump(msg)
 
 
-def load_message(stream: Any, buffers: Optional[Sequence[Any]] = None) -> Message:
+def load_message(
+    stream: Any, buffers: Optional[Sequence[Any]] = None, *, copy: bool = True
+) -> Message:
     """Unpickle an authenticated payload into a :class:`Message`.
 
+    Args:
+        stream: The pickle stream.
+        buffers: Its out-of-band buffers.
+        copy: Whether an undecodable message must copy its bytes to keep them (False
+            when they live in a buffer of their own, not in a reused receive buffer).
+
     Raises:
-        PayloadError: Unpickling failed (e.g. a module missing here) or the object is not
-            a Message.
+        UndecodableMessage: Unpickling failed (e.g. a module missing here); it holds the
+            bytes, the missing module and the signal.
+        PayloadError: The object is not a Message.
     """
     try:
         obj = pickle.loads(stream, buffers=buffers)
     except Exception as error:
-        raise PayloadError(
-            "could not unpickle a message (%s: %s); is every module its contents need "
-            "importable on this side?" % (type(error).__name__, error)
-        ) from error
+        from lute.execution.ipc._undecodable import undecodable  # only on this error path
+
+        raise undecodable(stream, buffers or (), error, copy=copy) from error
     if not isinstance(obj, Message):
         raise PayloadError("expected a lute Message, got %s" % type(obj).__name__)
     return obj

@@ -49,6 +49,15 @@ GRACE = 0.5
 POLL_BATCH = 4096
 
 
+def _unexpected(error: Exception) -> IPCError:
+    failure = IPCError(
+        "unexpected %s while handling a ZMQ message (%s); it was dropped"
+        % (type(error).__name__, error)
+    )
+    failure.__cause__ = error
+    return failure
+
+
 def _zmq_error(endpoint: str, error: Exception) -> IPCError:
     if isinstance(error, zmq.Again):
         return IPCError("the Executor at %s is not receiving (send timed out)" % endpoint)
@@ -255,7 +264,10 @@ class ZmqEndpoint:
     def _handle(self, identity: bytes, parts: List[memoryview]) -> None:
         state = self._peers.get(identity)
         if state is None:
-            self._answer_hello(identity, parts)
+            try:
+                self._answer_hello(identity, parts)
+            except Exception as error:  # whatever a stranger sends: report and carry on
+                self.listener.report(None, _unexpected(error))
             return
         if state.dead:
             return  # already reported; ignore the rest of a broken stream
@@ -263,9 +275,14 @@ class ZmqEndpoint:
         try:
             self._frame(identity, state, parts)
         except (FrameError, ProtocolError, AuthenticationError) as error:
-            state.dead = True
-            state.peer.connected = False
-            self.listener.report(state.peer, error)
+            self._give_up(state, error)
+        except Exception as error:  # only this peer's stream ends
+            self._give_up(state, _unexpected(error))
+
+    def _give_up(self, state: _RouterPeer, error: IPCError) -> None:
+        state.dead = True
+        state.peer.connected = False
+        self.listener.report(state.peer, error)
 
     def _answer_hello(self, identity: bytes, parts: List[memoryview]) -> None:
         listener = self.listener
@@ -284,15 +301,14 @@ class ZmqEndpoint:
             assert listener.hello_reply_json is not None
             if len(data) != body_end + _wire.TAG_SIZE:
                 raise FrameError("HELLO frame length does not match its header")
-            reply, session, hello = _handshake.answer_hello(
+            checked = _handshake.check_hello(
                 listener.key,
                 header,
                 data[_wire.HEADER_SIZE : body_end],
                 data[body_end:],
-                peer_id=listener.next_peer_id,
-                max_frame=listener.max_frame,
-                hello_reply_json=listener.hello_reply_json,
+                listener.seen_nonces,
             )
+            reply, session = listener.welcome(checked)
         except _handshake.Rejected as rejected:
             listener.report(None, rejected.error)
             self._send(identity, rejected.reply)
@@ -304,7 +320,7 @@ class ZmqEndpoint:
             )
             return
         self._send(identity, reply)
-        peer = listener.new_peer("zmq", hello, session.pickle_protocol, session.out_of_band)
+        peer = listener.new_peer("zmq", checked.doc, session.pickle_protocol, session.out_of_band)
         self._peers[identity] = _RouterPeer(peer, session)
 
     def _frame(self, identity: bytes, state: _RouterPeer, parts: List[memoryview]) -> None:
