@@ -12,6 +12,7 @@ from typing import Any, List
 import pytest
 
 from tests.conftest import lute_exec, popen_lute_exec, write_config
+from tests.executor.test_faults import _alive
 from tests.executor.test_run import _wait_for_status, executions
 
 
@@ -118,6 +119,10 @@ def test_a_killed_executor_leaves_a_lost_run_not_a_running_one(config: Path) -> 
     row = _wait_for_status(work, "RUNNING")
     os.kill(proc.pid, signal.SIGKILL)  # the OOM killer, a node failure
     proc.wait(timeout=30)
+    deadline = time.monotonic() + 20
+    while _alive(row["pid"]):  # the Task does not run on unsupervised
+        assert time.monotonic() < deadline, "the Task outlived its Executor"
+        time.sleep(0.05)
     [listed] = json.loads(lute_exec(["db", "list", "-w", str(work), "--json"]).stdout)
     assert listed["status"] == "LOST", listed
     assert "is gone" in listed["error"]

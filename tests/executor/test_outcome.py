@@ -108,3 +108,11 @@ def test_a_timeout_names_its_limit() -> None:
         T,
         "timed out after 3 s (task_timeout); the process ended with killed by SIGTERM",
     )
+
+
+def test_a_result_this_side_cannot_read_fails_the_run() -> None:
+    why = "the Task's result could not be read by the Executor: no module named numpy"
+    assert final_status(returncode=0, reported=C, unreadable_result=why) == (F, why)
+    # The Task's own failure stays what is recorded.
+    failed = final_status(returncode=1, reported=F, error="Traceback", unreadable_result=why)
+    assert failed == (F, "Traceback")

@@ -168,3 +168,61 @@ def test_an_after_tasklet_that_raises_keeps_the_tasks_outcome(short_tmp: Path) -
     assert "warning:" in text and "tasklet broke" in text
     report = (work / "reports" / ("Exploder_%d.html" % row["id"])).read_text()
     assert "Warnings" in report and "tasklet broke on run 12" in report
+
+
+def test_a_result_the_executor_cannot_read_is_kept_and_the_run_is_not_completed(
+    short_tmp: Path,
+) -> None:
+    """The Task's environment has a module the Executor's lacks (numpy, in real life)."""
+    task_only = short_tmp / "task-only"
+    task_only.mkdir()
+    (task_only / "lute_task_only_values.py").write_text(
+        "class Spectrum:\n    def __init__(self, peak):\n        self.peak = peak\n"
+    )
+    site = install_distribution(
+        short_tmp / "site",
+        "lute-foreign-result",
+        {
+            "lute.tasks": {"Foreign": "lute_foreign:Foreign"},
+            "lute.models": {"Foreign": "lute_foreign_models:ForeignParameters"},
+            "lute.managed_tasks": {"ForeignRunner": "lute_foreign_managed:ForeignRunner"},
+        },
+        {
+            "lute_foreign": "from lute.tasks.task import Task\n\n\nclass Foreign(Task):\n"
+            "    def _run(self):\n        from lute_task_only_values import Spectrum\n\n"
+            "        self._result.summary = {'peak': '3.2'}\n"
+            "        self._result.payload = Spectrum(3.2)\n",
+            "lute_foreign_models": "from lute.io.models.base import TaskParameters\n\n\n"
+            "class ForeignParameters(TaskParameters):\n    pass\n",
+            "lute_foreign_managed": "from lute.execution.executor import Executor\n\n"
+            "ForeignRunner = Executor('Foreign')\n"
+            "ForeignRunner.update_environment({'PYTHONPATH': %r})\n" % str(task_only),
+        },
+    )
+    config = write_config(short_tmp, "Foreign: {}\n")
+    work = short_tmp / "work"
+    done = lute_exec(
+        ["run", "-c", str(config), "-t", "ForeignRunner"], env={"PYTHONPATH": str(site)}
+    )
+    assert done.returncode == 1, done.stderr  # FAILED, never COMPLETED with nothing recorded
+    assert "lute_task_only_values" in done.stderr
+    [row] = executions(work)
+    assert row["status"] == "FAILED"
+    assert "could not be read by the Executor" in row["error"]
+    assert "lute_task_only_values" in row["error"] and "install it" in row["error"]
+    shown = json.loads(lute_exec(["db", "show", str(row["id"]), "-w", str(work), "--json"]).stdout)
+    [kept] = [r for r in shown["results"] if r["kind"] == "undecodable"]
+    assert kept["raw_size"] > 0
+    # Where the module exists, the stored bytes decode to what the Task sent.
+    import sys
+
+    from lute.execution.ipc import UndecodableMessage
+    from lute.io.db import Database
+
+    sys.path.insert(0, str(task_only))
+    try:
+        with Database(str(work / "lute.db"), readonly=True) as db:
+            message = UndecodableMessage.from_bytes(db.raw_result(kept["id"])).decode()
+    finally:
+        sys.path.remove(str(task_only))
+    assert message.signal == "TASK_RESULT" and message.contents.payload.peak == 3.2

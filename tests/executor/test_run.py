@@ -226,7 +226,7 @@ def test_list_describe_version_help() -> None:
     assert "--dry-run" in lute_exec(["run", "--help"]).stdout
     unknown = lute_exec(["runn"])
     assert unknown.returncode == 2
-    assert "invalid choice: 'runn' (choose from 'run', 'list', 'describe', 'db')" in unknown.stderr
+    assert "invalid choice: 'runn' (choose from 'run', 'list', 'describe', 'db', " in unknown.stderr
 
 
 def test_bad_config_leaves_no_task_process_behind(short_tmp: Path) -> None:

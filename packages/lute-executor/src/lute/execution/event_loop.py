@@ -155,6 +155,8 @@ class EventLoop:
             peer, error = event.data
             who = "" if peer is None else " (rank %d, pid %d)" % (peer.rank, peer.pid)
             console.line("IPC error%s: %s" % (who, error))
+            if getattr(error, "to_bytes", None) is not None:  # an UndecodableMessage
+                state.keep_undecodable(error)
             return
         peer, message = event.data
         state.peer = peer

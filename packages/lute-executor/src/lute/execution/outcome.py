@@ -75,12 +75,14 @@ def final_status(
     lost: Sequence[Tuple[int, int]] = (),
     error: Optional[str] = None,
     timeout: Optional[float] = None,
+    unreadable_result: Optional[str] = None,
 ) -> Tuple[TaskStatus, Optional[str]]:
     """Decide a run's outcome from what the Task said and how its process(es) ended.
 
     The first rule that applies wins: timed out → TIMEDOUT; cancelled by lute-exec →
     CANCELLED; a Task process whose connection ended without a goodbye → FAILED (it
-    died), unless a rank already reported FAILED; the reported status (COMPLETED with a
+    died), unless a rank already reported FAILED; a result this side could not unpickle
+    → FAILED (unless the Task failed itself); the reported status (COMPLETED with a
     non-zero exit becomes FAILED); a process killed by SIGTERM, SIGINT or SIGHUP from
     elsewhere → CANCELLED; otherwise FAILED with the exit code or signal. A timeout or a
     cancellation is recorded with its real cause, not with what the Task made of the
@@ -96,6 +98,8 @@ def final_status(
         error: What was already known to have gone wrong (kept where a rule has no
             better explanation).
         timeout: The deadline, in seconds (for the message of a timed-out run).
+        unreadable_result: Why a result the Task sent could not be unpickled here, if one
+            could not: such a run is never COMPLETED (its result would be lost silently).
 
     Returns:
         The final status and the error text recorded with it (``None`` for none).
@@ -119,6 +123,8 @@ def final_status(
             "%s ended without closing its connection (killed or crashed); the process "
             "ended with %s" % (who, how)
         )
+    if unreadable_result is not None and reported != TaskStatus.FAILED:
+        return TaskStatus.FAILED, unreadable_result
     if reported is not None:
         if reported == TaskStatus.COMPLETED and returncode != 0:
             return (

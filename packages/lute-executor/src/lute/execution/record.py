@@ -55,6 +55,8 @@ def record_outcome(state: RunState, plan: LaunchPlan) -> None:
         if state.described is not None:
             state.described.task_result = state.result
     state.flush_messages()
+    for error in state.undecodable:  # the bytes, to decode where their modules exist
+        db.add_undecodable_result(state.execution_id, error.to_bytes(), str(error))
     for warning in state.warnings:
         db.add_warning(state.execution_id, warning)
     db.set_status(

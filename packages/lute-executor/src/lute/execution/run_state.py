@@ -8,7 +8,7 @@ and the outcome rules and the record are computed from it.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 from lute.execution.console import Console
 from lute.tasks.dataclasses import DescribedAnalysis, TaskResult, TaskStatus
@@ -62,6 +62,8 @@ class RunState:
         warnings: Problems that did not change the outcome, for the record.
         lost_elsewhere: Other executions of the database this run found LOST (their
             Executors are gone); their reports are written with this run's.
+        undecodable: Results (or messages whose kind is unknown) the Executor could not
+            unpickle (``UndecodableMessage``): kept for the record, the run not COMPLETED.
     """
 
     def __init__(
@@ -100,6 +102,19 @@ class RunState:
         self.peer: Optional[Peer] = None
         self.warnings: List[str] = []
         self.lost_elsewhere: List[int] = []
+        self.undecodable: List[Any] = []
+
+    def keep_undecodable(self, error: Any) -> None:
+        """Keep a message this side could not unpickle: a result's bytes go to the record.
+
+        Args:
+            error: The :class:`~lute.execution.ipc.UndecodableMessage`.
+        """
+        if error.signal in ("TASK_RESULT", None):
+            self.undecodable.append(error)
+            return
+        # A plain message: counted and told, its text unknown.
+        self.warnings.append("a message could not be read here: %s" % error)
 
     def set_reported(self, status: TaskStatus) -> None:
         """Record a final status the Task reported (the first stands; a failure wins)."""

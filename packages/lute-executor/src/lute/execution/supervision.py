@@ -19,6 +19,7 @@ from typing import IO, Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from lute._records import Record
 from lute.execution.ipc import Listener, new_key
+from lute.settings import EXECUTOR_PID
 from lute.tasks.run import ENV_TASK_NAME
 
 __all__ = ["CLOSE_GRACE", "Event", "Launch", "TaskProcess", "describe_exit"]
@@ -237,6 +238,8 @@ class Launch:
         full_env = dict(env)
         full_env.update(self.listener.task_environment())
         full_env[ENV_TASK_NAME] = self.task_name  # the Task imports itself while we validate
+        # The Task ends when this process does (see lute.tasks.run.end_with_parent).
+        full_env[EXECUTOR_PID.name] = str(os.getpid())
         self.argv = list(argv)
         self.process = TaskProcess(argv, full_env, self.events)
         return self.process

@@ -401,6 +401,7 @@ class TaskRun:
             lost=lost,
             error=state.error,
             timeout=plan.timeout,
+            unreadable_result=unreadable_result(state.undecodable),
         )
         return status
 
@@ -408,3 +409,13 @@ class TaskRun:
 def plan_secrets(plan: LaunchPlan) -> Optional[FrozenSet[str]]:
     """The variables the validated config keeps from the Task (see ``executor_secrets``)."""
     return executor_secrets(getattr(plan.model.lute_config, "elog", None))
+
+
+def unreadable_result(undecodable: Sequence[Any]) -> Optional[str]:
+    """Why the run's result could not be read here (``None``: it could)."""
+    if not undecodable:
+        return None
+    return (
+        "the Task's result could not be read by the Executor: %s. Its bytes are kept in the "
+        "database (a result of kind 'undecodable')" % undecodable[0]
+    )

@@ -28,6 +28,9 @@ class PayloadError(IPCError):
     """An authenticated frame arrived intact but its payload could not be unpickled."""
 
 
+_STORED_MAGIC = b"LUTE-PICKLE/1\n"
+
+
 class UndecodableMessage(PayloadError):
     """An authenticated message this process cannot unpickle, kept whole.
 
@@ -70,6 +73,40 @@ class UndecodableMessage(PayloadError):
     def size(self) -> int:
         """Bytes kept: the stream and every buffer."""
         return sum(memoryview(part).nbytes for part in (self.stream, *self.buffers))
+
+    def to_bytes(self) -> bytes:
+        """The kept bytes as one value, for the database: :meth:`from_bytes` reads it.
+
+        ``LUTE-PICKLE/1``, a newline, the number of parts and each part's length (8
+        bytes, big-endian each), then the stream and the buffers one after another.
+        """
+        parts = [bytes(part) for part in (self.stream, *self.buffers)]
+        head = _STORED_MAGIC + len(parts).to_bytes(8, "big")
+        head += b"".join(len(part).to_bytes(8, "big") for part in parts)
+        return head + b"".join(parts)
+
+    @classmethod
+    def from_bytes(cls, raw: bytes, text: str = "stored undecodable message") -> UndecodableMessage:
+        """What :meth:`to_bytes` stored, to :meth:`decode` where its modules exist.
+
+        Raises:
+            ValueError: ``raw`` was not written by :meth:`to_bytes`.
+        """
+        data = bytes(raw)
+        if not data.startswith(_STORED_MAGIC):
+            raise ValueError("not a stored LUTE message (no %r header)" % _STORED_MAGIC)
+        at = len(_STORED_MAGIC)
+        count = int.from_bytes(data[at : at + 8], "big")
+        at += 8
+        lengths = [int.from_bytes(data[at + 8 * i : at + 8 * i + 8], "big") for i in range(count)]
+        at += 8 * count
+        parts = []
+        for length in lengths:
+            parts.append(data[at : at + length])
+            at += length
+        if count < 1 or at != len(data):
+            raise ValueError("a stored LUTE message of the wrong length")
+        return cls(text, stream=parts[0], buffers=parts[1:])
 
     def decode(self) -> Any:
         """Unpickle the kept bytes again (where the missing module is importable now).
