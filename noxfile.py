@@ -58,7 +58,18 @@ def models(session: nox.Session) -> None:
 @nox.session(python=NEW_PYTHONS)
 def executor(session: nox.Session) -> None:
     """All three distributions."""
-    session.install(RUNTIME, MODELS, EXECUTOR, *TEST_DEPS, "hypothesis", "numpy")
+    # The report's renderers too, so that their tests run here as in the default run.
+    session.install(
+        RUNTIME,
+        MODELS,
+        EXECUTOR,
+        *TEST_DEPS,
+        "hypothesis",
+        "numpy",
+        "matplotlib",
+        "plotly",
+        "bokeh",
+    )
     _pytest(session, "tests", "-m", "not mpi and not slow")
 
 

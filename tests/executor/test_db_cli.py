@@ -87,6 +87,8 @@ def test_show_has_messages_paths_and_counts(recorded: Path) -> None:
     text = lute_exec(["db", "show", "1", "-c", str(recorded)]).stdout
     assert "log:" in text and "report:" in text and "messages: " in text
     assert "float_var=0.01" in text
+    report = (work / "reports" / "Tester_1.html").read_text()  # the report has them too
+    assert "<h2>Messages</h2>" in report and "float_var=0.01" in report
 
 
 def test_db_subcommands_have_their_own_help() -> None:

@@ -14,7 +14,10 @@ from lute.execution.run_state import RunState
 from lute.execution.supervision import describe_exit
 from lute.tasks.dataclasses import ElogSummaryPlots, TaskResult, TaskStatus
 
-__all__ = ["record_outcome"]
+__all__ = ["REPORTED_MESSAGES", "record_outcome"]
+
+#: The last messages of a run its report shows.
+REPORTED_MESSAGES = 50
 
 
 def record_outcome(state: RunState, plan: LaunchPlan) -> None:
@@ -73,6 +76,10 @@ def record_outcome(state: RunState, plan: LaunchPlan) -> None:
             page = reporter.paths({"managed_task": state.managed_task, "id": state.execution_id})
             db.set_paths(state.execution_id, report_path=page[0])
     record = db.execution(state.execution_id).to_dict()
+    record["messages"] = [
+        {"time": m.time, "rank": m.rank, "text": m.text}
+        for m in db.last_messages(state.execution_id, REPORTED_MESSAGES)
+    ]
     record.update(
         log_path=state.log_path,
         parameters=plan.wire_parameters,

@@ -222,6 +222,18 @@ def run_page(record: Mapping[str, Any], reports_dir: str) -> str:
             % (_e(plot.get("key")), href, _e(path), href, _e(plot.get("key")))
         )
 
+    messages = execution.get("messages") or ()
+    if messages:
+        received = execution.get("messages_received") or len(messages)
+        parts.append(
+            '<h2>Messages</h2>\n<p class="muted">%d received%s</p>\n<pre>%s</pre>'
+            % (
+                received,
+                "" if received <= len(messages) else "; the last %d:" % len(messages),
+                _e("\n".join(_message_line(message) for message in messages)),
+            )
+        )
+
     parameters = execution.get("parameters")
     if isinstance(parameters, Mapping) and parameters:
         rows = [(key, _value_text(value)) for key, value in _flatten(parameters)]
@@ -229,6 +241,15 @@ def run_page(record: Mapping[str, Any], reports_dir: str) -> str:
 
     title = "%s %s" % (name, execution.get("status") or "")
     return _page(title.strip(), "\n".join(parts))
+
+
+def _message_line(message: Any) -> str:
+    """``time [rank N] text`` of a stored message (a mapping or a tuple)."""
+    if isinstance(message, Mapping):
+        time_, rank, text = message.get("time"), message.get("rank"), message.get("text")
+    else:
+        time_, rank, text = message
+    return "%s %s%s" % (format_time(time_), "" if rank is None else "[rank %s] " % rank, text)
 
 
 def index_page(entries: Sequence[Tuple[str, Mapping[str, Any]]]) -> str:
