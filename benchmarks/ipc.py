@@ -16,6 +16,9 @@ are not counted. Rows:
   times the payload is touched and freed before each size's rows (``--no-warm-memory``
   skips it): on a virtual machine the first touch of never-used guest memory costs the
   hypervisor seconds per GiB, and would otherwise land on whichever row runs first;
+* plain messages through a real ``lute-exec run`` (hooks, console, written to the
+  database in batches as they arrive), over the same run with one message, beside the
+  raw-socket baseline;
 * the import cost of a module (default ``lute.tasks.task``) on Python 3.8 beside
   ``python3.8 -c pass``, with only lute-runtime's sources on the path.
 
@@ -382,7 +385,7 @@ def main() -> None:
     parser.add_argument("--python38", help="Python 3.8 interpreter for the import rows")
     parser.add_argument(
         "--only",
-        choices=("small", "large", "import"),
+        choices=("small", "recorded", "large", "import"),
         action="append",
         help="run only these groups of rows (repeatable; default: all)",
     )
@@ -410,7 +413,7 @@ def main() -> None:
         rows.append((what, lute, raw, ratio))
         sys.stderr.write("  %s: %s | %s\n" % (what, lute, raw))
 
-    groups = set(args.only or ("small", "large", "import"))
+    groups = set(args.only or ("small", "recorded", "large", "import"))
     raw_small: Dict[str, float] = {}
     for transport in ("unix", "tcp", "zmq") if "small" in groups else ():
         if transport == "zmq" and not _have_zmq():
@@ -428,6 +431,15 @@ def main() -> None:
             f"{lute:,.0f} msg/s",
             f"{raw:,.0f} msg/s (raw {base_transport})",
             "%.2fx" % (lute / raw),
+        )
+    if "recorded" in groups:
+        flood = messages / summarize(repeat, lambda: recorded_run(messages))
+        listener = raw_small.get("unix")
+        add(
+            "%d messages through lute-exec run, recorded in the DB" % messages,
+            f"{flood:,.0f} msg/s",
+            f"{listener:,.0f} msg/s (raw unix)" if listener else "",
+            "%.2fx" % (flood / listener) if listener else "",
         )
     for size in sizes if "large" in groups else ():
         label = "%d MiB %s" % (size >> 20, payload_kind)
@@ -493,6 +505,77 @@ def main() -> None:
     )
     for line in lines:
         print("| " + " | ".join(cell.ljust(w) for cell, w in zip(line, widths)) + " |")
+
+
+FLOOD_TASK = """
+from lute.execution.ipc import Message
+from lute.tasks.task import Task
+
+
+class Flood(Task):
+    def _run(self):
+        send = self._report_to_executor
+        for i in range(int(self._task_parameters.count)):
+            send(Message(contents="message %d of the flood" % i))
+"""
+FLOOD_MODEL = """
+from lute.io.models.base import TaskParameters
+
+
+class FloodParameters(TaskParameters):
+    count: int = 1
+"""
+
+
+def recorded_run(count: int) -> float:
+    """Seconds ``count`` plain messages add to a real ``lute-exec run`` (Executor hooks,
+    console and the database's batches included), over the same run with one message.
+
+    The stored ones are checked: a run must keep every message up to its cap.
+    """
+    sys.path.insert(0, str(ROOT))
+    from lute.execution.run_state import MAX_STORED_MESSAGES
+    from tests.conftest import install_distribution, write_config
+
+    with tempfile.TemporaryDirectory(prefix="lute-flood-", dir="/tmp") as tmp:
+        base = Path(tmp)
+        site = install_distribution(
+            base / "site",
+            "lute-flood",
+            {
+                "lute.tasks": {"Flood": "lute_flood:Flood"},
+                "lute.models": {"Flood": "lute_flood_model:FloodParameters"},
+                "lute.managed_tasks": {"Flooder": "lute_flood_managed:Flooder"},
+            },
+            {
+                "lute_flood": FLOOD_TASK,
+                "lute_flood_model": FLOOD_MODEL,
+                "lute_flood_managed": "from lute.execution.executor import Executor\n"
+                "Flooder = Executor('Flood')\n",
+            },
+        )
+        config = write_config(base, "Flood: {}\n")
+        env = dict(os.environ, PYTHONPATH=str(site))
+        command = [sys.executable, "-m", "lute.execution.cli", "run", "-c", str(config)]
+        times = []
+        for n in (1, count):
+            started = time.perf_counter()
+            subprocess.run(
+                [*command, "-t", "Flooder", "Flood.count=%d" % n],
+                env=env,
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            times.append(time.perf_counter() - started)
+        from lute.io.db import Database
+
+        with Database(str(base / "work" / "lute.db"), readonly=True) as db:
+            last = db.executions(limit=1)[0]
+            stored = len(db.messages(last.id))
+        if stored != min(count, MAX_STORED_MESSAGES):
+            raise RuntimeError("only %d of %d messages were stored" % (stored, count))
+        return max(times[1] - times[0], 1e-9)
 
 
 def _have_zmq() -> bool:

@@ -27,6 +27,10 @@ from typing import List, Mapping, Optional, TextIO, Tuple
 __all__ = ["Console"]
 
 _STAMP = "%Y-%m-%d %H:%M:%S"
+#: Seconds written lines may wait in the buffers (the run's loop flushes them sooner
+#: whenever it has nothing else to do): a Task printing 100,000 lines a second must not
+#: cost two system calls per line.
+FLUSH_AFTER = 0.1
 #: Seconds between redraws of the status line (its clock ticks).
 TICK = 1.0
 #: Log lines kept while no log file is attached yet (before the run is recorded).
@@ -81,11 +85,17 @@ class Console:
         self._backlog: List[str] = []  # log lines written before a log file is attached
         self._ticker: Optional[threading.Thread] = None
         self._closed = threading.Event()
+        self._flushed = time.monotonic()
+        self._unflushed = False
+        self._pending: List[str] = []  # written to the stream in one call at each flush
+        self._pending_log: List[str] = []  # and to the log file
+        self._stamp_second = -1
+        self._stamp = ""
 
     # What the run says -------------------------------------------------------------------
     def line(self, text: str) -> None:
         """Write one line of output or information."""
-        stamp = time.strftime(_STAMP)
+        stamp = self._now()
         with self._lock:
             self._to_log("%s %s | %s\n" % (stamp, self.label, text))
             if self.live:
@@ -101,6 +111,7 @@ class Console:
             self._to_log("%s %s | %s %s %s\n" % (stamp, self.label, subject, status, text))
             prefix = "\r\033[K" if self.live else "%s " % stamp
             self._write("%s%s | %s %s %s\n" % (prefix, self.label, subject, word, text))
+            self._flush()
 
     def status(self, state: str, last_message: Optional[str] = None) -> None:
         """Update the status (a status line on a terminal; a line in the log)."""
@@ -108,11 +119,20 @@ class Console:
             self._last = last_message
         with self._lock:
             if state != self._status:
-                self._to_log("%s %s | status: %s\n" % (time.strftime(_STAMP), self.label, state))
+                self._to_log("%s %s | status: %s\n" % (self._now(), self.label, state))
             self._status = state
             if self.live:
                 self._write(self._status_text())
                 self._start_ticker()
+
+    def last_message(self, text: str) -> None:
+        """What the status line shows as the last message (drawn at the next redraw)."""
+        self._last = text
+
+    def flush(self) -> None:
+        """Write out what the buffers hold (the run's loop calls it when idle)."""
+        with self._lock:
+            self._flush()
 
     def detail(self, text: str) -> None:
         """Something the status line shows beside the status (e.g. ``4 ranks``)."""
@@ -148,14 +168,16 @@ class Console:
     def detach_log(self) -> None:
         """Stop copying lines to the log file (it is about to be closed)."""
         with self._lock:
+            self._flush()
             self._log = None
 
     def close(self) -> None:
         """Stop the ticking and end the status line (the shell prompt starts afresh)."""
         self._closed.set()
-        if self.live:
-            with self._lock:
+        with self._lock:
+            if self.live:
                 self._write("\r\033[K")
+            self._flush()
 
     # Internals ----------------------------------------------------------------------
     def _start_ticker(self) -> None:
@@ -184,27 +206,59 @@ class Console:
         last = self._last if len(self._last) <= 60 else self._last[:57] + "..."
         return "\r\033[K[%s %s] %s" % (self.label, " ".join(p for p in parts if p), last)
 
+    def _now(self) -> str:
+        """The time stamp of a line (formatted once a second: lines come by thousands)."""
+        now = time.time()
+        second = int(now)
+        if second != self._stamp_second:
+            self._stamp_second = second
+            self._stamp = time.strftime(_STAMP, time.localtime(now))
+        return self._stamp
+
     def _write(self, text: str) -> None:
-        stream = self.stream
-        if stream is None:
+        if self.stream is None:
             return
-        try:
-            stream.write(text)
-            stream.flush()
-        except (OSError, ValueError):
-            # The reader went away (a closed pipe, a lost terminal): keep running, quietly.
-            self.stream = None
+        self._pending.append(text)
+        self._unflushed = True
+        if self.live or time.monotonic() - self._flushed >= FLUSH_AFTER:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._unflushed:
+            return
+        self._unflushed = False
+        self._flushed = time.monotonic()
+        pending, self._pending = self._pending, []
+        if pending and self.stream is not None:
+            try:
+                self.stream.write("".join(pending))
+            except (OSError, ValueError):
+                # The reader went away (a closed pipe, a lost terminal): keep running.
+                self.stream = None
+        logged, self._pending_log = self._pending_log, []
+        if logged and self._log is not None:
+            try:
+                self._log.write("".join(logged))
+            except (OSError, ValueError):  # a full disk must not end the run either
+                self._log = None
+        for name in ("stream", "_log"):
+            target = getattr(self, name)
+            if target is None:
+                continue
+            try:
+                target.flush()
+            except (OSError, ValueError):  # see _write and _to_log
+                setattr(self, name, None)
 
     def _to_log(self, text: str) -> None:
         if self._log is None:
             if len(self._backlog) < _BACKLOG_LIMIT:
                 self._backlog.append(text)
             return
-        try:
-            self._log.write(text)
-            self._log.flush()
-        except (OSError, ValueError):  # a full disk must not end the run either
-            self._log = None
+        self._pending_log.append(text)
+        self._unflushed = True
+        if time.monotonic() - self._flushed >= FLUSH_AFTER:
+            self._flush()
 
 
 def _is_terminal(stream: Optional[TextIO]) -> bool:

@@ -15,7 +15,7 @@ import signal
 import subprocess
 import threading
 import time
-from typing import Any, Callable, Optional, Set
+from typing import Any, Callable, Dict, Optional, Set, Tuple
 
 from lute.execution.definition import ManagedTaskDefinition
 from lute.execution.run_signals import forward_delay
@@ -50,6 +50,7 @@ class EventLoop:
         self.definition = definition
         self._ranks: Set[int] = set()  # the Task processes heard from (MPI ranks)
         self._flush_due = 0.0  # when the oldest unwritten message must be written
+        self._hooks: Dict[str, Tuple[Any, ...]] = {}  # by signal, looked up once a run
 
     def run(self, process: TaskProcess, deadline: Optional[float]) -> int:
         """Handle events until the Task's process exits; its exit code.
@@ -71,6 +72,8 @@ class EventLoop:
             wake = beat if deadline is None else min(deadline, beat)
             if state.messages:
                 wake = min(wake, self._flush_due)
+            if self.events.empty():
+                console.flush()  # nothing else to do: what was said reaches its readers
             try:
                 event = self.events.get(timeout=max(0.0, wake - now))
             except queue.Empty:
@@ -163,7 +166,10 @@ class EventLoop:
         if self.definition.multi_rank and peer is not None and peer.peer_id not in self._ranks:
             self._ranks.add(peer.peer_id)
             console.detail("%d ranks" % len(self._ranks))
-        for hook in self.definition.hooks_for(message.signal):
+        hooks = self._hooks.get(message.signal)
+        if hooks is None:
+            hooks = self._hooks[message.signal] = tuple(self.definition.hooks_for(message.signal))
+        for hook in hooks:
             if hook(self.definition, message) is False:
                 break
 

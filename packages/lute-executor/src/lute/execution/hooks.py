@@ -33,8 +33,9 @@ def plain_message(executor: Any, msg: Message) -> None:
     state = _state(executor)
     text = msg.contents if isinstance(msg.contents, str) else repr(msg.contents)
     shown = state.add_message(text)
-    state.console.line(shown)
-    state.console.status(state.status.value, shown)
+    console = state.console
+    console.line(shown)
+    console.last_message(shown)
 
 
 def no_pickle_mode(executor: Any, msg: Message) -> None:
