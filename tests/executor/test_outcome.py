@@ -116,3 +116,11 @@ def test_a_result_this_side_cannot_read_fails_the_run() -> None:
     # The Task's own failure stays what is recorded.
     failed = final_status(returncode=1, reported=F, error="Traceback", unreadable_result=why)
     assert failed == (F, "Traceback")
+
+
+def test_a_slurm_time_limit_is_a_timeout_not_a_cancellation() -> None:
+    status, error = final_status(
+        returncode=130, reported=X, cancelled_by=TERM, slurm_time_limit=True
+    )
+    assert status is T and error is not None and "SLURM job reached its time limit" in error
+    assert final_status(returncode=130, reported=X, cancelled_by=TERM)[0] is X  # scancel

@@ -18,7 +18,7 @@ import time
 from typing import Any, Callable, Dict, Optional, Set, Tuple
 
 from lute.execution.definition import ManagedTaskDefinition
-from lute.execution.run_signals import forward_delay
+from lute.execution.run_signals import forward_delay, slurm_job_reason
 from lute.execution.run_state import RunState
 from lute.execution.supervision import Event, TaskProcess
 
@@ -124,9 +124,11 @@ class EventLoop:
         state.cancelled_by = signum
         delay = forward_delay(signum)
         if delay:
+            state.slurm_time_limit = slurm_job_reason() == "TimeLimit"
+            cause = "the job's time limit" if state.slurm_time_limit else "SLURM"
             state.console.line(
-                "received %s (SLURM signals the Task too): giving %s %g s to stop"
-                % (name, state.task_name, delay)
+                "received %s from %s (SLURM signals the Task too): giving %s %g s to stop"
+                % (name, cause, state.task_name, delay)
             )
         else:
             state.console.line("received %s: cancelling %s" % (name, state.task_name))

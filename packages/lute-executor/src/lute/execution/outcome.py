@@ -76,10 +76,12 @@ def final_status(
     error: Optional[str] = None,
     timeout: Optional[float] = None,
     unreadable_result: Optional[str] = None,
+    slurm_time_limit: bool = False,
 ) -> Tuple[TaskStatus, Optional[str]]:
     """Decide a run's outcome from what the Task said and how its process(es) ended.
 
-    The first rule that applies wins: timed out → TIMEDOUT; cancelled by lute-exec →
+    The first rule that applies wins: timed out (the run's deadline, or the SLURM job's
+    time limit) → TIMEDOUT; cancelled by lute-exec →
     CANCELLED; a Task process whose connection ended without a goodbye → FAILED (it
     died), unless a rank already reported FAILED; a result this side could not unpickle
     → FAILED (unless the Task failed itself); the reported status (COMPLETED with a
@@ -100,6 +102,7 @@ def final_status(
         timeout: The deadline, in seconds (for the message of a timed-out run).
         unreadable_result: Why a result the Task sent could not be unpickled here, if one
             could not: such a run is never COMPLETED (its result would be lost silently).
+        slurm_time_limit: The cancelling signal came from the SLURM job's time limit.
 
     Returns:
         The final status and the error text recorded with it (``None`` for none).
@@ -108,6 +111,10 @@ def final_status(
     if timed_out:
         limit = "" if timeout is None else " after %g s (task_timeout)" % timeout
         return TaskStatus.TIMEDOUT, "timed out%s; the process ended with %s" % (limit, how)
+    if cancelled_by is not None and slurm_time_limit:
+        return TaskStatus.TIMEDOUT, (
+            "timed out: the SLURM job reached its time limit; the process ended with %s" % how
+        )
     if cancelled_by is not None:
         return (
             TaskStatus.CANCELLED,

@@ -30,7 +30,14 @@ from typing import Any, Dict, Optional
 
 from lute.execution.supervision import Event
 
-__all__ = ["CANCEL_SIGNALS", "SLURM_TERM_WAIT", "Interrupted", "RunSignals", "forward_delay"]
+__all__ = [
+    "CANCEL_SIGNALS",
+    "SLURM_TERM_WAIT",
+    "Interrupted",
+    "RunSignals",
+    "forward_delay",
+    "slurm_job_reason",
+]
 
 CANCEL_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 #: Seconds a Task gets to end by itself when SLURM signalled the whole job.
@@ -43,6 +50,33 @@ class Interrupted(KeyboardInterrupt):
     def __init__(self, signum: int) -> None:
         super().__init__("received %s" % signal.Signals(signum).name)
         self.signum = signum
+
+
+def slurm_job_reason(environ: Optional[Dict[str, str]] = None) -> Optional[str]:
+    """Why SLURM signals this job: ``squeue``'s reason, ``"TimeLimit"`` at the time limit
+    (``"None"`` for ``scancel``); ``None`` when it cannot be asked.
+
+    The SIGTERM of a time limit and of ``scancel`` are alike; only the job's pending
+    reason, set by the controller before it signals, tells them apart.
+    """
+    import subprocess
+
+    env = os.environ if environ is None else environ
+    job = env.get("SLURM_JOB_ID")
+    if not job:
+        return None
+    try:
+        done = subprocess.run(
+            ["squeue", "-h", "-j", job, "-o", "%r"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    reason = done.stdout.strip()
+    return reason or None
 
 
 def forward_delay(signum: int, environ: Optional[Dict[str, str]] = None) -> float:

@@ -47,6 +47,8 @@ class RunState:
         error: What went wrong, for the record.
         returncode: The Task process's exit code.
         timed_out: The Task was stopped at its deadline.
+        slurm_time_limit: The SIGTERM that cancelled the run came from the SLURM job's
+            time limit (a TIMEDOUT run, not a CANCELLED one).
         cancelled_by: The signal that cancelled the run.
         messages: Plain messages not yet written to the database, ``(time, rank, text)``
             (the run's loop writes them in batches while the Task runs).
@@ -90,6 +92,7 @@ class RunState:
         self.error: Optional[str] = None
         self.returncode: Optional[int] = None
         self.timed_out = False
+        self.slurm_time_limit = False
         self.cancelled_by: Optional[int] = None
         self.messages: List[Tuple[float, Optional[int], str]] = []
         self.message_count = 0

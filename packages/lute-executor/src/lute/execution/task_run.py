@@ -402,6 +402,7 @@ class TaskRun:
             error=state.error,
             timeout=plan.timeout,
             unreadable_result=unreadable_result(state.undecodable),
+            slurm_time_limit=state.slurm_time_limit,
         )
         return status
 
