@@ -535,25 +535,11 @@ def recorded_run(count: int) -> float:
     """
     sys.path.insert(0, str(ROOT))
     from lute.execution.run_state import MAX_STORED_MESSAGES
-    from tests.conftest import install_distribution, write_config
+    from tests.conftest import install_task_package, write_config
 
     with tempfile.TemporaryDirectory(prefix="lute-flood-", dir="/tmp") as tmp:
         base = Path(tmp)
-        site = install_distribution(
-            base / "site",
-            "lute-flood",
-            {
-                "lute.tasks": {"Flood": "lute_flood:Flood"},
-                "lute.models": {"Flood": "lute_flood_model:FloodParameters"},
-                "lute.managed_tasks": {"Flooder": "lute_flood_managed:Flooder"},
-            },
-            {
-                "lute_flood": FLOOD_TASK,
-                "lute_flood_model": FLOOD_MODEL,
-                "lute_flood_managed": "from lute.execution.executor import Executor\n"
-                "Flooder = Executor('Flood')\n",
-            },
-        )
+        site = install_task_package(base / "site", "Flood", FLOOD_TASK, FLOOD_MODEL)
         config = write_config(base, "Flood: {}\n")
         env = dict(os.environ, PYTHONPATH=str(site))
         command = [sys.executable, "-m", "lute.execution.cli", "run", "-c", str(config)]
@@ -561,7 +547,7 @@ def recorded_run(count: int) -> float:
         for n in (1, count):
             started = time.perf_counter()
             subprocess.run(
-                [*command, "-t", "Flooder", "Flood.count=%d" % n],
+                [*command, "-t", "FloodRunner", "Flood.count=%d" % n],
                 env=env,
                 check=True,
                 stdout=subprocess.DEVNULL,

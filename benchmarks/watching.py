@@ -158,26 +158,12 @@ class TickerParameters(TaskParameters):
 
 def follow_delay(directory: Path, messages: int) -> List[Tuple[str, str, str]]:
     sys.path.insert(0, str(ROOT))
-    from tests.conftest import install_distribution, write_config
+    from tests.conftest import install_task_package, write_config
 
     base = directory / "follow"
     if base.exists():
         shutil.rmtree(base)
-    site = install_distribution(
-        base / "site",
-        "lute-ticker",
-        {
-            "lute.tasks": {"Ticker": "lute_ticker:Ticker"},
-            "lute.models": {"Ticker": "lute_ticker_model:TickerParameters"},
-            "lute.managed_tasks": {"TickerRunner": "lute_ticker_managed:TickerRunner"},
-        },
-        {
-            "lute_ticker": TICKER,
-            "lute_ticker_model": TICKER_MODEL,
-            "lute_ticker_managed": "from lute.execution.executor import Executor\n"
-            "TickerRunner = Executor('Ticker')\n",
-        },
-    )
+    site = install_task_package(base / "site", "Ticker", TICKER, TICKER_MODEL)
     config = write_config(base, "Ticker:\n  count: %d\n" % messages)
     env = dict(os.environ, PYTHONPATH=str(site))
     run = subprocess.Popen(

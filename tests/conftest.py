@@ -109,6 +109,32 @@ def install_distribution(
     return site
 
 
+def install_task_package(site: Path, task: str, task_source: str, model_source: str) -> Path:
+    """Install a facility-style package of one Task into ``site``; returns ``site``.
+
+    Its modules: ``lute_<task>`` (``task_source``, defining the Task class ``task``),
+    ``lute_<task>_model`` (``model_source``, defining ``<task>Parameters``) and
+    ``lute_<task>_managed`` (the managed task ``<task>Runner = Executor(task)``), with
+    the three entry points that make them known.
+    """
+    module = "lute_%s" % task.lower()
+    return install_distribution(
+        site,
+        "lute-%s" % task.lower(),
+        {
+            "lute.tasks": {task: "%s:%s" % (module, task)},
+            "lute.models": {task: "%s_model:%sParameters" % (module, task)},
+            "lute.managed_tasks": {task + "Runner": "%s_managed:%sRunner" % (module, task)},
+        },
+        {
+            module: task_source,
+            module + "_model": model_source,
+            module + "_managed": "from lute.execution.executor import Executor\n\n"
+            "%sRunner = Executor(%r)\n" % (task, task),
+        },
+    )
+
+
 @pytest.fixture
 def config(short_tmp: Path) -> Path:
     return write_config(short_tmp)

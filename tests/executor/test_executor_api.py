@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import io
 import os
-import pty
 import re
-import select
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -19,7 +16,7 @@ from lute.execution.console import Console
 from lute.execution.executor import Executor, ExecutorError
 from lute.io.db import Database
 from lute.tasks.dataclasses import TaskStatus
-from tests.conftest import LUTE_EXEC, install_distribution, lute_exec, write_config
+from tests.conftest import install_distribution, lute_exec, write_config
 
 
 def quiet() -> Console:
@@ -123,33 +120,11 @@ def test_results_are_posted_to_the_elog(config: Path) -> None:
 
 
 def test_terminal_gets_a_live_status_line(config: Path) -> None:
-    main, child = pty.openpty()
-    proc = subprocess.Popen(
-        [*LUTE_EXEC, "run", "-c", str(config), "-t", "Tester"],
-        stdin=child,
-        stdout=child,
-        stderr=child,
-        env=dict(os.environ),
-    )
-    os.close(child)
-    output = b""
-    while True:
-        ready, _, _ = select.select([main], [], [], 60)
-        if not ready:
-            break
-        try:
-            chunk = os.read(main, 65536)
-        except OSError:  # the child side closed
-            break
-        if not chunk:
-            break
-        output += chunk
-    assert proc.wait(timeout=60) == 0
-    os.close(main)
-    text = output.decode(errors="replace")
+    from tests.executor.test_console import run_on_a_terminal
+
+    text = run_on_a_terminal(config, [])
     # The status word may be in colour (see test_console.py).
     assert re.search(r"\r\x1b\[K\[Tester (?:\x1b\[\d+m)?(?:RUNNING|COMPLETED)", text), text
-    assert sys.platform.startswith("linux")
 
 
 def test_elog_settings_in_the_config_are_used(short_tmp: Path) -> None:
