@@ -43,6 +43,7 @@ The package, in import order (each module imports only those above it)::
     _output_writer  add_result, add_undecodable_result, add_messages, add_warning
     _queue          SLURM submissions: queue_execution, claim_queued, ...
     _reader         execution(s), parameters, results, raw_result, messages, latest_*
+    _triggers       workflow trigger rules: may a node run, given how its parents ended
 
 :class:`Database` is the writer, queue and reader mixins over one core; only this module
 combines them, and no private module imports it.
@@ -74,6 +75,8 @@ from lute.io.db._records import execution_from_row as execution_from_row
 from lute.io.db._schema import SCHEMA_VERSION
 from lute.io.db._schema import ensure_schema as ensure_schema
 from lute.io.db._supervision import HEARTBEAT_INTERVAL, HEARTBEAT_LIMIT, Supervisor, this_process
+from lute.io.db._triggers import TRIGGER_RULES
+from lute.io.db._triggers import verdict as trigger_verdict
 from lute.io.db._values import STATUSES, TERMINAL_STATUSES, PlotsRef, format_summary
 from lute.io.db._values import clean_text as clean_text
 from lute.io.db._values import decode_json as decode_json
@@ -95,6 +98,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "STATUSES",
     "TERMINAL_STATUSES",
+    "TRIGGER_RULES",
     "Database",
     "DatabaseError",
     "ExecutionRecord",
@@ -106,6 +110,7 @@ __all__ = [
     "default_db_path",
     "format_summary",
     "this_process",
+    "trigger_verdict",
 ]
 
 # The public types are documented as living here.
