@@ -27,6 +27,7 @@ V1_EXECUTION_COLUMNS = (
     " config_path"
 )
 TABLES = ("executions", "parameters", "parameter_values", "task_results", "results", "messages")
+WORKFLOW_TABLES = ("workflows", "workflow_nodes", "workflow_executions", "execution_parents")
 
 
 def build_v1(path: str) -> None:
@@ -119,7 +120,7 @@ def test_upgrade_keeps_every_row_and_the_id_sequences(v1_path: str) -> None:
     assert snapshot(v1_path) == before
     conn = sqlite3.connect(v1_path)
     try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
         # Before version 2 every received message was stored.
@@ -291,9 +292,9 @@ def test_many_processes_opening_a_schema_1_file_at_once_upgrade_it_once(v1_path:
     assert snapshot(v1_path) == before
     conn = sqlite3.connect(v1_path)
     try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
     finally:
         conn.close()
     # No half-built table is left behind.
-    assert sorted(tables) == sorted([*TABLES, "sqlite_sequence", "submissions"])
+    assert sorted(tables) == sorted([*TABLES, "sqlite_sequence", "submissions", *WORKFLOW_TABLES])

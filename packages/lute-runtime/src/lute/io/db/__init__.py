@@ -29,6 +29,7 @@ The package, in import order (each module imports only those above it)::
 
     _connect        connections, journal mode, busy retry, DatabaseError
     _values         Python values -> stored text (JSON, summaries, statuses, runs, times)
+    _triggers       workflow trigger rules: may a node run, given how its parents ended
     _tables         the current schema's tables, indexes and views, as SQL
     _migrations     upgrades of older files to the current schema
     _schema         creating or upgrading the schema of a file
@@ -42,8 +43,9 @@ The package, in import order (each module imports only those above it)::
     _writer         start_execution, set_status, heartbeat, set_paths, mark_lost
     _output_writer  add_result, add_undecodable_result, add_messages, add_warning
     _queue          SLURM submissions: queue_execution, claim_queued, ...
+    _workflow_records  WorkflowRecord, WorkflowNodeRecord, Upstream; an execution's upstream
+    _workflows      workflows: their nodes, executions; refusing one whose upstream failed
     _reader         execution(s), parameters, results, raw_result, messages, latest_*
-    _triggers       workflow trigger rules: may a node run, given how its parents ended
 
 :class:`Database` is the writer, queue and reader mixins over one core; only this module
 combines them, and no private module imports it.
@@ -88,6 +90,8 @@ from lute.io.db._values import run_columns as run_columns
 from lute.io.db._values import to_json_data as to_json_data
 from lute.io.db._values import utc_from_epoch as utc_from_epoch
 from lute.io.db._values import utc_now as utc_now
+from lute.io.db._workflow_records import Upstream, WorkflowNodeRecord, WorkflowRecord
+from lute.io.db._workflows import WorkflowsMixin
 from lute.io.db._writer import WriterMixin
 
 __all__ = [
@@ -107,6 +111,9 @@ __all__ = [
     "ResultRecord",
     "SubmissionRecord",
     "Supervisor",
+    "Upstream",
+    "WorkflowNodeRecord",
+    "WorkflowRecord",
     "default_db_path",
     "format_summary",
     "this_process",
@@ -122,6 +129,9 @@ for _public in (
     ResultRecord,
     SubmissionRecord,
     Supervisor,
+    Upstream,
+    WorkflowNodeRecord,
+    WorkflowRecord,
 ):
     _public.__module__ = __name__
 del _public
@@ -138,7 +148,7 @@ def default_db_path(work_dir: str) -> str:
 # their own signatures and docstrings (help(), inspect, mypy), where forwarding methods
 # would repeat each of them. The mixins add behaviour only; the state (connection, lock,
 # fork check) lives once, in the DatabaseCore they share.
-class Database(QueueMixin, OutputWriterMixin, WriterMixin, ReaderMixin):
+class Database(WorkflowsMixin, QueueMixin, OutputWriterMixin, WriterMixin, ReaderMixin):
     """A connection to one results database file, safe to share between threads.
 
     Args:

@@ -18,6 +18,7 @@ from lute.io.db._tables import (
     TASK_RESULT_INDEXES,
     TASK_RESULTS,
     VIEWS,
+    WORKFLOWS,
 )
 
 __all__ = ["MIGRATIONS"]
@@ -74,6 +75,10 @@ _V2 = [
     *VIEWS,
 ]
 
+# Version 3: workflows, their nodes, executions and each execution's parents (new
+# tables only).
+_V3 = [*WORKFLOWS]
+
 # version reached -> statements that take the previous version there. Version 1 is
 # created only by the schema-1 code; a new file gets the current schema directly.
-MIGRATIONS: Dict[int, Sequence[str]] = {2: _V2}
+MIGRATIONS: Dict[int, Sequence[str]] = {2: _V2, 3: _V3}

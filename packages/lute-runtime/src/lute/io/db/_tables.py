@@ -21,9 +21,10 @@ __all__ = [
     "TASK_RESULTS",
     "TASK_RESULT_INDEXES",
     "VIEWS",
+    "WORKFLOWS",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _STATUS_LIST = "(%s)" % ",".join("'%s'" % name for name in STATUSES)
 
@@ -94,6 +95,62 @@ SUBMISSIONS = """
         description     TEXT
     )
     """
+
+# Workflows (lute-exec workflow submit): one row per submission of a DAG file; a
+# resubmission links to the workflow whose unfinished part it runs again.
+WORKFLOWS: Tuple[str, ...] = (
+    """
+    CREATE TABLE workflows (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        name            TEXT NOT NULL,
+        created         TEXT NOT NULL,
+        resubmission_of INTEGER REFERENCES workflows (id),
+        dag_path        TEXT,
+        config_path     TEXT,
+        host            TEXT,
+        user            TEXT,
+        command         TEXT,
+        cancelled       TEXT
+    )
+    """,
+    # Each node: its managed task, rule, parents (a JSON list of node names) and the
+    # --dependency its jobs were submitted with.
+    """
+    CREATE TABLE workflow_nodes (
+        workflow_id     INTEGER NOT NULL REFERENCES workflows (id) ON DELETE CASCADE,
+        node            TEXT NOT NULL,
+        position        INTEGER NOT NULL,
+        managed_task    TEXT NOT NULL,
+        trigger_rule    TEXT NOT NULL,
+        parents         TEXT NOT NULL,
+        run_dependent   INTEGER NOT NULL,
+        dependency      TEXT,
+        PRIMARY KEY (workflow_id, node)
+    ) WITHOUT ROWID
+    """,
+    # The executions of each node (those it queued and, for a resubmission, the
+    # completed ones it keeps).
+    """
+    CREATE TABLE workflow_executions (
+        workflow_id     INTEGER NOT NULL,
+        node            TEXT NOT NULL,
+        execution_id    INTEGER NOT NULL REFERENCES executions (id) ON DELETE CASCADE,
+        PRIMARY KEY (workflow_id, execution_id),
+        FOREIGN KEY (workflow_id, node)
+            REFERENCES workflow_nodes (workflow_id, node) ON DELETE CASCADE
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX workflow_executions_execution ON workflow_executions (execution_id)",
+    # Which executions each execution follows: run 17's index step, run 17's peak
+    # finding; a merge, every run's.
+    """
+    CREATE TABLE execution_parents (
+        execution_id    INTEGER NOT NULL REFERENCES executions (id) ON DELETE CASCADE,
+        parent_id       INTEGER NOT NULL REFERENCES executions (id) ON DELETE CASCADE,
+        PRIMARY KEY (execution_id, parent_id)
+    ) WITHOUT ROWID
+    """,
+)
 
 # One row per reported TaskResult (its payload and status), or per result the Executor
 # received but could not decode (raw holds its bytes, error why).
@@ -195,5 +252,6 @@ SCHEMA: Tuple[str, ...] = (
     )
     """,
     "CREATE INDEX messages_execution ON messages (execution_id, id)",
+    *WORKFLOWS,
     *VIEWS,
 )
