@@ -9,7 +9,7 @@ from typing import Any, Dict, Optional
 import pydantic
 import pytest
 
-from lute.io.db import Database
+from lute.io.db import Database, PendingResult, pending_results
 from lute.io.models import tests as test_models
 from lute.io.models.base import AnalysisHeader, Field, TaskParameters
 from lute.io.models.describe import describe_model
@@ -142,6 +142,28 @@ def test_read_output_without_matching_result_names_the_fix(tmp_path: Path) -> No
     message = str(caught.value)
     assert "no COMPLETED result of Task TestWriteOutput for experiment 'TST12345' run 12" in message
     assert "run TestWriteOutput (managed task WriteTester) first" in message
+
+
+def test_an_upstream_result_still_to_come_stands_in_as_a_placeholder(tmp_path: Path) -> None:
+    _record(tmp_path, "TestWriteOutput", "/data/r12-old.txt")  # an earlier run's: not used
+    with pending_results({"TestWriteOutput": "write"}) as handed:
+        model = test_models.TestReadOutputParameters(lute_config=_header(tmp_path))
+        other = test_models.TestWriteOutputParameters(lute_config=_header(tmp_path))
+    assert isinstance(model.in_file, PendingResult)
+    assert model.in_file == "<result of TestWriteOutput (node write), at run time>"
+    assert (model.in_file.task_name, model.in_file.node) == ("TestWriteOutput", "write")
+    assert handed == [model.in_file]
+    assert other.outfile_name.endswith("test_output_TST12345_r0012.txt")
+    # Outside the block the database answers again.
+    assert test_models.TestReadOutputParameters(lute_config=_header(tmp_path)).in_file == (
+        "/data/r12-old.txt"
+    )
+
+
+def test_a_pending_result_of_another_task_is_still_looked_up(tmp_path: Path) -> None:
+    with pending_results({"Optimize": "opt"}), pytest.raises(pydantic.ValidationError) as caught:
+        test_models.TestReadOutputParameters(lute_config=_header(tmp_path))
+    assert "no results database at" in str(caught.value)
 
 
 def test_explicit_value_skips_the_database(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import os
 import re
 import sys
@@ -286,3 +287,16 @@ def test_exactly_one_of_many_jobs_claims_a_row(db: Database) -> None:
     # The winner has exited: the claimed execution is now LOST.
     record = db.execution(execution_id)
     assert record.status == "LOST" and record.supervisor_pid == winners[0]["pid"]
+
+
+def test_the_claim_records_the_parameters_the_job_validated(db: Database) -> None:
+    execution_id = queue(db, parameters={"in_file": "<pending>", "n": 1})
+    before = db.execution(execution_id)
+    ids = db.claim_queued(execution_id, parameters={"in_file": "/data/r12.txt", "n": 1})
+    assert db.parameters(execution_id) == {"in_file": "/data/r12.txt", "n": 1}
+    assert ids.parameters_id is not None and before.status == "QUEUED"
+    found = db.executions(status="PENDING")
+    assert [record.id for record in found] == [execution_id]
+    with sqlite3.connect(db.path) as conn:
+        leaves = dict(conn.execute("SELECT path, value FROM parameter_values"))
+    assert leaves == {"in_file": '"/data/r12.txt"', "n": "1"}

@@ -314,11 +314,14 @@ class TaskRun:
         """The execution's row: a new one, or the QUEUED one a SLURM job claims."""
         state = self.state
         if self._claim is not None:
+            # The parameters validated now: the queued ones may lack what only the run
+            # can know (an upstream node's result).
             return db.claim_queued(
                 self._claim,
                 host=socket.gethostname(),
                 environment=plan.environment_record(),
                 versions=plan.versions(),
+                parameters=plan.wire_parameters,
             )
         return db.start_execution(
             managed_task=state.managed_task,

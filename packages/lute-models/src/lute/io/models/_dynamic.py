@@ -5,9 +5,11 @@ A :class:`DynamicDefault` is written as a field's default in a model class body:
     out_file: str = template_default("{work_dir}/out_r{run:04d}.h5")
 
 While the class is created, :func:`install_dynamic_defaults` replaces it with an ordinary
-``Field(None, validate_default=True, ...)`` and a "before" field validator that computes
+``Field(None, validate_default=True, ...)`` and a "wrap" field validator that computes
 the value whenever the field is unset (``None`` or ``""``). The computed value is then
-validated against the field's type like any other value.
+validated against the field's type like any other value -- except the placeholder of a
+result still to come (:class:`lute.io.db.PendingResult`, while a workflow is checked
+before it is queued), which stands in unvalidated.
 """
 
 from __future__ import annotations
@@ -54,14 +56,20 @@ def is_unset(value: Any) -> bool:
 
 
 def _make_validator(default: DynamicDefault, field_name: str) -> Any:
-    def fill_default(cls: type, value: Any, info: Any) -> Any:
+    def fill_default(cls: type, value: Any, handler: Any, info: Any) -> Any:
         if not is_unset(value):
-            return value
-        return default.compute(dict(info.data), field_name, cls)
+            return handler(value)
+        from lute.io.db import UpstreamPending
+
+        try:
+            computed = default.compute(dict(info.data), field_name, cls)
+        except UpstreamPending as pending:
+            return pending.value
+        return handler(computed)
 
     fill_default.__name__ = "lute_default__%s" % field_name
     fill_default.__qualname__ = fill_default.__name__
-    return field_validator(field_name, mode="before")(classmethod(fill_default))
+    return field_validator(field_name, mode="wrap")(classmethod(fill_default))
 
 
 def install_dynamic_defaults(namespace: MutableMapping[str, Any]) -> None:

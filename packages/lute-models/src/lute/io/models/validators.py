@@ -105,7 +105,17 @@ def _latest(
     same_run: bool,
     hint: Optional[str],
 ) -> Any:
-    """``Database.<method>(task_name, ...)`` for this header, or a ``ValueError``."""
+    """``Database.<method>(task_name, ...)`` for this header, or a ``ValueError``.
+
+    Raises:
+        lute.io.db.UpstreamPending: While a workflow is checked before it is queued,
+            for a Task an upstream node will run (its result is still to come).
+    """
+    from lute.io.db import UpstreamPending, pending_result
+
+    pending = pending_result(task_name)
+    if pending is not None:
+        raise UpstreamPending(pending)
     hint = hint or "run %s first" % task_name
     experiment = header.experiment if same_run else None
     run = header.run if same_run else None

@@ -29,6 +29,7 @@ The package, in import order (each module imports only those above it)::
 
     _connect        connections, journal mode, busy retry, DatabaseError
     _values         Python values -> stored text (JSON, summaries, statuses, runs, times)
+    _pending        results still to come, while a workflow is checked before it is queued
     _triggers       workflow trigger rules: may a node run, given how its parents ended
     _tables         the current schema's tables, indexes and views, as SQL
     _migrations     upgrades of older files to the current schema
@@ -69,6 +70,7 @@ from lute.io.db._output_writer import OutputWriterMixin
 from lute.io.db._outputs import RESULT_COLUMNS as RESULT_COLUMNS
 from lute.io.db._outputs import MessageRecord, ResultRecord
 from lute.io.db._outputs import result_from_row as result_from_row
+from lute.io.db._pending import PendingResult, UpstreamPending, pending_result, pending_results
 from lute.io.db._queue import QueueMixin
 from lute.io.db._reader import ReaderMixin
 from lute.io.db._records import EXECUTION_COLUMNS as EXECUTION_COLUMNS
@@ -107,15 +109,19 @@ __all__ = [
     "DatabaseError",
     "ExecutionRecord",
     "MessageRecord",
+    "PendingResult",
     "PlotsRef",
     "ResultRecord",
     "SubmissionRecord",
     "Supervisor",
     "Upstream",
+    "UpstreamPending",
     "WorkflowNodeRecord",
     "WorkflowRecord",
     "default_db_path",
     "format_summary",
+    "pending_result",
+    "pending_results",
     "this_process",
     "trigger_verdict",
 ]
@@ -130,6 +136,8 @@ for _public in (
     SubmissionRecord,
     Supervisor,
     Upstream,
+    UpstreamPending,
+    PendingResult,
     WorkflowNodeRecord,
     WorkflowRecord,
 ):

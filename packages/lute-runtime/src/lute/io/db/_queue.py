@@ -34,9 +34,11 @@ from lute.io.db._supervision import Supervisor, host_name
 from lute.io.db._values import utc_now
 from lute.io.db._writer import (
     ExecutionRow,
+    ParameterRows,
     current_user,
     insert_execution,
     lost_to_record,
+    replace_parameters,
     supervisor_columns,
 )
 
@@ -234,11 +236,13 @@ class QueueMixin(DatabaseCore):
         log_path: Optional[str] = None,
         report_path: Optional[str] = None,
         supervisor: Optional[Supervisor] = None,
+        parameters: Optional[Mapping[str, Any]] = None,
     ) -> RowIds:
         """Start a QUEUED execution: what the job calls instead of :meth:`start_execution`.
 
         The execution becomes PENDING, supervised by this process (as
-        :meth:`start_execution` records it), with the parameters it was queued with.
+        :meth:`start_execution` records it), with the parameters it was queued with or
+        those the job validated.
         Executions whose Executor is gone are recorded LOST in the same transaction.
 
         Args:
@@ -254,6 +258,9 @@ class QueueMixin(DatabaseCore):
             log_path: The run's log file, if known.
             report_path: The run's report, if known.
             supervisor: The supervising Executor process (this process when ``None``).
+            parameters: The parameters the job validated, replacing those it was queued
+                with (a value only the run could know, an upstream node's result); the
+                queued ones when ``None``.
 
         Returns:
             ``RowIds(execution_id, parameters_id, db_path)`` to hand to the Task.
@@ -295,6 +302,7 @@ class QueueMixin(DatabaseCore):
             what = f"execution {key}"
 
         lost = lost_to_record(self)
+        validated = None if parameters is None else ParameterRows(parameters)
 
         def body(conn: sqlite3.Connection) -> Tuple[int, int]:
             record_lost(conn, lost)
@@ -325,8 +333,11 @@ class QueueMixin(DatabaseCore):
             conn.execute(
                 f"UPDATE executions SET {assignments} WHERE id = ?", (*columns_set.values(), row_id)
             )
-            parameters = conn.execute("SELECT id FROM parameters WHERE execution_id = ?", (row_id,))
-            return int(row_id), int(parameters.fetchone()[0])
+            found = conn.execute("SELECT id FROM parameters WHERE execution_id = ?", (row_id,))
+            parameters_id = int(found.fetchone()[0])
+            if validated is not None:
+                replace_parameters(conn, parameters_id, validated)
+            return int(row_id), parameters_id
 
         claimed, parameters_id = self._write(f"claim {what}", body)
         return RowIds(execution_id=claimed, parameters_id=parameters_id, db_path=self._path)

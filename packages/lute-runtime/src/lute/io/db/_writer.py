@@ -44,10 +44,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "ExecutionRow",
+    "ParameterRows",
     "WriterMixin",
     "current_user",
     "insert_execution",
     "lost_to_record",
+    "replace_parameters",
     "supervisor_columns",
 ]
 
@@ -121,8 +123,31 @@ class ExecutionRow:
             "log_path": optional_text(log_path, "log_path"),
             "report_path": optional_text(report_path, "report_path"),
         }
+        self.parameter_rows = ParameterRows(model)
+
+
+class ParameterRows:
+    """A validated model as stored: whole (JSON) and one row per leaf parameter."""
+
+    __slots__ = ("leaves", "model_json")
+
+    def __init__(self, model: Mapping[str, Any]) -> None:
         self.model_json = dump_json(model)
         self.leaves = flatten_parameters(model)
+
+
+def _insert_leaves(conn: sqlite3.Connection, parameters_id: int, rows: ParameterRows) -> None:
+    conn.executemany(
+        "INSERT INTO parameter_values (parameters_id, path, value) VALUES (?, ?, ?)",
+        [(parameters_id, path, value) for path, value in rows.leaves],
+    )
+
+
+def replace_parameters(conn: sqlite3.Connection, parameters_id: int, rows: ParameterRows) -> None:
+    """Store ``rows`` as the parameters ``parameters_id`` (a queued execution's, claimed)."""
+    conn.execute("UPDATE parameters SET model = ? WHERE id = ?", (rows.model_json, parameters_id))
+    conn.execute("DELETE FROM parameter_values WHERE parameters_id = ?", (parameters_id,))
+    _insert_leaves(conn, parameters_id, rows)
 
 
 def insert_execution(
@@ -142,13 +167,10 @@ def insert_execution(
     execution_id = int(cursor.lastrowid)  # type: ignore[arg-type]
     cursor = conn.execute(
         "INSERT INTO parameters (execution_id, model) VALUES (?, ?)",
-        (execution_id, row.model_json),
+        (execution_id, row.parameter_rows.model_json),
     )
     parameters_id = int(cursor.lastrowid)  # type: ignore[arg-type]
-    conn.executemany(
-        "INSERT INTO parameter_values (parameters_id, path, value) VALUES (?, ?, ?)",
-        [(parameters_id, path, value) for path, value in row.leaves],
-    )
+    _insert_leaves(conn, parameters_id, row.parameter_rows)
     return execution_id, parameters_id
 
 
