@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Tuple
 
 from lute.execution.cli._common import error
 from lute.execution.outcome import EXIT_CANCELLED, EXIT_USAGE
@@ -55,6 +55,14 @@ def add_parser(sub: Any) -> None:
         "scripts pass; default: a new execution)",
     )
     parser.add_argument(
+        "--db",
+        dest="claim_db",
+        metavar="PATH",
+        help="with --claim: the results database holding EXECUTION; the claim is then "
+        "checked before the config is read (a workflow node whose upstream failed is "
+        "recorded CANCELLED and not run) and a failure to start is recorded on it",
+    )
+    parser.add_argument(
         "--kill-grace",
         type=_positive,
         metavar="SECONDS",
@@ -85,6 +93,35 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, on_launched: Optional[Callable[[], None]]) -> int:
+    claimed = args.claim is not None and args.claim_db is not None
+    if args.claim_db is not None and args.claim is None:
+        return error("--db names the database of --claim's execution; give --claim too")
+    if claimed:
+        from lute.execution.cli._claim import refusal
+        from lute.io.db import DatabaseError
+
+        try:
+            refused = refusal(args.claim_db, args.claim)
+        except DatabaseError as failure:
+            return error(str(failure))
+        if refused is not None:
+            sys.stderr.write(
+                "lute-exec: execution %d recorded CANCELLED, not run: %s\n" % (args.claim, refused)
+            )
+            return EXIT_CANCELLED
+    code, why = _run_claimed(args, on_launched)
+    if why is not None and claimed:
+        from lute.execution.cli._claim import record_not_started
+
+        status = "CANCELLED" if code == EXIT_CANCELLED else "FAILED"
+        record_not_started(args.claim_db, args.claim, why, status)
+    return code
+
+
+def _run_claimed(
+    args: argparse.Namespace, on_launched: Optional[Callable[[], None]]
+) -> Tuple[int, Optional[str]]:
+    """The exit code, and why the run never started (``None``: it did, or a dry run)."""
     from lute.execution.environments import EnvironmentError_
     from lute.execution.errors import ExecutorError
     from lute.execution.mpi import MPILaunchError
@@ -95,7 +132,7 @@ def _run(args: argparse.Namespace, on_launched: Optional[Callable[[], None]]) ->
     try:
         executor = get_managed_task(args.managed_task)
     except ManagedTaskNotFound as failure:
-        return error(str(failure))
+        return error(str(failure)), str(failure)
     try:
         status = executor.execute_task(
             args.config,
@@ -113,11 +150,11 @@ def _run(args: argparse.Namespace, on_launched: Optional[Callable[[], None]]) ->
         sys.stderr.write(
             "lute-exec: %sinterrupted before the Task was running; nothing recorded\n" % why
         )
-        return EXIT_CANCELLED
+        return EXIT_CANCELLED, "%sinterrupted before the Task was running" % why
     except (ExecutorError, EnvironmentError_, MPILaunchError, DatabaseError, OSError) as failure:
-        return error(str(failure))
+        return error(str(failure)), str(failure)
     except LookupError as failure:  # an unknown Task or parameter model
-        return error(str(failure))
+        return error(str(failure)), str(failure)
     except Exception as failure:
         # Imported only now: pydantic and the models load while the Task starts up.
         from lute.io.config import ConfigError
@@ -125,7 +162,7 @@ def _run(args: argparse.Namespace, on_launched: Optional[Callable[[], None]]) ->
         if not isinstance(failure, ConfigError):
             raise
         sys.stderr.write("%s\n" % failure)
-        return EXIT_USAGE
+        return EXIT_USAGE, "the config did not validate:\n%s" % failure
     if args.dry_run:
-        return 0
-    return exit_code_for_status(status)
+        return 0, None
+    return exit_code_for_status(status), None
