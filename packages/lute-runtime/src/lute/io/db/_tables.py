@@ -110,6 +110,7 @@ WORKFLOWS: Tuple[str, ...] = (
         host            TEXT,
         user            TEXT,
         command         TEXT,
+        description     TEXT,
         cancelled       TEXT
     )
     """,

@@ -29,7 +29,8 @@ __all__ = [
 ]
 
 WORKFLOW_COLUMNS = (
-    "id, name, created, resubmission_of, dag_path, config_path, host, user, command, cancelled"
+    "id, name, created, resubmission_of, dag_path, config_path, host, user, command,"
+    " description, cancelled"
 )
 # The execution columns, of the table aliased "e".
 PREFIXED_SELECT = ", ".join("e." + name.strip() for name in EXECUTION_SELECT.split(","))
@@ -49,6 +50,8 @@ class WorkflowRecord(FrozenRecord):
         host: Host it was submitted from.
         user: Who submitted it.
         command: The command line.
+        description: What it was submitted with (JSON text: runs, overrides, options),
+            for a resubmission to start from.
         cancelled: UTC ISO-8601 time ``lute-exec workflow cancel`` ended it, if it did.
     """
 
@@ -62,6 +65,7 @@ class WorkflowRecord(FrozenRecord):
         "host",
         "user",
         "command",
+        "description",
         "cancelled",
     )
     __slots__ = _FIELDS
@@ -74,6 +78,7 @@ class WorkflowRecord(FrozenRecord):
     host: Optional[str]
     user: Optional[str]
     command: Optional[str]
+    description: Optional[str]
     cancelled: Optional[str]
 
     def __init__(self, *values: Any) -> None:

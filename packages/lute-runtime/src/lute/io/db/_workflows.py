@@ -55,6 +55,7 @@ class WorkflowsMixin(DatabaseCore):
         dag_path: Optional[str] = None,
         config_path: Optional[str] = None,
         command: Optional[str] = None,
+        description: Optional[str] = None,
         resubmission_of: Optional[int] = None,
     ) -> int:
         """Record a new workflow, to add nodes and executions to; its id.
@@ -67,6 +68,7 @@ class WorkflowsMixin(DatabaseCore):
             optional_text(dag_path, "dag_path"),
             optional_text(config_path, "config_path"),
             optional_text(command, "command"),
+            optional_text(description, "description"),
         )
         earlier = (
             None if resubmission_of is None else execution_key(resubmission_of, "resubmission_of")
@@ -77,7 +79,7 @@ class WorkflowsMixin(DatabaseCore):
                 _require_workflow(conn, earlier, self._path)
             cursor = conn.execute(
                 "INSERT INTO workflows (name, created, resubmission_of, dag_path, config_path,"
-                " host, user, command) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " host, user, command, description) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     values[0],
                     utc_now(),
@@ -87,6 +89,7 @@ class WorkflowsMixin(DatabaseCore):
                     host_name(),
                     current_user(),
                     values[3],
+                    values[4],
                 ),
             )
             return int(cursor.lastrowid)  # type: ignore[arg-type]
