@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import os
 import re
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
