@@ -93,7 +93,7 @@ def test_newer_schema_version_is_a_clear_error(db_path: str) -> None:
     conn.execute("PRAGMA user_version=%d" % (SCHEMA_VERSION + 1))
     conn.close()
     for readonly in (False, True):
-        with pytest.raises(DatabaseError, match="schema version 3, newer than version 2") as info:
+        with pytest.raises(DatabaseError, match="schema version 4, newer than version 3") as info:
             Database(db_path, readonly=readonly)
         assert db_path in str(info.value)
 

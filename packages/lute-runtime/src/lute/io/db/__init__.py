@@ -21,6 +21,9 @@ Reader side (a validator)::
     with Database(path, readonly=True) as db:
         result = db.latest_result("FindPeaks", experiment="xpp1234", run=12)
 
+    # or as validators written for the original LUTE do:
+    out_file = read_latest_db_entry(work_dir, "FindPeaks", "out_file")
+
 Many processes may write one file at the same time: every write is one short
 ``BEGIN IMMEDIATE`` transaction, retried with jittered back-off while the file is locked,
 within ``timeout`` seconds. A :class:`Database` object may be shared between threads.
@@ -43,6 +46,8 @@ The package, in import order (each module imports only those above it)::
     _output_writer  add_result, add_undecodable_result, add_messages, add_warning
     _queue          SLURM submissions: queue_execution, claim_queued, ...
     _reader         execution(s), parameters, results, raw_result, messages, latest_*
+    _latest_entry   read_latest_db_entry, the original LUTE's reader, on this schema
+    _import_original  import_original: an original LUTE database's executions, added here
 
 :class:`Database` is the writer, queue and reader mixins over one core; only this module
 combines them, and no private module imports it.
@@ -62,6 +67,8 @@ from lute.io.db._connect import apply_journal_mode as apply_journal_mode
 from lute.io.db._connect import connect as connect
 from lute.io.db._connect import resolve_journal_mode as resolve_journal_mode
 from lute.io.db._connect import retry_busy as retry_busy
+from lute.io.db._import_original import ImportMixin
+from lute.io.db._latest_entry import read_latest_db_entry
 from lute.io.db._output_writer import OutputWriterMixin
 from lute.io.db._outputs import RESULT_COLUMNS as RESULT_COLUMNS
 from lute.io.db._outputs import MessageRecord, ResultRecord
@@ -105,6 +112,7 @@ __all__ = [
     "Supervisor",
     "default_db_path",
     "format_summary",
+    "read_latest_db_entry",
     "this_process",
 ]
 
@@ -133,7 +141,7 @@ def default_db_path(work_dir: str) -> str:
 # their own signatures and docstrings (help(), inspect, mypy), where forwarding methods
 # would repeat each of them. The mixins add behaviour only; the state (connection, lock,
 # fork check) lives once, in the DatabaseCore they share.
-class Database(QueueMixin, OutputWriterMixin, WriterMixin, ReaderMixin):
+class Database(ImportMixin, QueueMixin, OutputWriterMixin, WriterMixin, ReaderMixin):
     """A connection to one results database file, safe to share between threads.
 
     Args:
