@@ -43,7 +43,8 @@ def _check_header(path: str, version: int, app_id: int) -> None:
 def _original_lute(conn: sqlite3.Connection, path: str) -> None:
     """Refuse a database of the original LUTE, saying how to bring its history here."""
     found = conn.execute(
-        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('gen_cfg', 'exec_cfg')"
+        "SELECT count(*) FROM sqlite_master"
+        " WHERE type = 'table' AND name IN ('gen_cfg', 'exec_cfg')"
     ).fetchone()[0]
     if found:
         raise DatabaseError(
