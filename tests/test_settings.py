@@ -16,6 +16,8 @@ NOT_VARIABLES = {
     "LUTE_SIGNALS",  # Python names
     "LUTE_OPTION_DEFAULTS",
     "LUTE_DEBUG_EXIT",
+    "LUTE_DEBUG_PAUSE",
+    "LUTE_TASK_LOG_FORMAT",
 }
 #: Variables of the development scripts and the test suite, not of LUTE itself.
 DEVELOPMENT = re.compile(r"LUTE_(TEST|BOOTSTRAP)_[A-Z0-9_]+|LUTE_DEV_PYTHON|LUTE_PYTHON|LUTE_EXEC")
