@@ -212,7 +212,9 @@ class TaskRun:
         from lute.io.models import to_wire
 
         state = self.state
-        loaded = load_config(raw, state.task_name, self.overrides)
+        loaded = load_config(
+            raw, state.task_name, self.overrides, section=self.definition.config_section
+        )
         check_tasklets(self.definition.tasklets, to_wire(loaded.model))
         validated = self._spec(loaded.model.lute_config.task_environments, config_dir)
         if resolved is None or probe is None or validated != spec:

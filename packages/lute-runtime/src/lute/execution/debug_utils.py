@@ -32,7 +32,7 @@ def _where(label: str, str_dump: Optional[str]) -> str:
     return text
 
 
-def LUTE_DEBUG_EXIT(env_var: str, str_dump: Optional[str] = None) -> None:  # noqa: N802
+def LUTE_DEBUG_EXIT(env_var: str, str_dump: Optional[str] = None) -> None:
     """Exit (code 0) here when the environment variable ``env_var`` is set.
 
     Args:
@@ -44,7 +44,7 @@ def LUTE_DEBUG_EXIT(env_var: str, str_dump: Optional[str] = None) -> None:  # no
         sys.exit(0)
 
 
-def LUTE_DEBUG_PAUSE(env_var: str, str_dump: Optional[str] = None) -> None:  # noqa: N802
+def LUTE_DEBUG_PAUSE(env_var: str, str_dump: Optional[str] = None) -> None:
     """Wait for a signal here when ``env_var`` is set (attach a debugger, then signal)."""
     if os.environ.get(env_var):
         import signal
