@@ -308,6 +308,7 @@ class BaseExecutor:
         kill_grace: Optional[float] = None,
         on_launched: Optional[Callable[[], None]] = None,
         claim: Optional[int] = None,
+        rerun_of: Optional[int] = None,
     ) -> TaskStatus:
         """Validate the parameters, run the Task and record everything.
 
@@ -327,6 +328,8 @@ class BaseExecutor:
                 (``lute-exec`` resumes garbage collection there).
             claim: The id of a QUEUED execution (``lute-exec submit`` made it) that this
                 run is; default: a new execution.
+            rerun_of: The id of the execution this run repeats (``lute-exec rerun``);
+                the database links the new execution to it.
 
         Returns:
             The Task's final status (``PENDING`` for a dry run).
@@ -347,6 +350,7 @@ class BaseExecutor:
             kill_grace=kill_grace,
             on_launched=on_launched,
             claim=claim,
+            rerun_of=rerun_of,
         )
         return run.execute(dry_run=dry_run)
 

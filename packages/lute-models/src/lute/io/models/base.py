@@ -9,7 +9,7 @@ see ``docs/configuration.md``.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 from pydantic import ConfigDict
 
@@ -53,6 +53,7 @@ class TaskParameters(LuteModel):
         result_from_params: Optional[str] = None
         result_summary: Optional[str] = None
         impl_schemas: Optional[str] = None
+        version_location: Union[bool, str, None] = None
 
     lute_config: AnalysisHeader = Field(description="The config header: experiment, run, ...")
 

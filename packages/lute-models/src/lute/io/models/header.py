@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 import os
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, Literal, Optional, Union
 
 from pydantic import ConfigDict, field_validator
 
@@ -70,6 +70,18 @@ class ElogSettings(LuteModel):
         None, description="Name of the environment variable holding the eLog password."
     )
     timeout: float = Field(10.0, gt=0, description="Seconds to wait for the eLog to answer.")
+    auth: Optional[Literal["basic", "kerberos"]] = Field(
+        None,
+        description="How eLog requests authenticate: basic (user and password) or kerberos "
+        "(GSSAPI; needs lute-executor[kerberos] and a ticket). Default: $LUTE_ELOG_AUTH, "
+        "else basic.",
+    )
+    summaries_root: Optional[str] = Field(
+        None,
+        description="Facility summaries directory: summary-plot pages are also written to "
+        "<root>/<display name>/report.html ({experiment}, {hutch} filled in). Default: "
+        "$LUTE_SUMMARIES_ROOT.",
+    )
 
 
 class AnalysisHeader(LuteModel):
