@@ -2,9 +2,9 @@
 
 from typing import Dict
 
-from lute.execution.executor import Executor
-
 from mec_tasklets import count_lines
+
+from lute.execution.executor import Executor
 
 
 def fit_environment() -> Dict[str, str]:
