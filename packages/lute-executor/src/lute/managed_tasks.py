@@ -92,11 +92,11 @@ def get_managed_task(name: str) -> BaseExecutor:
     base, suffix = sweep_parts(name)
     if suffix is not None and name not in _builtin() and name not in _entry_points():
         try:
-            executor = get_managed_task(base)
+            swept = get_managed_task(base)
         except ManagedTaskNotFound:
             pass
         else:
-            return executor.for_sweep_point(name, suffix)
+            return swept.for_sweep_point(name, suffix)
     executor = _builtin().get(name)
     if executor is None:
         entry_point = _entry_points().get(name)

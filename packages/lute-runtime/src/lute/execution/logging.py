@@ -100,7 +100,7 @@ def get_logger(name: str, is_task: bool = True) -> logging.Logger:
     else:
         new = logging.StreamHandler()
         new.setFormatter(logging.Formatter(STD_PYTHON_LOG_FORMAT))
-    new._lute_handler = True  # type: ignore[attr-defined]
+    setattr(new, "_lute_handler", True)  # noqa: B010  (marks the handler as ours)
     logger.addHandler(new)
     return logger
 
