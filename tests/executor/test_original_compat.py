@@ -7,15 +7,13 @@ from the original layout (v1) and imported.
 
 from __future__ import annotations
 
-import logging
-import sqlite3
 from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
 
 from lute.execution.ipc import Message
-from lute.io.db import Database, DatabaseError, read_latest_db_entry
+from lute.io.db import Database
 from tests.conftest import lute_exec
 
 ORIGINAL_TEST_LOCAL = """\
@@ -202,59 +200,7 @@ def test_update_environment_takes_a_function_called_at_launch(tmp_path: Path) ->
         broken.resolve_environment()
 
 
-# TASK_LOG and get_logger ---------------------------------------------------------------
-
-
-class _Channel:
-    """A stand-in Communicator with the WELCOME of an Executor of some version."""
-
-    def __init__(self, welcome: Dict[str, Any]) -> None:
-        from lute.execution.ipc._communicator import Communicator
-
-        self.peer_info = welcome
-        self.sent: List[Message] = []
-        self.accepts = lambda signal: Communicator.accepts(self, signal)  # type: ignore[arg-type]
-
-    def send(self, message: Message) -> None:
-        self.sent.append(message)
-
-
-@pytest.fixture
-def channel(monkeypatch: pytest.MonkeyPatch) -> Any:
-    from lute.tasks import _context
-
-    def install(welcome: Dict[str, Any]) -> _Channel:
-        made = _Channel(welcome)
-        monkeypatch.setattr(_context, "_communicator", made)
-        return made
-
-    return install
-
-
-def test_log_records_travel_as_task_log_to_an_executor_that_knows_it(channel: Any) -> None:
-    from lute.execution.ipc import LUTE_SIGNALS
-    from lute.execution.logging import get_logger
-
-    sent = channel({"signals": list(LUTE_SIGNALS)}).sent
-    logger = get_logger("mec.fit")
-    logger.warning("only %d peaks", 3)
-    [message] = sent
-    assert message.signal == "TASK_LOG"
-    assert message.contents["level"] == "WARNING" and message.contents["name"] == "mec.fit"
-    assert message.contents["message"] == "only 3 peaks"
-    assert len(get_logger("mec.fit").handlers) == 1  # asking again adds no handler
-
-
-def test_log_records_are_plain_messages_for_an_executor_of_the_previous_version(
-    channel: Any,
-) -> None:
-    """An older Executor's WELCOME lists no signals: it would refuse TASK_LOG."""
-    from lute.execution.logging import get_logger
-
-    sent = channel({"protocol": 1}).sent
-    get_logger("mec.old").error("detector missing")
-    [message] = sent
-    assert (message.signal, message.contents) == ("", "ERROR:mec.old: detector missing")
+# TASK_LOG on the Executor side ---------------------------------------------------------
 
 
 def test_an_older_task_s_text_records_keep_their_level() -> None:
@@ -286,130 +232,25 @@ def test_an_older_task_s_text_records_keep_their_level() -> None:
     assert state.kept == [("mec.fit: converged", "INFO"), "INFO mec.fit: converged"]
 
 
-def test_get_logger_outside_a_task_writes_to_stderr(capsys: Any) -> None:
-    from lute.execution.logging import get_logger
-
-    get_logger("mec.here").info("standalone")
-    assert "INFO:mec.here: standalone" in capsys.readouterr().err
-    executor_side = get_logger("mec.executor", is_task=False)
-    assert executor_side.level in (logging.DEBUG, logging.INFO) and not executor_side.propagate
+# An original (v1) database, through the command --------------------------------------
 
 
-def test_lute_debug_exit(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
-    from lute.execution.debug_utils import LUTE_DEBUG_EXIT
+def test_lute_exec_db_import(tmp_path: Path) -> None:
+    from tests.runtime.test_db_original import build_original_database
 
-    LUTE_DEBUG_EXIT("LUTE_TEST_DEBUG_STOP")  # unset: goes on
-    monkeypatch.setenv("LUTE_TEST_DEBUG_STOP", "1")
-    with pytest.raises(SystemExit) as stopped:
-        LUTE_DEBUG_EXIT("LUTE_TEST_DEBUG_STOP", "state dump")
-    assert stopped.value.code == 0
-    out = capsys.readouterr().out
-    assert "LUTE_DEBUG_EXIT - %s" % __file__ in out and "state dump" in out
-
-
-# An original (v1) database ------------------------------------------------------------
-
-
-def build_original_database(path: Path) -> None:
-    """An original LUTE database, from its layout: headers, executors, a table per Task."""
-    conn = sqlite3.connect(str(path))
-    conn.executescript(
-        """
-        CREATE TABLE gen_cfg (id INTEGER PRIMARY KEY AUTOINCREMENT, title TEXT,
-            experiment TEXT, run TEXT, date TEXT, lute_version REAL, task_timeout INTEGER);
-        CREATE TABLE exec_cfg (id INTEGER PRIMARY KEY AUTOINCREMENT, env TEXT,
-            poll_interval REAL, communicator_desc TEXT);
-        CREATE TABLE Test (id INTEGER PRIMARY KEY AUTOINCREMENT, timestamp DATETIME,
-            gen_cfg_id INTEGER, exec_cfg_id INTEGER, float_var REAL, str_var TEXT,
-            "compound_var.int_var" INTEGER, "compound_var.dict_var.a" TEXT,
-            throw_error INTEGER, "result.task_status" TEXT, "result.summary" TEXT,
-            "result.payload" BLOB, "result.impl_schemas" TEXT, valid_flag INTEGER);
-        CREATE TABLE TestWriteOutput (id INTEGER PRIMARY KEY AUTOINCREMENT,
-            timestamp DATETIME, gen_cfg_id INTEGER, exec_cfg_id INTEGER,
-            outfile_name TEXT, num_vals INTEGER, "result.task_status" TEXT,
-            "result.summary" TEXT, "result.payload" BLOB, "result.impl_schemas" TEXT,
-            valid_flag INTEGER);
-        INSERT INTO gen_cfg VALUES (1, 'LUTE Task Configuration', 'TST12345', '12',
-            '2023/10/25', 0.1, 600);
-        INSERT INTO gen_cfg VALUES (2, 'LUTE Task Configuration', 'TST12345', '13',
-            '2023/10/26', 0.1, 600);
-        INSERT INTO exec_cfg VALUES (1, 'LUTE_CONFIGPATH=/sdf/c.yaml;SLURM_JOB_ID=99', 0.05,
-            'PipeCommunicator: pipes;SocketCommunicator: socket');
-        INSERT INTO Test VALUES (1, '2023-10-25 10:00:00', 1, 1, 0.01, 'test', 10, 'b', 0,
-            'COMPLETED', 'Test Finished.', 'payload one', NULL, 1);
-        INSERT INTO Test VALUES (2, '2023-10-25 11:00:00', 1, 1, 0.5, 'test', 11, 'b', 1,
-            'FAILED', '', '', NULL, 0);
-        INSERT INTO TestWriteOutput VALUES (1, '2023-10-26 09:00:00', 2, 1, 'out.txt', 100,
-            'COMPLETED', 'Completed task successfully.', '/tmp/out.txt', NULL, 1);
-        INSERT INTO Test VALUES (3, '2023-10-26 12:00:00', 2, 1, 0.2, 'run 13', 12, 'c', 0,
-            'RUNNING', '', '', NULL, 0);
-        """
-    )
-    conn.commit()
-    conn.close()
-
-
-def test_opening_an_original_database_says_how_to_import_it(tmp_path: Path) -> None:
-    original = tmp_path / "lute.db"
-    build_original_database(original)
-    for readonly in (True, False):
-        with pytest.raises(DatabaseError, match="lute-exec db import %s" % original):
-            Database(str(original), readonly=readonly)
-    with pytest.raises(DatabaseError, match="written by the original LUTE"):
-        read_latest_db_entry(str(tmp_path), "Test", "float_var")
-
-
-def test_an_original_database_is_imported(tmp_path: Path) -> None:
     original = tmp_path / "old" / "lute.db"
     original.parent.mkdir()
     build_original_database(original)
-    before = original.read_bytes()
     target = tmp_path / "work" / "lute.db"
-    target.parent.mkdir()
     done = lute_exec(["db", "import", str(original), "--into", str(target)])
     assert done.returncode == 0, done.stderr
-    assert "imported 4 executions" in done.stdout
-    assert original.read_bytes() == before  # never changed
+    assert done.stdout.startswith("imported 4 executions from %s into %s" % (original, target))
     again = lute_exec(["db", "import", str(original), "--into", str(target)])
-    assert "imported 0 executions" in again.stdout  # nothing twice
-
-    with Database(str(target), readonly=True) as db:
-        records = list(reversed(db.executions(limit=None)))
-        assert [(r.task_name, r.run, r.status) for r in records] == [
-            ("Test", "12", "COMPLETED"),
-            ("Test", "12", "FAILED"),
-            ("TestWriteOutput", "13", "COMPLETED"),
-            ("Test", "13", "LOST"),
-        ]
-        first = records[0]
-        assert first.created == "2023-10-25T10:00:00.000000+00:00" == first.ended
-        assert first.environment["variables"] == {
-            "LUTE_CONFIGPATH": "/sdf/c.yaml",
-            "SLURM_JOB_ID": "99",
-        }
-        assert first.environment["original_table"] == "Test"
-        assert first.versions == {"lute": "0.1"}
-        assert db.parameters(first.id) == {
-            "float_var": 0.01,
-            "str_var": "test",
-            "compound_var": {"int_var": 10, "dict_var": {"a": "b"}},
-            "throw_error": 0,
-            "lute_config": {
-                "title": "LUTE Task Configuration",
-                "experiment": "TST12345",
-                "run": "12",
-                "date": "2023/10/25",
-                "lute_version": 0.1,
-                "task_timeout": 600,
-            },
-        }
-        [result] = db.results(first.id)
-        assert (result.summary, result.payload) == ("Test Finished.", "payload one")
-        assert "how it ended was never recorded" in (records[3].error or "")
-    work = str(target.parent)
-    # The history answers the original's reader as the original file did.
-    assert read_latest_db_entry(work, "TestWriteOutput", "outfile_name") == "out.txt"
-    assert read_latest_db_entry(work, "Test", "compound_var.dict_var.a", for_run=12) == "b"
-    assert read_latest_db_entry(work, "Test", "float_var", valid_only=False, for_run=12) == 0.5
-    assert read_latest_db_entry(work, "Test", "result.summary") == "Test Finished."
-    assert read_latest_db_entry(work, "TestWriteOutput", "result.payload") == "/tmp/out.txt"
+    assert again.stdout.startswith("imported 0 executions")  # nothing twice
+    listed = lute_exec(["db", "list", "--db", str(target)])
+    assert listed.returncode == 0 and "TestWriteOutput" in listed.stdout
+    refused = lute_exec(["db", "list", "-w", str(original.parent)])
+    assert refused.returncode == 2
+    assert "lute-exec db import %s" % original in refused.stderr
+    same = lute_exec(["db", "import", str(original), "--into", str(original)])
+    assert same.returncode == 2 and "another file" in same.stderr

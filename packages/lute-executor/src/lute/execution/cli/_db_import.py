@@ -47,9 +47,10 @@ def run_import(args: argparse.Namespace) -> int:
     if target == source:
         return error("--into must name another file than the original %s" % source)
     try:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
         with Database(target) as db:
             added = db.import_original(source)
-    except DatabaseError as failure:
+    except (DatabaseError, OSError) as failure:
         return error(str(failure))
     print(
         "imported %d execution%s from %s into %s%s"

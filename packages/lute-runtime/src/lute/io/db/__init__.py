@@ -47,7 +47,9 @@ The package, in import order (each module imports only those above it)::
     _queue          SLURM submissions: queue_execution, claim_queued, ...
     _reader         execution(s), parameters, results, raw_result, messages, latest_*
     _latest_entry   read_latest_db_entry, the original LUTE's reader, on this schema
-    _import_original  import_original: an original LUTE database's executions, added here
+    _import_original  an original LUTE database's executions, added (import_original)
+
+The last two are loaded on first use: runs need neither.
 
 :class:`Database` is the writer, queue and reader mixins over one core; only this module
 combines them, and no private module imports it.
@@ -56,6 +58,12 @@ combines them, and no private module imports it.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING, List
+
+from lute._lazy import lazy_attributes
+
+if TYPE_CHECKING:  # loaded on first use: validators and imports need them, runs do not
+    from lute.io.db._latest_entry import read_latest_db_entry
 
 # Besides the names in __all__, the helpers that the one-module lute.io.db exposed as a
 # side effect of its imports stay importable from here ("name as name"). They are not API
@@ -67,8 +75,6 @@ from lute.io.db._connect import apply_journal_mode as apply_journal_mode
 from lute.io.db._connect import connect as connect
 from lute.io.db._connect import resolve_journal_mode as resolve_journal_mode
 from lute.io.db._connect import retry_busy as retry_busy
-from lute.io.db._import_original import ImportMixin
-from lute.io.db._latest_entry import read_latest_db_entry
 from lute.io.db._output_writer import OutputWriterMixin
 from lute.io.db._outputs import RESULT_COLUMNS as RESULT_COLUMNS
 from lute.io.db._outputs import MessageRecord, ResultRecord
@@ -141,7 +147,7 @@ def default_db_path(work_dir: str) -> str:
 # their own signatures and docstrings (help(), inspect, mypy), where forwarding methods
 # would repeat each of them. The mixins add behaviour only; the state (connection, lock,
 # fork check) lives once, in the DatabaseCore they share.
-class Database(ImportMixin, QueueMixin, OutputWriterMixin, WriterMixin, ReaderMixin):
+class Database(QueueMixin, OutputWriterMixin, WriterMixin, ReaderMixin):
     """A connection to one results database file, safe to share between threads.
 
     Args:
@@ -157,3 +163,29 @@ class Database(ImportMixin, QueueMixin, OutputWriterMixin, WriterMixin, ReaderMi
         DatabaseError: The file is missing (read-only), not a LUTE database, or has a
             newer schema version than this code knows.
     """
+
+    def import_original(self, path: str) -> List[int]:
+        """Add the executions of an original LUTE database (read, never changed) to this one.
+
+        One execution per row of each of its Task tables: parameters rebuilt as nested
+        mappings with the header as ``lute_config``, result, status and times; where it
+        came from is in ``environment``. Rows imported before from the same file (same
+        table and row) are skipped, so an import can be repeated after the original got
+        new rows. See ``docs/database.md``.
+
+        Args:
+            path: The original ``lute.db``.
+
+        Returns:
+            The ids of the executions added, oldest first.
+
+        Raises:
+            DatabaseError: The file is not an original LUTE database, or this one cannot
+                be written.
+        """
+        from lute.io.db._import_original import import_original
+
+        return import_original(self, path)
+
+
+__getattr__ = lazy_attributes(__name__, {"read_latest_db_entry": "lute.io.db._latest_entry"})

@@ -1,6 +1,7 @@
 """Bringing the history of an original LUTE database (its layout v1) into this schema.
 
-Private to :mod:`lute.io.db` (``Database.import_original``, ``lute-exec db import``).
+Private to :mod:`lute.io.db` (``Database.import_original``, ``lute-exec db import``),
+which imports it only when an import is asked for.
 The original file is opened read-only and never changed. Its layout:
 
 - ``gen_cfg(id, title, experiment, run, date, lute_version, task_timeout)``: headers;
@@ -23,7 +24,7 @@ import sqlite3
 from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
 from lute.io.db._connect import DatabaseError
-from lute.io.db._output_writer import OutputWriterMixin
+from lute.io.db._core import DatabaseCore
 from lute.io.db._values import (
     TERMINAL_STATUSES,
     dump_json,
@@ -33,7 +34,7 @@ from lute.io.db._values import (
     run_columns,
 )
 
-__all__ = ["ImportMixin", "read_original"]
+__all__ = ["import_original", "read_original"]
 
 ORIGIN = "original LUTE database"
 _SHARED_TABLES = ("gen_cfg", "exec_cfg")
@@ -223,39 +224,21 @@ def _status(item: OriginalRow) -> Tuple[str, Optional[str], List[str]]:
     return status, error, warnings
 
 
-class ImportMixin(OutputWriterMixin):
-    """``import_original``; see :class:`lute.io.db.Database`."""
+def import_original(db: DatabaseCore, path: str) -> List[int]:
+    """Add the executions of an original LUTE database (read-only) to ``db``, in one
+    transaction; see ``Database.import_original``."""
+    import os
 
-    def import_original(self, path: str) -> List[int]:
-        """Add the executions of an original LUTE database (read-only) to this one.
+    source = os.path.abspath(path)
+    items = read_original(source)
 
-        Executions already imported from the same file (same table and row) are skipped,
-        so an import can be repeated after the original got new rows.
+    def body(conn: sqlite3.Connection) -> List[int]:
+        done = _imported(conn, source)
+        return [
+            _insert(conn, source, item) for item in items if (item.table, item.row_id) not in done
+        ]
 
-        Args:
-            path: The original ``lute.db``.
-
-        Returns:
-            The ids of the executions added, oldest first.
-
-        Raises:
-            DatabaseError: The file is not an original LUTE database, or this one cannot
-                be written.
-        """
-        import os
-
-        source = os.path.abspath(path)
-        items = read_original(source)
-
-        def body(conn: sqlite3.Connection) -> List[int]:
-            done = _imported(conn, source)
-            return [
-                _insert(conn, source, item)
-                for item in items
-                if (item.table, item.row_id) not in done
-            ]
-
-        return self._write("import %s" % source, body)
+    return db._write("import %s" % source, body)
 
 
 def _imported(conn: sqlite3.Connection, source: str) -> Set[Tuple[str, int]]:
