@@ -144,21 +144,7 @@ def _list(db: Any, args: argparse.Namespace) -> int:
         )
         for r in records
     ]
-    print_table(
-        (
-            "ID",
-            "MANAGED",
-            "TASK",
-            "EXPERIMENT",
-            "RUN",
-            "STATUS",
-            "STARTED",
-            "TOOK",
-            "EXIT",
-            "SUMMARY",
-        ),
-        rows,
-    )
+    print_table(_COLUMNS, rows)
     return 0
 
 

@@ -30,10 +30,10 @@ examples:
 # command -> (module, function adding its parser, function running it), in --help order.
 COMMANDS: Dict[str, Tuple[str, str, str]] = {
     "run": ("lute.execution.cli._run", "add_parser", "run"),
-    "rerun": ("lute.execution.cli._rerun", "add_parser", "rerun"),
     "list": ("lute.execution.cli._info", "add_list", "list_managed_tasks"),
     "describe": ("lute.execution.cli._info", "add_describe", "describe"),
     "db": ("lute.execution.cli._db", "add_parser", "run"),
+    "rerun": ("lute.execution.cli._rerun", "add_parser", "rerun"),
     "follow": ("lute.execution.cli._watch", "add_follow", "follow"),
     "top": ("lute.execution.cli._watch", "add_top", "top"),
     "completion": ("lute.execution.cli._completion", "add_parser", "run"),
