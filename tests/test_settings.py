@@ -16,6 +16,10 @@ NOT_VARIABLES = {
     "LUTE_SIGNALS",  # Python names
     "LUTE_OPTION_DEFAULTS",
     "LUTE_DEBUG_EXIT",
+    "LUTE_DEBUG_PAUSE",
+    "LUTE_TASK_LOG_FORMAT",
+    "LUTE_DAG",  # the YAML tag !LUTE_DAG of the original's workflow files
+    "LUTE_SOCKET",  # the original's socket variable, named where its migration is told
 }
 #: Variables of the development scripts and the test suite, not of LUTE itself.
 DEVELOPMENT = re.compile(r"LUTE_(TEST|BOOTSTRAP)_[A-Z0-9_]+|LUTE_DEV_PYTHON|LUTE_PYTHON|LUTE_EXEC")

@@ -3,7 +3,8 @@
 It accepts a POST on any path, records it, and answers ``{"success": true}``
 unless told otherwise. It parses what a real server would: JSON bodies, URL-encoded
 and ``multipart/form-data`` forms (with its own parser, independent of the client's
-encoder) and HTTP Basic credentials.
+encoder), HTTP Basic credentials and SPNEGO (``Authorization: Negotiate <token>``, the
+Kerberos/GSSAPI scheme) tokens.
 
 Usage, e.g. in a fixture::
 
@@ -64,6 +65,7 @@ class RecordedRequest:
         form: Text fields of a URL-encoded or multipart form.
         files: File parts of a multipart form.
         auth: ``(user, password)`` from an HTTP Basic ``Authorization`` header.
+        negotiate: The token of an ``Authorization: Negotiate`` header (decoded).
         status: The status the server answered with.
     """
 
@@ -76,6 +78,7 @@ class RecordedRequest:
     form: Dict[str, str] = field(default_factory=dict)
     files: List[UploadedFile] = field(default_factory=list)
     auth: Optional[Tuple[str, str]] = None
+    negotiate: Optional[bytes] = None
     status: int = 0
 
 
@@ -107,6 +110,15 @@ def _parse_auth(header: Optional[str]) -> Optional[Tuple[str, str]]:
         return None
     user, _, password = decoded.partition(":")
     return user, password
+
+
+def _parse_negotiate(header: Optional[str]) -> Optional[bytes]:
+    if not header or not header.lower().startswith("negotiate "):
+        return None
+    try:
+        return base64.b64decode(header[10:].strip(), validate=True)
+    except ValueError:
+        return None
 
 
 def _parse_multipart(content_type: str, body: bytes) -> Tuple[Dict[str, str], List[UploadedFile]]:
@@ -148,6 +160,7 @@ class _Handler(BaseHTTPRequestHandler):
             headers={k.lower(): v for k, v in self.headers.items()},
             body=body,
             auth=_parse_auth(self.headers.get("Authorization")),
+            negotiate=_parse_negotiate(self.headers.get("Authorization")),
         )
         content_type = self.headers.get("Content-Type") or ""
         try:
@@ -167,6 +180,8 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.delay and owner._stopping.wait(reply.delay):
             return  # the server is stopping: leave without answering
         self.send_response(reply.status)
+        if reply.status == 401 and owner.negotiate is not None:
+            self.send_header("WWW-Authenticate", "Negotiate")
         self.send_header("Content-Type", reply.content_type)
         self.send_header("Content-Length", str(len(reply.body)))
         self.send_header("Connection", "close")
@@ -190,6 +205,9 @@ class ElogTestServer:
     Args:
         credentials: When given, requests without these HTTP Basic credentials are
             answered 401 (and still recorded).
+        negotiate: When given, requests without this SPNEGO token (``Authorization:
+            Negotiate <base64 token>``) are answered 401 with ``WWW-Authenticate:
+            Negotiate``, as a Kerberos-protected eLog answers.
         default: The reply when nothing is queued (``200 {"success": true}``).
     """
 
@@ -197,9 +215,11 @@ class ElogTestServer:
         self,
         *,
         credentials: Optional[Tuple[str, str]] = None,
+        negotiate: Optional[bytes] = None,
         default: Optional[Reply] = None,
     ) -> None:
         self.credentials = credentials
+        self.negotiate = negotiate
         self.default = default or Reply()
         self._queue: List[Tuple[Optional[str], Reply]] = []
         self._requests: List[RecordedRequest] = []
@@ -293,6 +313,8 @@ class ElogTestServer:
     def _next_reply(self, request: RecordedRequest) -> Reply:
         if self.credentials is not None and request.auth != self.credentials:
             return Reply(401, b'{"success": false, "error_msg": "not authorised"}')
+        if self.negotiate is not None and request.negotiate != self.negotiate:
+            return Reply(401, b'{"success": false, "error_msg": "no Kerberos token"}')
         with self._lock:
             for index, (prefix, reply) in enumerate(self._queue):
                 if prefix is None or request.path.startswith(prefix):

@@ -25,6 +25,7 @@ from lute.io.elog import (
 from lute.tasks.dataclasses import ElogSummaryPlots, TaskStatus
 
 ENTRY_PATH = ElogTestServer.entry_path("xpp12345")
+RUN_TABLE_PATH = "/lgbk/run_control/xpp12345/ws/add_run_params"
 
 
 @pytest.fixture(autouse=True)
@@ -332,7 +333,11 @@ def test_custom_entry_path_reaches_the_server(server: ElogTestServer, tmp_path: 
     del env["JID_UPDATE_COUNTERS"]
     reporters = make_reporters(str(tmp_path), env)
     report_all(reporters, execution=make_execution(str(tmp_path)), items=ITEMS)
-    assert [r.path for r in server.requests] == ["/lgbk/xpp12345/ws/new_elog_entry"]
+    # The entry, then the result's key/values to the run table (as the original did).
+    assert [r.path for r in server.requests] == [
+        "/lgbk/xpp12345/ws/new_elog_entry",
+        RUN_TABLE_PATH,
+    ]
 
 
 def test_config_settings_reach_the_server(tmp_path: Any) -> None:
@@ -344,10 +349,15 @@ def test_config_settings_reach_the_server(tmp_path: Any) -> None:
         settings = ElogSettings(url=server.url, user="xppopr", password_env="PW", timeout=5)
         reporters = make_reporters(str(tmp_path), env, elog=settings)
         report_all(reporters, execution=make_execution(str(tmp_path)), items=ITEMS)
-        [request] = server.requests
+        [request, run_table] = server.requests
 
     assert (request.path, request.status) == (ENTRY_PATH, 200)
     assert request.auth == ("xppopr", "s3cret")
+    assert (run_table.path, run_table.auth, run_table.json) == (
+        RUN_TABLE_PATH,
+        ("xppopr", "s3cret"),
+        {"n_hits": "12"},
+    )
     assert "n_hits: 12" in request.form["log_text"]
     assert reporters[1].last_errors == []  # type: ignore[attr-defined]
 

@@ -112,9 +112,11 @@ def test_results_are_posted_to_the_elog(config: Path) -> None:
     with ElogTestServer() as server:
         done = lute_exec(["run", "-c", str(config), "-t", "Tester"], env=server.environ())
         assert done.returncode == 0, done.stderr
-        counters = server.wait_for_requests(1, path_prefix="/jid/")
+        counters = server.wait_for_requests(2, path_prefix="/jid/")
         entries = server.wait_for_requests(1, path_prefix="/lbapi/elog/TST12345/")
-    keys = {item["key"] for item in counters[0].json}
+    # RUNNING when the Task starts, then the outcome with the result's key/values.
+    assert counters[0].json == [{"key": "Tester status", "value": "RUNNING"}]
+    keys = {item["key"] for item in counters[1].json}
     assert {"float_var", "str_var"} <= keys
     assert "COMPLETED" in entries[0].form["log_title"]
 

@@ -175,3 +175,17 @@ def test_mpi_job_waits_for_ranks_only_validation_can_tell(short_tmp: Path) -> No
     done = lute_exec(["run", "-c", str(config), "-t", "MPITester"], env=env)
     assert done.returncode == 0, done.stderr
     assert "[rank 1] rank 1 summed" in done.stderr
+
+
+def test_multi_node_communication_tester_hears_every_rank(short_tmp: Path) -> None:
+    """The original LUTE's TestMultiNodeCommunication: each rank reports where it runs."""
+    config = write_config(short_tmp, "TestMultiNodeCommunication:\n  arr_size: 8\n...\n")
+    done = lute_exec(
+        ["run", "-c", str(config), "-t", "MultiNodeCommunicationTester"],
+        env={"LUTE_MPI_RANKS": "2"},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    for rank in range(2):
+        assert "[rank %d] Rank %d of 2 sending message from" % (rank, rank) in done.stderr
+    [row] = executions(short_tmp / "work")
+    assert row["status"] == "COMPLETED"

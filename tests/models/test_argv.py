@@ -162,9 +162,15 @@ class Extras(ThirdPartyParameters):
     executable: str = "prog"
 
 
-def test_allowed_extra_keys_become_flags(tmp_path: Path) -> None:
-    model = Extras(lute_config=_header(tmp_path), j=4, block_size=16)
-    assert to_argv(model) == ["prog", "-j", "4", "--block_size", "16"]
+def test_undeclared_keys_go_to_the_templates_not_the_command_line(tmp_path: Path) -> None:
+    """As in the original LUTE: keys the model does not declare are for its config-file
+    templates (mappings too), never arguments; declared fields keep the flag rules."""
+    from lute.io.models.templates import template_context
+
+    model = Extras(lute_config=_header(tmp_path), j=4, block_size=16, phil={"a": {"b": 1}})
+    assert to_argv(model) == ["prog"]
+    context = template_context(model)
+    assert (context["j"], context["block_size"], context["phil"]) == (4, 16, {"a": {"b": 1}})
 
 
 def test_a_mapping_value_is_a_clear_error(tmp_path: Path) -> None:

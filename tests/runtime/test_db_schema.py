@@ -1,4 +1,4 @@
-"""Schema version 2 and the upgrade of schema-1 files, on real SQLite files.
+"""Schema versions 2 and 3 and the upgrade of schema-1 files, on real SQLite files.
 
 ``data/db_schema_v1.sql`` is a database written by the schema-1 code (lute-runtime at
 commit 08496f4, through ``Database``'s own methods) and dumped with ``iterdump()``: every
@@ -44,6 +44,7 @@ def snapshot(path: str) -> Dict[str, List[Tuple[Any, ...]]]:
         "executions": V1_EXECUTION_COLUMNS,
         "task_results": "id, execution_id,"
         " task_status, payload, payload_type, payload_encoding, created",
+        "messages": "id, execution_id, time, rank, text",
     }
     conn = sqlite3.connect(path)
     try:
@@ -120,7 +121,7 @@ def test_upgrade_keeps_every_row_and_the_id_sequences(v1_path: str) -> None:
     assert snapshot(v1_path) == before
     conn = sqlite3.connect(v1_path)
     try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
         # Before version 2 every received message was stored.

@@ -5,6 +5,10 @@ A facility package adds its own without editing LUTE, through the
 
     [project.entry-points."lute.managed_tasks"]
     SpectrumFitter = "mec_analysis.managed:SpectrumFitter"
+
+A name with a sweep suffix, as the original LUTE's parameter sweeps produce
+(``Tester_0``), is the managed task without it (``Tester``) run on the sweep point's
+config section (``Test_0``).
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ from typing import Dict, List
 from lute.execution.executor import BaseExecutor, Executor, MPIExecutor
 
 __all__ = [
+    "BinaryErrTester",
     "BinaryTester",
     "MPITester",
     "ManagedTaskNotFound",
+    "MultiNodeCommunicationTester",
     "ReadTester",
     "SocketTester",
     "Tester",
@@ -42,8 +48,14 @@ ReadTester: Executor = Executor("TestReadOutput")
 BinaryTester: Executor = Executor("TestBinary")
 """Runs ``TestBinary``: a third-party executable launched from its parameter model."""
 
+BinaryErrTester: Executor = Executor("TestBinaryErr")
+"""Runs ``TestBinaryErr``: a third-party executable that fails (the run is FAILED)."""
+
 MPITester: MPIExecutor = MPIExecutor("MPITest")
 """Runs ``MPITest`` under mpirun (or srun inside a SLURM allocation)."""
+
+MultiNodeCommunicationTester: MPIExecutor = MPIExecutor("TestMultiNodeCommunication")
+"""Runs ``TestMultiNodeCommunication``: every rank, on whichever node, reports back."""
 
 
 class ManagedTaskNotFound(LookupError):
@@ -68,9 +80,23 @@ def managed_task_names() -> List[str]:
 def get_managed_task(name: str) -> BaseExecutor:
     """The Executor registered as ``name``.
 
+    A name with a sweep suffix that is not registered itself (``Tester_0``) gives the
+    managed task without it (``Tester``), as a copy named ``Tester_0`` whose Task reads
+    the config section ``Test_0``.
+
     Raises:
         ManagedTaskNotFound: Unknown name; the message lists the closest names.
     """
+    from lute.io.config import sweep_parts
+
+    base, suffix = sweep_parts(name)
+    if suffix is not None and name not in _builtin() and name not in _entry_points():
+        try:
+            swept = get_managed_task(base)
+        except ManagedTaskNotFound:
+            pass
+        else:
+            return swept.for_sweep_point(name, suffix)
     executor = _builtin().get(name)
     if executor is None:
         entry_point = _entry_points().get(name)

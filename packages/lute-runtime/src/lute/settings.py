@@ -243,6 +243,45 @@ ELOG_TIMEOUT = Setting(
 ELOG_ATTEMPTS = Setting(
     "LUTE_ELOG_ATTEMPTS", "tries of one eLog request before it is given up", default=3, kind="int"
 )
+ELOG_AUTH = Setting(
+    "LUTE_ELOG_AUTH",
+    "how eLog requests authenticate: basic (user and password) or kerberos (GSSAPI, "
+    "needs lute-executor[kerberos] and a ticket)",
+    default="BASIC",
+    kind="choice",
+    choices=("BASIC", "KERBEROS"),
+)
+ELOG_RUN_TABLE = Setting(
+    "LUTE_ELOG_RUN_TABLE",
+    "post a result's key/values to the eLog's run table (run parameters) as well",
+    default=True,
+    kind="flag",
+)
+SUMMARIES_ROOT = Setting(
+    "LUTE_SUMMARIES_ROOT",
+    "facility summaries directory: summary-plot pages are also written to "
+    "<root>/<display name>/report.html ({experiment} and {hutch} are filled in)",
+)
+
+# Set by the facility's job launcher (the eLog's ARP) for the job it starts ---------------
+EXPERIMENT = Setting(
+    "EXPERIMENT", "experiment of the job the eLog started: the header's default experiment"
+)
+RUN_NUM = Setting(
+    "RUN_NUM", "<run>_<datetime> of the job the eLog started: the header's default run"
+)
+RUN = Setting("RUN", "run the original read_latest_db_entry looks for by default")
+
+# The original LUTE's debugging exits (lute.execution.debug_utils) ------------------------
+DEBUG_EXIT_AT_YAML = Setting(
+    "LUTE_DEBUG_EXIT_AT_YAML",
+    "original LUTE: exit after reading the config; here: use lute-exec run --dry-run",
+)
+DEBUG_BEFORE_TPP_EXEC = Setting(
+    "LUTE_DEBUG_BEFORE_TPP_EXEC",
+    "original LUTE: exit before a third-party program starts; here: lute-exec run --dry-run "
+    "shows its command line",
+)
 
 #: Every declared variable, by name, in the order the docs list them.
 ALL: Dict[str, Setting] = {
@@ -266,6 +305,14 @@ ALL: Dict[str, Setting] = {
         ELOG_ENTRY_PATH,
         ELOG_TIMEOUT,
         ELOG_ATTEMPTS,
+        ELOG_AUTH,
+        ELOG_RUN_TABLE,
+        SUMMARIES_ROOT,
+        EXPERIMENT,
+        RUN_NUM,
+        RUN,
+        DEBUG_EXIT_AT_YAML,
+        DEBUG_BEFORE_TPP_EXEC,
         IPC_ADDRESS,
         ZMQ_ADDRESS,
         IPC_KEY,

@@ -27,6 +27,9 @@ class ManagedTaskDefinition(Protocol):
     def task_name(self) -> str: ...
 
     @property
+    def config_section(self) -> str: ...
+
+    @property
     def timeout(self) -> Optional[float]: ...
 
     @property

@@ -21,7 +21,18 @@ plain message) runs the hooks registered for it on *this* Executor instance, in 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
 
 from lute.execution.console import Console
 from lute.execution.environments import (
@@ -56,6 +67,8 @@ __all__ = [
 ]
 
 Hook = Callable[["BaseExecutor", Message], Optional[bool]]
+#: What ``update_environment`` takes: the variables, or a function returning them.
+EnvironmentMapping = Union[Mapping[str, str], Callable[[], Mapping[str, str]]]
 
 TASK_ENTRY_MODULE = "lute.tasks.run"
 DEFAULT_KILL_GRACE = 10.0
@@ -100,7 +113,9 @@ class BaseExecutor:
         self._slurm: Dict[str, Any] = dict(slurm or {})
         self._hooks: Dict[str, List[Hook]] = {}
         self._tasklets: List[Tasklet] = []
-        self._env_updates: List[EnvironmentUpdate] = []
+        # EnvironmentUpdates, and functions called at launch for theirs (in order).
+        self._env_updates: List[Union[EnvironmentUpdate, Callable[[], Mapping[str, str]]]] = []
+        self._section_suffix = ""  # a sweep point's ("_0"): see for_sweep_point
         self._sourced_scripts: List[str] = []
 
     # Definition -----------------------------------------------------------------------
@@ -108,6 +123,22 @@ class BaseExecutor:
     def task_name(self) -> str:
         """Name of the Task this Executor runs."""
         return self._task_name
+
+    @property
+    def config_section(self) -> str:
+        """The config section the Task reads: its name, or a sweep point's (``Test_0``)."""
+        return self._task_name + self._section_suffix
+
+    def for_sweep_point(self, name: str, suffix: str) -> BaseExecutor:
+        """This managed task for one point of a parameter sweep, as the original LUTE's
+        sweeps name them: ``Tester.for_sweep_point("Tester_0", "_0")`` runs ``Test`` on
+        section ``Test_0``. A copy: hooks, tasklets and environment are shared."""
+        import copy
+
+        point = copy.copy(self)
+        point.name = name
+        point._section_suffix = suffix
+        return point
 
     @property
     def timeout(self) -> Optional[float]:
@@ -184,8 +215,9 @@ class BaseExecutor:
 
         Args:
             tasklet: The function.
-            args: Its arguments; strings may hold ``{param}`` placeholders filled from
-                the Task's parameters (``"{lute_config.run}"``).
+            args: Its arguments; strings may hold ``{param}`` or ``{{ param }}``
+                placeholders filled from the Task's parameters (``"{lute_config.run}"``,
+                ``"{{ out_file }}"``; see :mod:`lute.execution.tasklets`).
             when: ``"before"`` or ``"after"`` the Task.
             set_result: Merge the return value into the Task's result payload.
             set_summary: Merge the return value into the Task's result summary.
@@ -194,11 +226,14 @@ class BaseExecutor:
             raise ValueError("when must be 'before' or 'after', not %r" % (when,))
         self._tasklets.append(Tasklet(tasklet, tuple(args), when, set_result, set_summary))
 
-    def update_environment(self, env: Mapping[str, str], update_path: str = "prepend") -> None:
+    def update_environment(self, env: EnvironmentMapping, update_path: str = "prepend") -> None:
         """Set variables in the Task's environment (calls accumulate, in order).
 
         Args:
-            env: Variable names and values.
+            env: Variable names and values; or a function taking no argument that
+                returns them, called each time the Task is launched (the original LUTE's
+                way of computing them at launch). Its variables replace existing values,
+                ``PATH`` too (``update_path`` is ignored for it, as in the original).
             update_path: For ``PATH``-like variables, ``prepend`` (default), ``append``
                 or ``overwrite``.
         """
@@ -206,6 +241,9 @@ class BaseExecutor:
             raise ValueError(
                 "update_path must be 'prepend', 'append' or 'overwrite', not %r" % update_path
             )
+        if callable(env):
+            self._env_updates.append(env)
+            return
         self._env_updates.append(
             EnvironmentUpdate(tuple((str(k), str(v)) for k, v in env.items()), update_path)
         )
@@ -226,7 +264,7 @@ class BaseExecutor:
         """Resolve an environment spec (default: this Executor's) plus the updates."""
         return resolve_environment(
             spec or self._environment,
-            updates=self._env_updates,
+            updates=[_called(update) for update in self._env_updates],
             sourced_scripts=self._sourced_scripts,
         )
 
@@ -270,6 +308,7 @@ class BaseExecutor:
         kill_grace: Optional[float] = None,
         on_launched: Optional[Callable[[], None]] = None,
         claim: Optional[int] = None,
+        rerun_of: Optional[int] = None,
     ) -> TaskStatus:
         """Validate the parameters, run the Task and record everything.
 
@@ -289,6 +328,8 @@ class BaseExecutor:
                 (``lute-exec`` resumes garbage collection there).
             claim: The id of a QUEUED execution (``lute-exec submit`` made it) that this
                 run is; default: a new execution.
+            rerun_of: The id of the execution this run repeats (``lute-exec rerun``);
+                the database links the new execution to it.
 
         Returns:
             The Task's final status (``PENDING`` for a dry run).
@@ -309,6 +350,7 @@ class BaseExecutor:
             kill_grace=kill_grace,
             on_launched=on_launched,
             claim=claim,
+            rerun_of=rerun_of,
         )
         return run.execute(dry_run=dry_run)
 
@@ -332,6 +374,31 @@ class BaseExecutor:
 
     def __repr__(self) -> str:
         return "<%s %s (Task %s)>" % (type(self).__name__, self.name, self._task_name)
+
+
+def _called(
+    update: Union[EnvironmentUpdate, Callable[[], Mapping[str, str]]],
+) -> EnvironmentUpdate:
+    """An ``update_environment`` entry as the variables it sets (a function is called now).
+
+    Raises:
+        ExecutorError: The function raised, or did not return a mapping of names to text.
+    """
+    if isinstance(update, EnvironmentUpdate):
+        return update
+    name = getattr(update, "__name__", repr(update))
+    try:
+        variables = update()
+    except Exception as error:
+        raise ExecutorError(
+            "the update_environment function %s raised %s: %s" % (name, type(error).__name__, error)
+        ) from error
+    if not isinstance(variables, Mapping):
+        raise ExecutorError(
+            "the update_environment function %s returned a %s; it must return a mapping of "
+            "variable names to values" % (name, type(variables).__name__)
+        )
+    return EnvironmentUpdate(tuple((str(k), str(v)) for k, v in variables.items()), "overwrite")
 
 
 class Executor(BaseExecutor):

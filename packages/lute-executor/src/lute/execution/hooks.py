@@ -38,6 +38,34 @@ def plain_message(executor: Any, msg: Message) -> None:
     console.last_message(shown)
 
 
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def task_log(executor: Any, msg: Message) -> None:
+    """A record the Task logged (``lute.execution.logging``): shown, logged and kept with
+    its level."""
+    state = _state(executor)
+    contents = msg.contents
+    if isinstance(contents, dict):
+        level = str(contents.get("level") or "INFO")
+        name = contents.get("name")
+        text = str(contents.get("message", ""))
+    else:  # the original's text records: "TASK_LOG -- LEVEL:name: message"
+        text = str(contents)
+        if text.startswith("TASK_LOG -- "):
+            text = text[len("TASK_LOG -- ") :]
+        level, sep, rest = text.partition(":")
+        if sep and level in _LEVELS:
+            name, _, text = rest.partition(": ")
+        else:
+            level, name = "INFO", None
+    # The database keeps the level in a column of its own; the console and the log
+    # file show it in front.
+    shown = "%s %s" % (level, state.add_message("%s: %s" % (name, text) if name else text, level))
+    state.console.line(shown)
+    state.console.last_message(shown)
+
+
 def no_pickle_mode(executor: Any, msg: Message) -> None:
     """Say which third-party executable the Task runs."""
     state = _state(executor)
@@ -106,4 +134,5 @@ DEFAULT_HOOKS: Dict[str, Callable[[Any, Message], Optional[bool]]] = {
     "TASK_FAILED": task_failed,
     "TASK_STOPPED": task_stopped,
     "TASK_CANCELLED": task_cancelled,
+    "TASK_LOG": task_log,
 }

@@ -94,7 +94,7 @@ class RunState:
         self.timed_out = False
         self.slurm_time_limit = False
         self.cancelled_by: Optional[int] = None
-        self.messages: List[Tuple[float, Optional[int], str]] = []
+        self.messages: List[Tuple[Any, ...]] = []
         self.message_count = 0
         self.messages_dropped = 0
         self.result: Optional[TaskResult] = None
@@ -145,11 +145,16 @@ class RunState:
         rank = self.peer_rank()
         return "" if rank is None else "[rank %d] " % rank
 
-    def add_message(self, text: str) -> str:
-        """Keep a plain message for the record; returns it as the console shows it."""
+    def add_message(self, text: str, level: Optional[str] = None) -> str:
+        """Keep a plain message (or a logged record, with its level) for the record;
+        returns it as the console shows it."""
         self.message_count += 1
         if self.message_count <= MAX_STORED_MESSAGES:
-            self.messages.append((time.time(), self.peer_rank(), text[:MAX_MESSAGE_CHARS]))
+            kept = text[:MAX_MESSAGE_CHARS]
+            if level is None:
+                self.messages.append((time.time(), self.peer_rank(), kept))
+            else:
+                self.messages.append((time.time(), self.peer_rank(), kept, level))
         else:
             self.messages_dropped += 1
         return self.rank_prefix() + (text if len(text) <= 500 else text[:497] + "...")

@@ -89,6 +89,7 @@ class TaskRun:
         on_launched: Called once the Task's process has been handed its parameters.
         claim: The QUEUED execution (made by ``lute-exec submit``) this run is; default:
             a new execution.
+        rerun_of: The execution this run repeats (``lute-exec rerun``), recorded with it.
 
     Attributes:
         state: What the run has learnt so far (changed by the default hooks).
@@ -106,10 +107,12 @@ class TaskRun:
         kill_grace: Optional[float] = None,
         on_launched: Optional[Callable[[], None]] = None,
         claim: Optional[int] = None,
+        rerun_of: Optional[int] = None,
     ) -> None:
         self.definition = definition
         self._kill_grace = kill_grace
         self._claim = claim
+        self._rerun_of = rerun_of
         self.overrides = tuple(overrides)
         self._on_launched = on_launched
         self.state = RunState(
@@ -212,7 +215,9 @@ class TaskRun:
         from lute.io.models import to_wire
 
         state = self.state
-        loaded = load_config(raw, state.task_name, self.overrides)
+        loaded = load_config(
+            raw, state.task_name, self.overrides, section=self.definition.config_section
+        )
         check_tasklets(self.definition.tasklets, to_wire(loaded.model))
         validated = self._spec(loaded.model.lute_config.task_environments, config_dir)
         if resolved is None or probe is None or validated != spec:
@@ -256,6 +261,7 @@ class TaskRun:
 
     def _record_and_supervise(self, plan: LaunchPlan, launch: Optional[Launch]) -> TaskStatus:
         from lute.io.db import Database
+        from lute.io.elog import report_started
 
         state = self.state
         os.makedirs(plan.work_dir, exist_ok=True)
@@ -270,6 +276,7 @@ class TaskRun:
             state.lost_elsewhere = db.mark_lost()
             row_ids = self._record_start(db, plan)
             state.execution_id = row_ids.execution_id
+            report_started(plan.reporters, execution=db.execution(state.execution_id).to_dict())
             state.log_path = os.path.join(
                 plan.work_dir, "logs", "%s_%d.log" % (state.managed_task, state.execution_id)
             )
@@ -312,6 +319,8 @@ class TaskRun:
 
     def _record_start(self, db: Database, plan: LaunchPlan) -> RowIds:
         """The execution's row: a new one, or the QUEUED one a SLURM job claims."""
+        from lute.execution.provenance import execution_versions
+
         state = self.state
         if self._claim is not None:
             # The parameters validated now: the queued ones may lack what only the run
@@ -320,7 +329,7 @@ class TaskRun:
                 self._claim,
                 host=socket.gethostname(),
                 environment=plan.environment_record(),
-                versions=plan.versions(),
+                versions=execution_versions(plan),
                 parameters=plan.wire_parameters,
             )
         return db.start_execution(
@@ -332,8 +341,9 @@ class TaskRun:
             work_dir=plan.work_dir,
             host=socket.gethostname(),
             environment=plan.environment_record(),
-            versions=plan.versions(),
+            versions=execution_versions(plan),
             config_path=plan.config_path,
+            rerun_of=self._rerun_of,
         )
 
     def _run_after_tasklets(self) -> None:

@@ -1,8 +1,16 @@
 """Tasklets: plain functions a managed task runs before or after its Task.
 
-Their string arguments may hold ``{dotted.name}`` placeholders filled from the Task's
-validated parameters; what an "after" tasklet returns may be merged into the Task's
-result summary or payload.
+Their string arguments may hold placeholders filled from the Task's validated
+parameters, in either of two spellings:
+
+- ``{dotted.name}``: an argument that is exactly one placeholder gets the parameter's
+  value with its type; inside a longer string the value is formatted in;
+- ``{{ dotted.name }}``, the original LUTE's: every placeholder is replaced by the
+  value's text, then an argument that reads as a whole number becomes an ``int`` and one
+  that reads as another number a ``float``, as the original converted them.
+
+A placeholder naming no parameter is an error before the Task is launched. What an
+"after" tasklet returns may be merged into the Task's result summary or payload.
 """
 
 from __future__ import annotations
@@ -17,13 +25,15 @@ from lute.tasks.dataclasses import TaskResult, TaskStatus
 __all__ = ["Tasklet", "check_tasklets", "fill_placeholders", "merge_output", "run_tasklets"]
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.]*)\}")
+# The original LUTE's spelling, with its tolerance for spaces inside the braces.
+_ORIGINAL_PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 
 
 class Tasklet(Record):
     """A function run before or after the Task.
 
-    Its arguments may be strings holding ``{param}`` placeholders, filled from the
-    Task's parameters (``{lute_config.run}``, ``{compound_var.int_var}``).
+    Its arguments may be strings holding ``{param}`` or ``{{ param }}`` placeholders,
+    filled from the Task's parameters (``{lute_config.run}``, ``{{ compound_var.int_var }}``).
 
     Attributes:
         function: The function.
@@ -57,10 +67,12 @@ class Tasklet(Record):
 
 
 def fill_placeholders(value: Any, parameters: Mapping[str, Any]) -> Any:
-    """Fill ``{dotted.name}`` placeholders of a tasklet argument from the parameters.
+    """Fill the placeholders of a tasklet argument from the parameters.
 
-    An argument that is exactly one placeholder gets the parameter's value with its
-    type; placeholders inside a longer string are formatted into it.
+    ``{dotted.name}``: an argument that is exactly one placeholder gets the parameter's
+    value with its type; placeholders inside a longer string are formatted into it.
+    ``{{ dotted.name }}`` (the original LUTE's): each is replaced by the value's text,
+    then a result that reads as a number becomes one (``int``, else ``float``).
 
     Raises:
         ExecutorError: A placeholder names a parameter that does not exist.
@@ -69,6 +81,11 @@ def fill_placeholders(value: Any, parameters: Mapping[str, Any]) -> Any:
         return value
 
     def lookup(name: str) -> Any:
+        if not re.fullmatch(r"[A-Za-z_][\w]*(\.[A-Za-z_0-9][\w]*)*", name):
+            raise ExecutorError(
+                "tasklet argument %r: %r is not a parameter name (write {{ name }} or "
+                "{{ group.name }})" % (value, name)
+            )
         node: Any = parameters
         for part in name.split("."):
             if not isinstance(node, Mapping) or part not in node:
@@ -78,10 +95,24 @@ def fill_placeholders(value: Any, parameters: Mapping[str, Any]) -> Any:
             node = node[part]
         return node
 
+    if _ORIGINAL_PLACEHOLDER.search(value) is not None:
+        filled = _ORIGINAL_PLACEHOLDER.sub(lambda match: str(lookup(match.group(1))), value)
+        return _as_number(filled)
     whole = _PLACEHOLDER.fullmatch(value)
     if whole is not None:
         return lookup(whole.group(1))
     return _PLACEHOLDER.sub(lambda match: str(lookup(match.group(1))), value)
+
+
+def _as_number(text: str) -> Any:
+    """The original's conversion of a filled ``{{ }}`` argument: ``"12"`` -> 12,
+    ``"0.5"`` -> 0.5, anything else stays text."""
+    if text.isnumeric():
+        return int(text)
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
 def check_tasklets(tasklets: Sequence[Tasklet], parameters: Mapping[str, Any]) -> None:

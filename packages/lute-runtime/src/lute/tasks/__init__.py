@@ -23,7 +23,9 @@ BUILTIN_TASK_CLASSES = {
     "TestWriteOutput": "lute.tasks.test:TestWriteOutput",
     "TestReadOutput": "lute.tasks.test:TestReadOutput",
     "TestBinary": "lute.tasks.test:TestBinary",
+    "TestBinaryErr": "lute.tasks.test:TestBinaryErr",
     "MPITest": "lute.tasks.mpi_test:MPITest",
+    "TestMultiNodeCommunication": "lute.tasks.mpi_test:TestMultiNodeCommunication",
 }
 # Built-in Tasks, listed for error messages without importing them.
 BUILTIN_TASKS = tuple(BUILTIN_TASK_CLASSES)
@@ -85,10 +87,18 @@ def import_task(task_name: str) -> Type[Task]:
         from lute.tasks.test import TestBinary
 
         return TestBinary
+    if task_name == "TestBinaryErr":
+        from lute.tasks.test import TestBinaryErr
+
+        return TestBinaryErr
     if task_name == "MPITest":
         from lute.tasks.mpi_test import MPITest
 
         return MPITest
+    if task_name == "TestMultiNodeCommunication":
+        from lute.tasks.mpi_test import TestMultiNodeCommunication
+
+        return TestMultiNodeCommunication
 
     entry_point = _entry_points().get(task_name)
     if entry_point is None:

@@ -1,8 +1,13 @@
-"""``MPITest``: a built-in MPI Task for testing MPI execution end to end.
+"""Built-in MPI Tasks for testing MPI execution end to end.
 
-Each rank sums its share of ``0 .. total_items-1``, rank 0 reduces the partial sums and
-reports the total. ``fail_on_rank`` makes one rank raise, ``hang_on_rank`` makes one rank
-block forever (to exercise timeouts), ``sleep_seconds`` slows every rank down.
+``MPITest``: each rank sums its share of ``0 .. total_items-1``, rank 0 reduces the
+partial sums and reports the total. ``fail_on_rank`` makes one rank raise,
+``hang_on_rank`` makes one rank block forever (to exercise timeouts), ``sleep_seconds``
+slows every rank down.
+
+``TestMultiNodeCommunication`` (the original LUTE's): every rank says where it runs and
+sends an array or a figure, so that a job spread over several nodes shows that each of
+them reaches the Executor.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from lute.execution.ipc import Message
 from lute.io.parameters import RowIds
 from lute.tasks.task import Task
 
-__all__ = ["MPITest"]
+__all__ = ["MPITest", "TestMultiNodeCommunication"]
 
 
 class MPITest(Task):
@@ -47,3 +52,54 @@ class MPITest(Task):
                 "correct": str(total == expected),
             }
             self._result.payload = {"total": total, "ranks": self._world_size}
+
+
+class TestMultiNodeCommunication(Task):
+    """Every rank reports its host and sends an array (or a figure) to the Executor."""
+
+    def __init__(self, *, params: Any, use_mpi: bool = True, row_ids: Optional[RowIds] = None):
+        super().__init__(params=params, use_mpi=True, row_ids=row_ids)
+
+    def _run(self) -> None:
+        import socket
+
+        params = self._task_parameters
+        self._report_to_executor(
+            Message(
+                contents="Rank %d of %d sending message from %s"
+                % (self.rank, self._world_size, socket.gethostname())
+            )
+        )
+        if params.send_obj == "plot":
+            self._report_to_executor(Message(contents=_figure(self.rank)))
+        else:
+            self._report_to_executor(Message(contents=_array(int(params.arr_size or 512))))
+        if self.rank == 0:
+            self._result.summary = "Test Finished."
+
+
+def _array(size: int) -> Any:
+    """Random numbers: a numpy array where numpy is installed, else an ``array.array``."""
+    try:
+        import numpy
+    except ImportError:
+        import array
+        import random
+
+        return array.array("d", (random.random() for _ in range(size)))
+    return numpy.random.default_rng().random(size)
+
+
+def _figure(rank: int) -> Any:
+    """A matplotlib figure where matplotlib is installed, else the same plot as HTML."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "<p>Multi-Node Communication Test: rank %d (matplotlib absent)</p>" % rank
+    figure, axes = plt.subplots(1, 1)
+    axes.plot(range(50), _array(50), label="Test")
+    axes.set_title("Multi-Node Communication Test")
+    return figure

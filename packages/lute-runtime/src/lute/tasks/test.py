@@ -5,6 +5,8 @@
   result holding a checksum of each, so a receiver can prove every message arrived.
 - ``TestWriteOutput`` / ``TestReadOutput``: the first writes a file and reports its path
   as the result; the second is given that path (from the database) and reads it.
+- ``TestBinary`` / ``TestBinaryErr``: a third-party program run from its model's flags;
+  the second's program exits with a non-zero code.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "Test",
     "TestBinary",
+    "TestBinaryErr",
     "TestReadOutput",
     "TestSocket",
     "TestWriteOutput",
@@ -154,3 +157,7 @@ class TestReadOutput(Task):
 
 class TestBinary(ThirdPartyTask):
     """Run a third-party executable (``/bin/echo`` by default) with flags from its model."""
+
+
+class TestBinaryErr(ThirdPartyTask):
+    """Run a third-party executable that fails (``/bin/false`` by default): the run FAILS."""

@@ -1,4 +1,5 @@
-"""``lute-exec db list`` and ``lute-exec db show``: what the results database recorded."""
+"""``lute-exec db list``, ``db show``, ``db config`` and ``db import``: what the results
+database recorded, an execution's config, and an original LUTE database's history."""
 
 from __future__ import annotations
 
@@ -41,7 +42,9 @@ def add_parser(sub: Any) -> None:
         epilog="examples:\n"
         "  lute-exec db list -c config.yaml --experiment xpp12345 --run 12\n"
         "  lute-exec db list -w ./lute-work --status FAILED LOST --since 2h\n"
-        "  lute-exec db show 3 -w ./lute-work --json",
+        "  lute-exec db show 3 -w ./lute-work --json\n"
+        "  lute-exec db config 3 -w ./lute-work -o again.yaml\n"
+        "  lute-exec db import /old/work/lute.db --into ./lute-work/lute.db",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     actions = db.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -76,12 +79,25 @@ def add_parser(sub: Any) -> None:
         "--messages", type=int, default=20, metavar="N", help="show the last N messages (20)"
     )
     show.add_argument("--json", action="store_true", help="machine-readable output")
+    from lute.execution.cli._db_import import add_import_parser
+    from lute.execution.cli._rerun import add_config_parser
+
+    add_config_parser(actions)
+    add_import_parser(actions)
 
 
 def run(args: argparse.Namespace) -> int:
-    """List executions, or show one."""
+    """List executions, show one, write one's config, or import an original database."""
     from lute.io.db import Database, DatabaseError
 
+    if args.action == "config":
+        from lute.execution.cli._rerun import write_config
+
+        return write_config(args)
+    if args.action == "import":
+        from lute.execution.cli._db_import import run_import
+
+        return run_import(args)
     try:
         path = database_path(args)
     except WhereError as failure:
@@ -141,9 +157,7 @@ def _show(db: Any, args: argparse.Namespace) -> int:
     shown["parameters"] = db.parameters(args.execution_id)
     shown["results"] = [r.to_dict() for r in db.results(args.execution_id)]
     stored = db.messages(args.execution_id)
-    shown["messages"] = [
-        {"id": m.id, "time": m.time, "rank": m.rank, "text": m.text} for m in stored
-    ]
+    shown["messages"] = [m.to_dict() for m in stored]
     if args.json:
         print_json(shown)
     else:
@@ -211,6 +225,7 @@ def _print_execution(shown: Dict[str, Any], last_messages: int) -> None:
     )
     for message in messages[-last_messages:] if last_messages > 0 else []:
         rank = "" if message["rank"] is None else "[rank %s] " % message["rank"]
-        print("  %s %s%s" % (local_time(message["time"]), rank, message["text"]))
+        level = "%s " % message["level"] if message.get("level") else ""
+        print("  %s %s%s%s" % (local_time(message["time"]), rank, level, message["text"]))
     print("parameters:")
     print("  " + json.dumps(shown["parameters"], indent=2, default=str).replace("\n", "\n  "))

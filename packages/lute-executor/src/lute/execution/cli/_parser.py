@@ -22,6 +22,7 @@ examples:
   lute-exec describe Test                                parameters of the Test Task
   lute-exec db list -w ./lute-work                       recent executions
   lute-exec db show 3 -w ./lute-work --json              one execution, for scripts
+  lute-exec rerun 3 -w ./lute-work                       run execution 3 again, linked to it
   lute-exec follow --last -w ./lute-work                 stream the newest run until it ends
   lute-exec top -c config.yaml                           what is running now
 """
@@ -32,6 +33,7 @@ COMMANDS: Dict[str, Tuple[str, str, str]] = {
     "list": ("lute.execution.cli._info", "add_list", "list_managed_tasks"),
     "describe": ("lute.execution.cli._info", "add_describe", "describe"),
     "db": ("lute.execution.cli._db", "add_parser", "run"),
+    "rerun": ("lute.execution.cli._rerun", "add_parser", "rerun"),
     "follow": ("lute.execution.cli._watch", "add_follow", "follow"),
     "top": ("lute.execution.cli._watch", "add_top", "top"),
     "completion": ("lute.execution.cli._completion", "add_parser", "run"),

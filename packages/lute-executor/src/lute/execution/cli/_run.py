@@ -142,6 +142,7 @@ def _run_claimed(
             kill_grace=args.kill_grace,
             on_launched=on_launched,
             claim=args.claim,
+            rerun_of=getattr(args, "rerun_of", None),
         )
     except KeyboardInterrupt as interrupt:
         # Before the run was recorded (while validating); once it is, a signal cancels

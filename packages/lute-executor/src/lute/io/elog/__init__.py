@@ -19,6 +19,8 @@ code and any plotting library only when a report is written or posted.
 Modules: ``_reporter`` (:class:`ReportItem`, :class:`Reporter`, :func:`report_all`),
 ``_summary`` (summary → items, plot pages), ``_local_reporter``, ``_elog_reporter``,
 ``_elog_config`` (environment and config settings), ``_http`` (POSTs with retries),
+``_kerberos`` (GSSAPI tokens, the optional extra), ``_summaries_root`` (plot pages
+copied to the facility's summaries directory),
 ``_report_html`` / ``_report_index`` (the local report's pages), ``_plots`` (figures
 as HTML), ``_files``, ``_html`` and ``_log``.
 """
@@ -42,7 +44,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from lute.io.elog._local_reporter import LocalReporter
     from lute.io.elog._log import logger as logger
     from lute.io.elog._reporter import ITEM_KINDS as ITEM_KINDS
-    from lute.io.elog._reporter import Reporter, ReportItem, report_all
+    from lute.io.elog._reporter import Reporter, ReportItem, report_all, report_started
+    from lute.io.elog._summaries_root import SummariesReporter
     from lute.io.elog._summary import (
         plots_directory,
         render_summary,
@@ -58,6 +61,7 @@ __all__ = [
     "LocalReporter",
     "ReportItem",
     "Reporter",
+    "SummariesReporter",
     "format_duration",
     "make_reporters",
     "plots_directory",
@@ -65,6 +69,7 @@ __all__ = [
     "render_summary",
     "render_summary_plots",
     "report_all",
+    "report_started",
     "summarise",
 ]
 
@@ -86,6 +91,8 @@ _MODULES = {
     "render_summary": "_summary",
     "render_summary_plots": "_summary",
     "report_all": "_reporter",
+    "report_started": "_reporter",
+    "SummariesReporter": "_summaries_root",
     "summarise": "_summary",
     "format_duration": "_report_html",
 }
@@ -115,17 +122,23 @@ def make_reporters(
             environment alone.
 
     Returns:
-        ``[LocalReporter]`` or ``[LocalReporter, ElogReporter]``, local first so the
-        local report is on disk before any network wait.
+        ``[LocalReporter]``, then a :class:`SummariesReporter` when a facility summaries
+        directory is configured, then an ``ElogReporter`` when the eLog is: local first
+        so the local report is on disk before any network wait.
 
     Raises:
         ValueError: The eLog settings are unusable; the message names the variable
             (better at start-up than a silently missing eLog entry).
     """
-    from lute.io.elog._elog_config import reporter_options
+    from lute.io.elog._elog_config import reporter_options, summaries_root
     from lute.io.elog._local_reporter import LocalReporter
 
     reporters: List[Reporter] = [LocalReporter(work_dir)]
+    root = summaries_root(elog, environ)
+    if root is not None:
+        from lute.io.elog._summaries_root import SummariesReporter
+
+        reporters.append(SummariesReporter(root))
     options = reporter_options(elog, environ)
     if options is not None:  # the HTTP reporter's module is imported by runs that post only
         from lute.io.elog._elog_reporter import ElogReporter

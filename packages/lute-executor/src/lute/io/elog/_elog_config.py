@@ -12,25 +12,32 @@ environment's:
   when nothing is posted); its value replaces ``LUTE_ELOG_PASSWORD``;
 - ``timeout`` replaces ``LUTE_ELOG_TIMEOUT`` (it always has a value: 10 s by default).
 
-The counters URL, entry path, tags and attempts come from the environment only.
+- ``auth`` (``basic`` or ``kerberos``) replaces ``LUTE_ELOG_AUTH``;
+- ``summaries_root`` replaces ``LUTE_SUMMARIES_ROOT``.
+
+The counters URL, entry path, tags, attempts and ``LUTE_ELOG_RUN_TABLE`` come from the
+environment only.
 Errors name the variable a value would have come from, whichever source gave it.
 Nothing here imports the reporter, HTTP code or pydantic.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional
 
 from lute.settings import (
     ELOG_ATTEMPTS,
+    ELOG_AUTH,
     ELOG_ENTRIES,
     ELOG_ENTRY_PATH,
     ELOG_PASSWORD,
+    ELOG_RUN_TABLE,
     ELOG_TAGS,
     ELOG_TIMEOUT,
     ELOG_URL,
     ELOG_USER,
     JID_UPDATE_COUNTERS,
+    SUMMARIES_ROOT,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -39,9 +46,11 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "DEFAULT_ELOG_URL",
     "DEFAULT_ENTRY_PATH",
+    "DEFAULT_RUN_TABLE_PATH",
     "invalid",
     "reporter_options",
     "status_options",
+    "summaries_root",
 ]
 
 #: Base URL used when eLog entries are switched on (``LUTE_ELOG_ENTRIES=1``) without
@@ -49,6 +58,9 @@ __all__ = [
 DEFAULT_ELOG_URL = "https://pswww.slac.stanford.edu/ws-auth/lgbk"
 #: Path of the new-entry endpoint below the base URL; ``{experiment}`` is filled in.
 DEFAULT_ENTRY_PATH = "/lbapi/elog/{experiment}/new_elog_entry"
+#: Path of the run-table (run parameters) endpoint below the base URL; the run is its
+#: ``run_num`` query parameter.
+DEFAULT_RUN_TABLE_PATH = "/lgbk/run_control/{experiment}/ws/add_run_params"
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
@@ -69,8 +81,9 @@ def reporter_options(
         environ: The environment.
 
     Returns:
-        ``counters_url``, ``elog_url``, ``entry_path``, ``auth``, ``tags``, ``timeout``
-        and ``attempts``; ``None`` when neither counters nor entries are asked for.
+        ``counters_url``, ``elog_url``, ``entry_path``, ``auth``, ``tags``, ``timeout``,
+        ``attempts`` and ``run_table``; ``None`` when neither counters nor entries are
+        asked for.
 
     Raises:
         ValueError: A value cannot be used; the message names its variable (or
@@ -92,11 +105,18 @@ def reporter_options(
         password: Optional[str] = config_password
     else:
         password = environ.get(ELOG_PASSWORD.name)
-    if user and password is None:
-        raise ValueError("LUTE_ELOG_USER is set but LUTE_ELOG_PASSWORD is not")
-    if password and not user:
-        raise ValueError("LUTE_ELOG_PASSWORD is set but LUTE_ELOG_USER is not")
-    auth: Optional[Tuple[str, str]] = (user, password or "") if user else None
+    auth: Any
+    if _auth_scheme(settings, environ) == "kerberos":
+        from lute.io.elog._kerberos import KerberosAuth, check_available
+
+        check_available()  # a missing extra shows at start-up, not as a lost post
+        auth = KerberosAuth()
+    else:
+        if user and password is None:
+            raise ValueError("LUTE_ELOG_USER is set but LUTE_ELOG_PASSWORD is not")
+        if password and not user:
+            raise ValueError("LUTE_ELOG_PASSWORD is set but LUTE_ELOG_USER is not")
+        auth = (user, password or "") if user else None
     try:
         return {
             "counters_url": _checked_url(counters_url, JID_UPDATE_COUNTERS.name),
@@ -106,9 +126,25 @@ def reporter_options(
             "tags": environ.get(ELOG_TAGS.name, "LUTE").split(),
             "timeout": _timeout(settings, environ),
             "attempts": int(_number(environ.get(ELOG_ATTEMPTS.name), ELOG_ATTEMPTS.name, 3, int)),
+            "run_table": bool(ELOG_RUN_TABLE.get(environ)),
         }
     except ValueError as error:
         raise invalid(error) from None
+
+
+def _auth_scheme(settings: Optional[ElogSettings], environ: Mapping[str, str]) -> str:
+    """``"basic"`` or ``"kerberos"``: the config's ``elog.auth``, else ``LUTE_ELOG_AUTH``."""
+    if settings is not None and getattr(settings, "auth", None):
+        return str(settings.auth)
+    return str(ELOG_AUTH.get(environ)).lower()  # SettingError is a ValueError
+
+
+def summaries_root(settings: Optional[ElogSettings], environ: Mapping[str, str]) -> Optional[str]:
+    """The facility summaries directory (``elog.summaries_root``, else
+    ``LUTE_SUMMARIES_ROOT``), or ``None`` when neither sets one."""
+    if settings is not None and getattr(settings, "summaries_root", None):
+        return str(settings.summaries_root)
+    return SUMMARIES_ROOT.get(environ) or None
 
 
 def status_options(environ: Mapping[str, str]) -> Optional[Dict[str, Any]]:

@@ -11,7 +11,13 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from lute.io.elog._elog_config import DEFAULT_ENTRY_PATH, invalid, reporter_options, status_options
+from lute.io.elog._elog_config import (
+    DEFAULT_ENTRY_PATH,
+    DEFAULT_RUN_TABLE_PATH,
+    invalid,
+    reporter_options,
+    status_options,
+)
 from lute.io.elog._files import safe_name
 from lute.io.elog._log import logger
 from lute.io.elog._reporter import Reporter, ReportItem
@@ -37,7 +43,13 @@ class ElogReporter(Reporter):
       key/value of the result;
     - *entry*: ``POST`` of a ``multipart/form-data`` eLog entry (``log_text``,
       ``log_title``, ``log_tags`` and the summary-plot pages as ``files``) to
-      ``<elog_url><entry_path>`` with HTTP Basic auth when credentials are given.
+      ``<elog_url><entry_path>`` with HTTP Basic auth when credentials are given (or a
+      Kerberos token, :class:`~lute.io.elog._kerberos.KerberosAuth`); then, when the
+      result has key/values and the run is known, a JSON ``POST`` of them to the run
+      table (``<elog_url><run_table_path>?run_num=<run>``), as the original LUTE did.
+
+    When the run starts, :meth:`started` posts ``"<managed task> status": "RUNNING"`` to
+    the counters.
 
     Failures are retried a bounded number of times when they may be transient
     (HTTP 5xx/408/429, connection refused; time-outs only for the counters, since
@@ -48,11 +60,14 @@ class ElogReporter(Reporter):
         counters_url: URL receiving the counters, or ``None``.
         elog_url: eLog base URL, or ``None`` for no entries.
         entry_path: Path template below ``elog_url`` with ``{experiment}``.
-        auth: ``(user, password)`` for HTTP Basic auth of the entries.
+        auth: ``(user, password)`` for HTTP Basic auth of the entries, or a
+            :class:`~lute.io.elog._kerberos.KerberosAuth`.
         tags: Tags of the entries.
         timeout: Seconds allowed to connect and for each read of one request.
         attempts: Tries per request (at least 1).
         backoff: Seconds before the second try, doubled before each further one.
+        run_table: Post the result's key/values to the run table too.
+        run_table_path: Path template of the run-table endpoint, with ``{experiment}``.
 
     Raises:
         ValueError: A URL is not ``http(s)``, ``entry_path`` lacks ``{experiment}``,
@@ -67,11 +82,13 @@ class ElogReporter(Reporter):
         counters_url: Optional[str] = None,
         elog_url: Optional[str] = None,
         entry_path: str = DEFAULT_ENTRY_PATH,
-        auth: Optional[Tuple[str, str]] = None,
+        auth: Any = None,
         tags: Sequence[str] = ("LUTE",),
         timeout: float = 10.0,
         attempts: int = 3,
         backoff: float = 0.5,
+        run_table: bool = False,
+        run_table_path: str = DEFAULT_RUN_TABLE_PATH,
     ) -> None:
         if not counters_url and not elog_url:
             raise ValueError("ElogReporter needs a counters URL, an eLog URL or both")
@@ -94,6 +111,8 @@ class ElogReporter(Reporter):
         self.timeout = float(timeout)
         self.attempts = int(attempts)
         self.backoff = max(0.0, float(backoff))
+        self.run_table = bool(run_table)
+        self.run_table_path = run_table_path
         #: Messages of the failures of the last :meth:`report` (empty when all went well).
         self.last_errors: List[str] = []
 
@@ -288,8 +307,68 @@ class ElogReporter(Reporter):
             return False
         return True
 
+    def run_table_url(self, experiment: str, run: Any) -> str:
+        """The run-table endpoint of ``experiment``, with ``run_num=<run>``."""
+        from urllib.parse import quote, urlencode
+
+        if not self.elog_url:
+            raise ValueError("this reporter posts nothing to the eLog (no eLog URL)")
+        path = self.run_table_path.format(experiment=quote(experiment, safe=""))
+        return "%s%s?%s" % (self.elog_url, path, urlencode({"run_num": str(run)}))
+
+    def post_run_table(self, experiment: str, run: Any, values: Mapping[str, Any]) -> bool:
+        """POST run parameters (``{"column": value}``) to the eLog's run table."""
+        from lute.io.elog._http import ElogPostError, post_json
+
+        try:
+            post_json(
+                self.run_table_url(experiment, run),
+                {str(key): value for key, value in values.items()},
+                what="eLog run table update",
+                auth=self.auth,
+                timeout=self.timeout,
+                attempts=self.attempts,
+                backoff=self.backoff,
+                idempotent=True,  # the same values again change nothing
+            )
+        except ElogPostError as error:
+            self._failed(str(error))
+            return False
+        return True
+
+    def started(self, *, execution: Mapping[str, Any]) -> None:
+        """The run has started: ``"<managed task> status": "RUNNING"`` to the counters.
+
+        Posted from a thread of its own, so that a slow eLog never delays the Task's
+        launch; :meth:`report` waits for it first, so the end status is posted last.
+        """
+        if not self.counters_url:
+            return
+        import threading
+
+        document = self.counters({**execution, "status": "RUNNING"}, ())
+
+        def post() -> None:
+            try:
+                self.post_counters(document)
+            except Exception as error:  # a reporting bug must not fail the run
+                logger.warning("eLog status update failed unexpectedly", exc_info=True)
+                self.last_errors.append("unexpected error: %s" % error)
+
+        self._started = threading.Thread(target=post, name="lute-elog-running", daemon=True)
+        self._started.start()
+
+    def wait_started(self, timeout: Optional[float] = None) -> None:
+        """Wait until the RUNNING update of :meth:`started` is done (or ``timeout``)."""
+        thread = getattr(self, "_started", None)
+        if thread is not None:
+            thread.join(timeout)
+
     def report(self, *, execution: Mapping[str, Any], items: Sequence[ReportItem]) -> None:
-        """Post the counters and the entry of a run; failures are logged, never raised."""
+        """Post the counters, the entry and the run table of a run; failures are logged,
+        never raised."""
+        # The RUNNING update goes first (bounded: a stuck one cannot hold the record).
+        self.wait_started(self.timeout * self.attempts + 1)
         self.last_errors = []
         try:
             if self.counters_url:
@@ -301,9 +380,15 @@ class ElogReporter(Reporter):
                 else:
                     fields = self.entry_fields(execution, items)
                     self.post_entry(str(experiment), fields, self.attachments(items))
+                    self._post_run_table(str(experiment), execution.get("run"), items)
         except Exception as error:  # a reporting bug must not fail the run either
             logger.warning("eLog reporting failed unexpectedly", exc_info=True)
             self.last_errors.append("unexpected error: %s" % error)
+
+    def _post_run_table(self, experiment: str, run: Any, items: Sequence[ReportItem]) -> None:
+        values = {str(item.key): item.value for item in items if item.kind == "keyvalue"}
+        if self.run_table and values and run not in (None, ""):
+            self.post_run_table(experiment, run, values)
 
     def _failed(self, message: str) -> None:
         self.last_errors.append(message)

@@ -120,7 +120,7 @@ def post(
     content_type: str,
     *,
     what: str,
-    auth: Optional[Tuple[str, str]] = None,
+    auth: Any = None,
     timeout: float = 10.0,
     attempts: int = 3,
     backoff: float = 0.5,
@@ -133,7 +133,9 @@ def post(
         body: Request body.
         content_type: Its ``Content-Type``.
         what: Words for log and error messages, e.g. ``"eLog entry"``.
-        auth: ``(user, password)`` for HTTP Basic auth, sent with the first request.
+        auth: ``(user, password)`` for HTTP Basic auth, sent with the first request; or
+            an object whose ``header(url)`` gives the ``Authorization`` header of each
+            try (:class:`~lute.io.elog._kerberos.KerberosAuth`).
         timeout: Seconds allowed for connecting and for each read.
         attempts: Total number of tries (at least 1).
         backoff: Seconds before the second try; doubled before each further one.
@@ -146,13 +148,16 @@ def post(
         ElogPostError: Every try failed, or a failure that retrying cannot fix.
     """
     headers = {"Content-Type": content_type, "User-Agent": USER_AGENT}
-    if auth is not None:
+    if isinstance(auth, tuple):
         token = base64.b64encode(("%s:%s" % auth).encode("utf-8")).decode("ascii")
         headers["Authorization"] = "Basic " + token
     attempts = max(1, attempts)
     for attempt in range(1, attempts + 1):
         request = urllib.request.Request(url, data=body, headers=headers, method="POST")
         try:
+            if auth is not None and not isinstance(auth, tuple):
+                # A token is good for one request only: a new one for every try.
+                request.add_header("Authorization", auth.header(url))
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 status = int(response.status)
                 refusal = _refusal(response.read(_MAX_RESPONSE_BYTES))

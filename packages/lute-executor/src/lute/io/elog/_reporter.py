@@ -11,7 +11,7 @@ from typing import Any, Dict, Mapping, Optional, Sequence
 
 from lute.io.elog._log import logger
 
-__all__ = ["ITEM_KINDS", "ReportItem", "Reporter", "report_all"]
+__all__ = ["ITEM_KINDS", "ReportItem", "Reporter", "report_all", "report_started"]
 
 #: The kinds of :class:`ReportItem`.
 ITEM_KINDS = ("text", "keyvalue", "plots")
@@ -105,6 +105,23 @@ class Reporter:
             items: The report items of the Task's result (see :func:`lute.io.elog.summarise`).
         """
         raise NotImplementedError
+
+    def started(self, *, execution: Mapping[str, Any]) -> None:
+        """The run was recorded and its Task is being launched (default: nothing).
+
+        Args:
+            execution: ``id``, ``managed_task``, ``task_name``, ``experiment``, ``run``.
+        """
+
+
+def report_started(reporters: Sequence[Reporter], *, execution: Mapping[str, Any]) -> None:
+    """Tell every reporter that a run starts (the eLog shows it RUNNING); one that fails
+    is logged and changes nothing."""
+    for reporter in reporters:
+        try:
+            reporter.started(execution=execution)
+        except Exception:
+            logger.warning("The %s failed to record the run's start", reporter.name, exc_info=True)
 
 
 def report_all(

@@ -41,7 +41,8 @@ The modules behind this one, each with one job:
 - ``_validate`` -- the pydantic step (with ``_coerce`` and ``_validation_problems``);
 - ``_load`` -- the pipeline behind :func:`load_config`, :func:`load_header` and
   :func:`check_config`;
-- ``_problems`` -- :class:`ConfigProblem`, :class:`ConfigError`.
+- ``_problems`` -- :class:`ConfigProblem`, :class:`ConfigError`;
+- ``_sections`` -- a sweep point's section name (``Test_0``).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from lute.io.config._early import EarlyHeader, early_header
 from lute.io.config._overrides import COMMAND_LINE, Override, apply_overrides, parse_override
 from lute.io.config._problems import ConfigError, ConfigProblem
 from lute.io.config._read import RawConfig, read_config_file
+from lute.io.config._sections import sweep_parts, sweep_section
 
 if TYPE_CHECKING:  # at run time these load on first use: they import pydantic
     from lute.io.config._load import LoadedConfig, check_config, load_config, load_header
@@ -72,6 +74,8 @@ __all__ = [
     "load_header",
     "parse_override",
     "read_config_file",
+    "sweep_parts",
+    "sweep_section",
 ]
 
 _LAZY = {

@@ -32,6 +32,7 @@ from lute.io.config._fill import fill
 from lute.io.config._overrides import Override, collect_overrides, is_header_override
 from lute.io.config._problems import ConfigError, ConfigProblem
 from lute.io.config._read import ConfigSource, RawConfig, read_config_file
+from lute.io.config._sections import sweep_parts
 from lute.io.config._substitution import HEADER
 from lute.io.config._validate import (
     header_data,
@@ -170,7 +171,12 @@ def _check(
         models[task_name] = model if model is not None else registry.get_model(task_name)
     elif scope == _FILE:
         known = registry.known_task_names()
-        models = {name: registry.get_model(name) for name in raw.sections if name in known}
+        # A sweep point's section (Test_0) is validated with its Task's model.
+        models = {
+            name: registry.get_model(sweep_parts(name)[0])
+            for name in raw.sections
+            if sweep_parts(name)[0] in known
+        }
         known_names = _listed(known)
     notes: List[ConfigProblem] = []
     misplaced: Set[PathKey] = set()  # keys reported as being in the wrong document
@@ -209,6 +215,7 @@ def load_config(
     model: Optional[Type[TaskParameters]] = None,
     strict: bool = False,
     environ: Optional[Mapping[str, str]] = None,
+    section: Optional[str] = None,
 ) -> LoadedConfig:
     """Read, fill in and validate the config for one Task.
 
@@ -222,6 +229,8 @@ def load_config(
         strict: Every section must name a known Task (otherwise sections for Tasks not
             installed here are allowed, unless they look like a misspelling).
         environ: Environment for ``{{ $VAR }}`` (default: ``os.environ``).
+        section: The section to use, when it is not named after the Task: a sweep
+            point's (``"Test_0"``, validated with the model of ``task_name``).
 
     Returns:
         The validated config.
@@ -230,12 +239,15 @@ def load_config(
         ConfigError: Every problem found.
         lute.io.models.registry.UnknownModelError: No model for ``task_name``.
     """
-    checked = _check(path, overrides, environ, _TASK, task_name, model, strict)
-    validated = checked.models[task_name]
+    section = section or task_name
+    if model is None and section != task_name:
+        model = registry.get_model(task_name)
+    checked = _check(path, overrides, environ, _TASK, section, model, strict)
+    validated = checked.models[section]
     if checked.problems or validated is None:
         # Every failure carries its own problem; the fallback only guards that promise.
         raise ConfigError(
-            checked.problems or [checked.raw.locator().problem((task_name,), "invalid parameters")]
+            checked.problems or [checked.raw.locator().problem((section,), "invalid parameters")]
         )
     task_model = cast(TaskParameters, validated)
     return LoadedConfig(
@@ -243,7 +255,7 @@ def load_config(
         task_model.lute_config,
         task_model,
         checked.raw,
-        checked.sections[task_name],
+        checked.sections[section],
         checked.notes,
     )
 

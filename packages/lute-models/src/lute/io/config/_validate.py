@@ -16,6 +16,7 @@ from lute.io.config._coerce import coerce_model_input
 from lute.io.config._fill import Filled
 from lute.io.config._problems import ConfigProblem, close_matches
 from lute.io.config._read import RawConfig
+from lute.io.config._sections import sweep_parts
 from lute.io.config._substitution import HEADER
 from lute.io.config._validation_problems import problems_from_validation
 from lute.io.config._yaml_source import PathKey
@@ -115,7 +116,7 @@ def structure_problems(
     ):
         known = known_names()
     for name in raw.sections:
-        if name in known or name in wanted:
+        if name in known or name in wanted or sweep_parts(name)[0] in known:
             continue
         suggestions = close_matches(name, known, cutoff=_MISSPELLING_CUTOFF)
         if suggestions or strict:

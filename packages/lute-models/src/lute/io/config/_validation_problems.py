@@ -100,6 +100,19 @@ def _nested_model(annotation: Any) -> Optional[Type[BaseModel]]:
     return None
 
 
+def _template_hint(model: Type[BaseModel], path: PathKey) -> str:
+    """For a third-party model: where the original LUTE sent undeclared keys."""
+    from lute.io.models.base import ThirdPartyParameters
+
+    if len(path) != 2 or not (isinstance(model, type) and issubclass(model, ThirdPartyParameters)):
+        return ""
+    return (
+        " (the original LUTE passed undeclared keys of a third-party Task to its config-file "
+        "template: declare it in the model, or give the model a TemplateConfig field or "
+        'extra = "allow" in its Config to pass such keys to its templates)'
+    )
+
+
 def _message(error: Any, model: Type[BaseModel], section: str, path: PathKey) -> str:
     error_type = error["type"]
     loc = error["loc"]
@@ -113,7 +126,12 @@ def _message(error: Any, model: Type[BaseModel], section: str, path: PathKey) ->
         else:
             owner = "for the header" if path[:1] == ("lute_config",) else "for this Task"
         suggestion = did_you_mean(name, _fields_at(model, loc))
-        return "unknown parameter %r %s%s" % (name, owner, suggestion)
+        return "unknown parameter %r %s%s%s" % (
+            name,
+            owner,
+            suggestion,
+            _template_hint(model, path),
+        )
     expected = _expected(error_type)
     if expected is not None:
         return "wrong type: expected %s, got %s" % (expected, describe_input(error.get("input")))

@@ -20,6 +20,8 @@ never arguments. = style comes from the model options ``short_flags_use_eq`` /
 ``long_flags_use_eq`` or the field marker ``flag_use_eq``. ``list_style`` is ``"spread"``
 (default: ``--items a b``; joined with commas in = style), ``"repeat"``
 (``--items a --items b``) or ``"join"`` (``--items a,b``; separator ``list_sep``).
+Keys the model does not declare go to its templates (:mod:`lute.io.models.templates`),
+never to the command line.
 """
 
 from __future__ import annotations
@@ -58,12 +60,11 @@ def _default_flag_type(name: str) -> str:
 
 
 def _fields(model: BaseModel) -> Iterator[Tuple[str, Any, Dict[str, Any]]]:
-    """(name, value, markers) of every field, then of allowed extra keys."""
+    """(name, value, markers) of every declared field. Undeclared keys (allowed extras)
+    are for the config-file templates, as in the original LUTE: never arguments."""
     for name, field in type(model).model_fields.items():
         markers = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
         yield name, getattr(model, name), markers
-    for name, value in (model.model_extra or {}).items():
-        yield name, value, {}
 
 
 def _flag_arguments(

@@ -9,7 +9,7 @@ see ``docs/configuration.md``.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional, Union
 
 from pydantic import ConfigDict
 
@@ -53,6 +53,7 @@ class TaskParameters(LuteModel):
         result_from_params: Optional[str] = None
         result_summary: Optional[str] = None
         impl_schemas: Optional[str] = None
+        version_location: Union[bool, str, None] = None
 
     lute_config: AnalysisHeader = Field(description="The config header: experiment, run, ...")
 
@@ -90,6 +91,12 @@ class ThirdPartyParameters(TaskParameters):
     ``list_style`` for list values. Fields without ``flag_type`` follow the seed's rule:
     one-letter names are short flags, names containing ``p_arg`` are positional, the
     rest are long flags. See :func:`lute.io.models.argv.to_argv`.
+
+    Keys of a config section that the model does not declare are never arguments: as in
+    the original LUTE they go to the model's config-file templates (they may be mappings
+    there). A model with a :class:`TemplateConfig` field accepts them; a model without
+    one refuses them (there is nowhere for them to go), unless it sets
+    ``extra = "allow"``.
     """
 
     class Config(TaskParameters.Config):
@@ -99,3 +106,29 @@ class ThirdPartyParameters(TaskParameters):
         long_flags_use_eq: bool = False
 
     executable: str = Field(..., description="The program to run.", is_flag=False)
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        # The original LUTE let every third-party model take undeclared keys for its
+        # templates; here a model with a template does (unless it says otherwise).
+        if _sets_extra(cls) or not _has_template(cls):
+            return
+        cls.model_config["extra"] = "allow"
+        cls.model_rebuild(force=True)
+
+
+def _sets_extra(cls: type) -> bool:
+    """Whether the class, or a parent below ThirdPartyParameters, chose ``extra`` itself
+    (in its ``class Config`` or ``model_config``)."""
+    below = cls.__mro__[: cls.__mro__.index(ThirdPartyParameters)]
+    return any("extra" in vars(klass).get("__lute_own_options__", ()) for klass in below)
+
+
+def _has_template(cls: type) -> bool:
+    for field in getattr(cls, "model_fields", {}).values():
+        annotation = field.annotation
+        candidates = (annotation, *getattr(annotation, "__args__", ()))
+        if any(isinstance(c, type) and issubclass(c, TemplateConfig) for c in candidates):
+            return True
+    return False

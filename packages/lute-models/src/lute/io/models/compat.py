@@ -224,6 +224,8 @@ class _SeedCompatMeta(_PydanticMeta):
         else:
             own_config = None
         install_dynamic_defaults(namespace)
+        # Which options this class sets itself (pydantic keeps only the merged config).
+        namespace["__lute_own_options__"] = frozenset(namespace.get("model_config") or ())
         cls = super().__new__(mcs, name, bases, namespace, **kwargs)
         type.__setattr__(cls, "Config", _config_view(cls, bases, own_config))
         return cls

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 import os
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, Literal, Optional, Union
 
 from pydantic import ConfigDict, field_validator
 
@@ -30,6 +30,24 @@ def _today() -> str:
     return datetime.date.today().strftime("%Y/%m/%d")
 
 
+def _experiment_from_environment() -> str:
+    """``$EXPERIMENT``: what the eLog's job launcher (ARP) sets for the job it starts."""
+    from lute.settings import EXPERIMENT
+
+    return str(EXPERIMENT.get() or "")
+
+
+def _run_from_environment() -> Union[int, str]:
+    """The run of ``$RUN_NUM`` (``<run>_<datetime>``, set by the eLog's job launcher)."""
+    from lute.settings import RUN_NUM
+
+    text = RUN_NUM.get()
+    if not text:
+        return ""
+    run = str(text).strip().split("_", 1)[0]
+    return int(run) if run.isdigit() else run
+
+
 def _current_directory() -> str:
     # Not ``os.getcwd`` itself: pydantic inspects a factory's signature, and for a
     # builtin that means tokenizing its text signature (~2 ms on every run).
@@ -52,6 +70,18 @@ class ElogSettings(LuteModel):
         None, description="Name of the environment variable holding the eLog password."
     )
     timeout: float = Field(10.0, gt=0, description="Seconds to wait for the eLog to answer.")
+    auth: Optional[Literal["basic", "kerberos"]] = Field(
+        None,
+        description="How eLog requests authenticate: basic (user and password) or kerberos "
+        "(GSSAPI; needs lute-executor[kerberos] and a ticket). Default: $LUTE_ELOG_AUTH, "
+        "else basic.",
+    )
+    summaries_root: Optional[str] = Field(
+        None,
+        description="Facility summaries directory: summary-plot pages are also written to "
+        "<root>/<display name>/report.html ({experiment}, {hutch} filled in). Default: "
+        "$LUTE_SUMMARIES_ROOT.",
+    )
 
 
 class AnalysisHeader(LuteModel):
@@ -67,9 +97,15 @@ class AnalysisHeader(LuteModel):
     title: str = Field(
         "LUTE Task Configuration", description="Description of the configuration or experiment."
     )
-    experiment: str = Field("", description="Experiment name, e.g. TST12345.")
+    experiment: str = Field(
+        default_factory=_experiment_from_environment,
+        description="Experiment name, e.g. TST12345 (default: $EXPERIMENT, set by the eLog's "
+        "job launcher).",
+    )
     run: Union[int, str] = Field(
-        "", description="Data acquisition run (all-digit values become numbers)."
+        default_factory=_run_from_environment,
+        description="Data acquisition run; all-digit values become numbers (default: the run "
+        "of $RUN_NUM, <run>_<datetime>, set by the eLog's job launcher).",
     )
     date: str = Field(default_factory=_today, description="Start date of the analysis.")
     lute_version: Union[float, str] = Field(

@@ -3,7 +3,8 @@
 A parameter model carries two kinds of settings:
 
 - *Model options* -- ``run_directory``, ``set_result``, ``result_from_params``,
-  ``result_summary``, ``impl_schemas``, ``short_flags_use_eq``, ``long_flags_use_eq`` --
+  ``result_summary``, ``impl_schemas``, ``short_flags_use_eq``, ``long_flags_use_eq``,
+  ``version_location`` --
   written either in a nested ``class Config:`` (seed style) or in
   ``model_config = LuteConfigDict(...)`` (pydantic v2 style). Read them with
   :func:`lute_options`.
@@ -38,6 +39,7 @@ LUTE_OPTION_DEFAULTS: Dict[str, Any] = {
     "impl_schemas": None,
     "short_flags_use_eq": False,
     "long_flags_use_eq": False,
+    "version_location": None,
 }
 
 
@@ -54,6 +56,9 @@ class LuteConfigDict(ConfigDict, total=False):
         impl_schemas: With ``set_result``: the schemas the result conforms to.
         short_flags_use_eq: Third-party programs: write ``-p=value`` instead of ``-p value``.
         long_flags_use_eq: Third-party programs: write ``--param=value``.
+        version_location: Record the git commit and the uncommitted changes of a
+            repository with every execution: ``True`` for the one holding the Task's
+            code, or a path inside it (relative: to the model's module).
     """
 
     run_directory: Optional[str]
@@ -63,6 +68,7 @@ class LuteConfigDict(ConfigDict, total=False):
     impl_schemas: Optional[str]
     short_flags_use_eq: bool
     long_flags_use_eq: bool
+    version_location: Union[bool, str, None]
 
 
 class LuteOptions(FrozenRecord):
@@ -79,6 +85,8 @@ class LuteOptions(FrozenRecord):
         impl_schemas: The schemas the result conforms to.
         short_flags_use_eq: Third-party programs: write ``-p=value`` instead of ``-p value``.
         long_flags_use_eq: Third-party programs: write ``--param=value``.
+        version_location: Which repository's commit and changes are recorded with each
+            execution (``True``: the Task's; a path inside one), or ``None``.
     """
 
     _FIELDS = (
@@ -89,6 +97,7 @@ class LuteOptions(FrozenRecord):
         "impl_schemas",
         "short_flags_use_eq",
         "long_flags_use_eq",
+        "version_location",
     )
     __slots__ = _FIELDS
     run_directory: Optional[str]
@@ -98,6 +107,7 @@ class LuteOptions(FrozenRecord):
     impl_schemas: Optional[str]
     short_flags_use_eq: bool
     long_flags_use_eq: bool
+    version_location: Union[bool, str, None]
 
     def __init__(
         self,
@@ -108,6 +118,7 @@ class LuteOptions(FrozenRecord):
         impl_schemas: Optional[str] = None,
         short_flags_use_eq: bool = False,
         long_flags_use_eq: bool = False,
+        version_location: Union[bool, str, None] = None,
     ) -> None:
         self._set_fields(
             run_directory,
@@ -117,6 +128,7 @@ class LuteOptions(FrozenRecord):
             impl_schemas,
             short_flags_use_eq,
             long_flags_use_eq,
+            version_location,
         )
 
 

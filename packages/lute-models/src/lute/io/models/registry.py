@@ -41,7 +41,9 @@ BUILTIN_MODELS: Dict[str, str] = {
     "TestWriteOutput": "lute.io.models.tests.outputs:TestWriteOutputParameters",
     "TestReadOutput": "lute.io.models.tests.outputs:TestReadOutputParameters",
     "TestBinary": "lute.io.models.tests.binary:TestBinaryParameters",
+    "TestBinaryErr": "lute.io.models.tests.binary:TestBinaryErrParameters",
     "MPITest": "lute.io.models.tests.mpi:MPITestParameters",
+    "TestMultiNodeCommunication": "lute.io.models.tests.mpi:TestMultiNodeCommunicationParameters",
 }
 
 

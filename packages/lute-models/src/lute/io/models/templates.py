@@ -9,7 +9,9 @@ A model declares a template with a :class:`~lute.io.models.base.TemplateConfig` 
 
 Before the program starts, the Executor calls :func:`render_templates`. Inside the
 template every parameter of the model is available by name (``{{ nproc }}``,
-``{{ lute_config.experiment }}``). A name the template uses but the model lacks is an
+``{{ lute_config.experiment }}``), and so is every key of the Task's section that the
+model does not declare (``{{ phil_parameters.dispatch_index }}``): such keys are for the
+templates, never command-line arguments. A name the template uses but the model lacks is an
 error (jinja2's ``StrictUndefined``), never an empty string.
 """
 
@@ -81,7 +83,8 @@ def template_search_dirs(model: BaseModel, extra: Sequence[os.PathLike] = ()) ->
 
 
 def template_context(model: BaseModel) -> Dict[str, Any]:
-    """The names a template sees: every parameter (and allowed extra) of the model."""
+    """The names a template sees: every parameter of the model, and the keys of its
+    section the model does not declare (mappings too), as in the original LUTE."""
     context = {name: getattr(model, name) for name in type(model).model_fields}
     context.update(model.model_extra or {})
     return context

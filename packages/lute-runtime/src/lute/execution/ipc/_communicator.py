@@ -79,6 +79,14 @@ class Communicator(abc.ABC):
         self._on_lost: Optional[Callable[[IPCError], None]] = None
         _live.add(self)
 
+    def accepts(self, signal: str) -> bool:
+        """Whether the Executor understands ``signal`` (its WELCOME lists what it knows
+        beyond the signals every Executor understands, which an older one does not)."""
+        known = self.peer_info.get("signals")
+        if not isinstance(known, list):
+            known = _protocol.BASE_SIGNALS
+        return signal == "" or signal in known
+
     # -- transport hooks (called with the lock held) --------------------------------------
 
     @abc.abstractmethod

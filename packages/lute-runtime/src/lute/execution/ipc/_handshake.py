@@ -347,6 +347,8 @@ def welcome(
             "peer_id": peer_id,
             "nonce": binascii.hexlify(listener_nonce).decode("ascii"),
             "task_nonce": binascii.hexlify(hello.task_nonce).decode("ascii"),
+            # What this Executor understands beyond BASE_SIGNALS (TASK_LOG ...).
+            "signals": list(_protocol.LUTE_SIGNALS),
         },
         separators=(",", ":"),
     )

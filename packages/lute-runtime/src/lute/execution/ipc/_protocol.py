@@ -45,7 +45,12 @@ LUTE_SIGNALS: Tuple[str, ...] = (
     "TASK_DONE",
     "TASK_CANCELLED",
     "TASK_RESULT",
+    "TASK_LOG",
 )
+#: The signals every Executor understands. An Executor that knows more lists them in its
+#: WELCOME (``"signals"``); a Task sends another signal only to an Executor that listed
+#: it (an older one would refuse the message), see :meth:`Communicator.accepts`.
+BASE_SIGNALS: Tuple[str, ...] = LUTE_SIGNALS[:7]
 _VALID_SIGNALS: FrozenSet[str] = frozenset((*LUTE_SIGNALS, ""))
 
 _REPR_LIMIT = 200

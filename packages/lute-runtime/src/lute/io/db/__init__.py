@@ -21,6 +21,9 @@ Reader side (a validator)::
     with Database(path, readonly=True) as db:
         result = db.latest_result("FindPeaks", experiment="xpp1234", run=12)
 
+    # or as validators written for the original LUTE do:
+    out_file = read_latest_db_entry(work_dir, "FindPeaks", "out_file")
+
 Many processes may write one file at the same time: every write is one short
 ``BEGIN IMMEDIATE`` transaction, retried with jittered back-off while the file is locked,
 within ``timeout`` seconds. A :class:`Database` object may be shared between threads.
@@ -47,6 +50,10 @@ The package, in import order (each module imports only those above it)::
     _workflow_records  WorkflowRecord, WorkflowNodeRecord, Upstream; an execution's upstream
     _workflows      workflows: their nodes, executions; refusing one whose upstream failed
     _reader         execution(s), parameters, results, raw_result, messages, latest_*
+    _latest_entry   read_latest_db_entry, the original LUTE's reader, on this schema
+    _import_original  an original LUTE database's executions, added (import_original)
+
+The last two are loaded on first use: runs need neither.
 
 :class:`Database` is the writer, queue and reader mixins over one core; only this module
 combines them, and no private module imports it.
@@ -55,6 +62,12 @@ combines them, and no private module imports it.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING, List
+
+from lute._lazy import lazy_attributes
+
+if TYPE_CHECKING:  # loaded on first use: validators and imports need them, runs do not
+    from lute.io.db._latest_entry import read_latest_db_entry
 
 # Besides the names in __all__, the helpers that the one-module lute.io.db exposed as a
 # side effect of its imports stay importable from here ("name as name"). They are not API
@@ -122,6 +135,7 @@ __all__ = [
     "format_summary",
     "pending_result",
     "pending_results",
+    "read_latest_db_entry",
     "this_process",
     "trigger_verdict",
 ]
@@ -172,3 +186,29 @@ class Database(WorkflowsMixin, QueueMixin, OutputWriterMixin, WriterMixin, Reade
         DatabaseError: The file is missing (read-only), not a LUTE database, or has a
             newer schema version than this code knows.
     """
+
+    def import_original(self, path: str) -> List[int]:
+        """Add the executions of an original LUTE database (read, never changed) to this one.
+
+        One execution per row of each of its Task tables: parameters rebuilt as nested
+        mappings with the header as ``lute_config``, result, status and times; where it
+        came from is in ``environment``. Rows imported before from the same file (same
+        table and row) are skipped, so an import can be repeated after the original got
+        new rows. See ``docs/database.md``.
+
+        Args:
+            path: The original ``lute.db``.
+
+        Returns:
+            The ids of the executions added, oldest first.
+
+        Raises:
+            DatabaseError: The file is not an original LUTE database, or this one cannot
+                be written.
+        """
+        from lute.io.db._import_original import import_original
+
+        return import_original(self, path)
+
+
+__getattr__ = lazy_attributes(__name__, {"read_latest_db_entry": "lute.io.db._latest_entry"})

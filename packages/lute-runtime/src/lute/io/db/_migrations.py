@@ -14,6 +14,7 @@ from typing import Dict, List, Sequence
 from lute.io.db._tables import (
     EXECUTION_INDEXES,
     EXECUTIONS,
+    RERUN_COLUMN,
     SUBMISSIONS,
     TASK_RESULT_INDEXES,
     TASK_RESULTS,
@@ -63,7 +64,8 @@ _V2 = [
     SUBMISSIONS,
     *_rebuild(
         "executions",
-        EXECUTIONS,
+        # As version 2 had it: version 3 adds its column below.
+        EXECUTIONS.replace(RERUN_COLUMN, ""),
         _V1_EXECUTION_COLUMNS,
         # Before version 2 every received message was stored.
         extra=", messages_received",
@@ -75,10 +77,18 @@ _V2 = [
     *VIEWS,
 ]
 
-# Version 3: workflows, their nodes, executions and each execution's parents (new
+# Version 3: the level of a message a Task logged (NULL for a plain message) and the
+# execution a rerun repeats. Added columns only: no row is touched.
+_V3 = [
+    "ALTER TABLE messages ADD COLUMN level TEXT",
+    "ALTER TABLE executions ADD COLUMN rerun_of INTEGER"
+    " REFERENCES executions (id) ON DELETE SET NULL",
+]
+
+# Version 4: workflows, their nodes, executions and each execution's parents (new
 # tables only).
-_V3 = [*WORKFLOWS]
+_V4 = [*WORKFLOWS]
 
 # version reached -> statements that take the previous version there. Version 1 is
 # created only by the schema-1 code; a new file gets the current schema directly.
-MIGRATIONS: Dict[int, Sequence[str]] = {2: _V2, 3: _V3}
+MIGRATIONS: Dict[int, Sequence[str]] = {2: _V2, 3: _V3, 4: _V4}

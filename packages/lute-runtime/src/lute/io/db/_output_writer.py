@@ -30,7 +30,9 @@ from lute.io.db._values import (
 
 __all__ = ["OutputWriterMixin"]
 
-_INSERT_MESSAGE = "INSERT INTO messages (execution_id, time, rank, text) VALUES (?, ?, ?, ?)"
+_INSERT_MESSAGE = (
+    "INSERT INTO messages (execution_id, time, rank, text, level) VALUES (?, ?, ?, ?, ?)"
+)
 _COUNT_MESSAGES = (
     "UPDATE executions SET messages_received = messages_received + ?,"
     " messages_dropped = messages_dropped + ?, heartbeat = ? WHERE id = ?"
@@ -63,22 +65,34 @@ class _Stamper:
 
 
 def _message_rows(
-    execution_id: int, messages: Iterable[Tuple[float, Optional[int], str]]
-) -> List[Tuple[int, str, Optional[int], str]]:
+    execution_id: int, messages: Iterable[Sequence[Any]]
+) -> List[Tuple[int, str, Optional[int], str, Optional[str]]]:
     """The rows of a batch of messages, each checked (a bad one is named by index).
 
     Tens of thousands per second go through here: the common case (a tuple of a float,
     an int or None, and ASCII text) is tested by exact type first.
     """
-    rows: List[Tuple[int, str, Optional[int], str]] = []
+    rows: List[Tuple[int, str, Optional[int], str, Optional[str]]] = []
     append = rows.append
     stamp = _Stamper()
     finite = math.isfinite
     for index, message in enumerate(messages):
-        if (type(message) is not tuple and not isinstance(message, list)) or len(message) != 3:
+        size = len(message) if type(message) is tuple or isinstance(message, list) else 0
+        if size == 3:
+            when, rank, text = message
+            level = None
+        elif size == 4:
+            when, rank, text, level = message
+            if level is not None and not isinstance(level, str):
+                raise DatabaseError(
+                    f"add_messages: message {index}: level must be a string, got {level!r}"
+                )
+        else:
             what = f"add_messages: message {index}"
-            raise DatabaseError(f"{what} must be a (time, rank, text) tuple, got {message!r}")
-        when, rank, text = message
+            raise DatabaseError(
+                f"{what} must be a (time, rank, text) or (time, rank, text, level) tuple, "
+                f"got {message!r}"
+            )
         if type(text) is not str and not isinstance(text, str):
             raise DatabaseError(
                 f"add_messages: message {index}: text must be a string, got {text!r}"
@@ -90,7 +104,7 @@ def _message_rows(
         else:  # ints, numpy floats, ... or not a time at all
             moment = utc_from_epoch(when, f"add_messages: message {index}")
         # ASCII text cannot hold the lone surrogates SQLite refuses; checking is cheap.
-        append((execution_id, moment, rank, text if text.isascii() else clean_text(text)))
+        append((execution_id, moment, rank, text if text.isascii() else clean_text(text), level))
     return rows
 
 
@@ -203,7 +217,7 @@ class OutputWriterMixin(DatabaseCore):
     def add_messages(
         self,
         execution_id: int,
-        messages: Sequence[Tuple[float, Optional[int], str]],
+        messages: Sequence[Sequence[Any]],
         *,
         dropped: int = 0,
     ) -> None:
@@ -216,7 +230,9 @@ class OutputWriterMixin(DatabaseCore):
 
         Args:
             execution_id: The execution.
-            messages: ``(POSIX time, MPI rank or None, text)`` tuples.
+            messages: ``(POSIX time, MPI rank or None, text)`` tuples, or
+                ``(time, rank, text, level)`` for records a Task logged (``"INFO"``,
+                ``"WARNING"``...).
             dropped: How many further messages the Executor received but does not store
                 (a cap on stored messages applied); they are only counted.
 

@@ -158,18 +158,24 @@ class MessageRecord(tuple):  # type: ignore[type-arg]
         time: UTC ISO-8601 time the Task reported it.
         rank: MPI rank, or ``None``.
         text: The message.
+        level: The level of a record the Task logged (``"WARNING"``), ``None`` for a
+            plain message. Not part of the tuple, like ``id``.
     """
 
     id: int
+    level: Optional[str]
 
-    def __new__(cls, id: int, time: str, rank: Optional[int], text: str) -> MessageRecord:
+    def __new__(
+        cls, id: int, time: str, rank: Optional[int], text: str, level: Optional[str] = None
+    ) -> MessageRecord:
         self = tuple.__new__(cls, (time, rank, text))
         self.id = id
+        self.level = level
         return self
 
     def __reduce__(self) -> Tuple[Any, ...]:
         # Pickle and copy rebuild it through __new__, with every protocol.
-        return (MessageRecord, (self.id, *self))
+        return (MessageRecord, (self.id, *self, self.level))
 
     @property
     def time(self) -> str:
@@ -187,11 +193,14 @@ class MessageRecord(tuple):  # type: ignore[type-arg]
         return str(self[2])
 
     def to_dict(self) -> Dict[str, Any]:
-        """``{"id", "time", "rank", "text"}``."""
-        return {"id": self.id, "time": self[0], "rank": self[1], "text": self[2]}
+        """``{"id", "time", "rank", "text"}``, and ``"level"`` for a logged record."""
+        out = {"id": self.id, "time": self[0], "rank": self[1], "text": self[2]}
+        if self.level is not None:
+            out["level"] = self.level
+        return out
 
     def __repr__(self) -> str:
         return "MessageRecord(id=%r, time=%r, rank=%r, text=%r)" % (self.id, *self)
 
 
-MESSAGE_COLUMNS = "id, time, rank, text"
+MESSAGE_COLUMNS = "id, time, rank, text, level"

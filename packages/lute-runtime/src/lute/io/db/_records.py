@@ -65,6 +65,7 @@ class ExecutionRecord(FrozenRecord):
         submission_id: The SLURM submission it belongs to, if any.
         slurm_job_id: SLURM job id (of the array, for an array task), if any.
         slurm_array_index: Index in the SLURM job array, if any.
+        rerun_of: The execution this one runs again (``lute-exec rerun``), if any.
 
     Besides the columns: ``created_at``, ``started_at``, ``ended_at`` and
     ``heartbeat_at`` give the times as timezone-aware UTC datetimes, ``duration`` the
@@ -111,6 +112,7 @@ class ExecutionRecord(FrozenRecord):
         "submission_id",
         "slurm_job_id",
         "slurm_array_index",
+        "rerun_of",
     )
     __slots__ = _FIELDS
     id: int
@@ -145,6 +147,7 @@ class ExecutionRecord(FrozenRecord):
     submission_id: Optional[int]
     slurm_job_id: Optional[int]
     slurm_array_index: Optional[int]
+    rerun_of: Optional[int]
 
     def __init__(
         self,
@@ -180,6 +183,7 @@ class ExecutionRecord(FrozenRecord):
         submission_id: Optional[int] = None,
         slurm_job_id: Optional[int] = None,
         slurm_array_index: Optional[int] = None,
+        rerun_of: Optional[int] = None,
     ) -> None:
         self._set_fields(
             id,
@@ -214,6 +218,7 @@ class ExecutionRecord(FrozenRecord):
             submission_id,
             slurm_job_id,
             slurm_array_index,
+            rerun_of,
         )
 
     @property

@@ -40,11 +40,27 @@ def _check_header(path: str, version: int, app_id: int) -> None:
         )
 
 
+def _original_lute(conn: sqlite3.Connection, path: str) -> None:
+    """Refuse a database of the original LUTE, saying how to bring its history here."""
+    found = conn.execute(
+        "SELECT count(*) FROM sqlite_master"
+        " WHERE type = 'table' AND name IN ('gen_cfg', 'exec_cfg')"
+    ).fetchone()[0]
+    if found:
+        raise DatabaseError(
+            f"{path} was written by the original LUTE (tables gen_cfg, exec_cfg and one per "
+            "Task), which this lute-runtime does not read or change; import its executions "
+            f"into a database of this version with `lute-exec db import {path} --into NEW.db` "
+            "(then use NEW.db as db_path, or move it to <work_dir>/lute.db)"
+        )
+
+
 def _statements(conn: sqlite3.Connection, path: str, current: int) -> Sequence[str]:
     """What takes the file from version ``current`` to :data:`SCHEMA_VERSION`."""
     if current == 0:
         count = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
         if count:
+            _original_lute(conn, path)
             raise DatabaseError(
                 f"{path} already holds {count} tables/indexes of something else; it is "
                 "not a LUTE results database"
@@ -97,6 +113,7 @@ def ensure_schema(conn: sqlite3.Connection, path: str, *, readonly: bool, timeou
         return
     if readonly:
         if version == 0:
+            retry_busy(lambda: _original_lute(conn, path), timeout, f"reading {path}")
             raise DatabaseError(f"{path} is not a LUTE results database (it has no schema)")
         raise DatabaseError(
             f"results database {path} has the older schema version {version}; open it once "

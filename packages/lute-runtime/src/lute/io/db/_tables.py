@@ -15,6 +15,7 @@ from lute.io.db._values import STATUSES
 __all__ = [
     "EXECUTIONS",
     "EXECUTION_INDEXES",
+    "RERUN_COLUMN",
     "SCHEMA",
     "SCHEMA_VERSION",
     "SUBMISSIONS",
@@ -24,9 +25,14 @@ __all__ = [
     "WORKFLOWS",
 ]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _STATUS_LIST = "(%s)" % ",".join("'%s'" % name for name in STATUSES)
+
+# The column schema version 3 added to executions (the execution a rerun repeats);
+# version 2's table is EXECUTIONS without it (see _migrations).
+# (Written as SQLite's ALTER TABLE leaves the text, so that both layouts read the same.)
+RERUN_COLUMN = ", rerun_of INTEGER REFERENCES executions (id) ON DELETE SET NULL"
 
 # One row per managed-task execution. AUTOINCREMENT so ids are never reused: "newest"
 # means "highest id" everywhere. {name} lets a migration build it beside the old table.
@@ -64,8 +70,7 @@ EXECUTIONS = f"""
         warnings          TEXT,
         submission_id     INTEGER REFERENCES submissions (id),
         slurm_job_id      INTEGER,
-        slurm_array_index INTEGER
-    )
+        slurm_array_index INTEGER{RERUN_COLUMN})
     """
 
 EXECUTION_INDEXES: Tuple[str, ...] = (
@@ -243,6 +248,8 @@ SCHEMA: Tuple[str, ...] = (
     )
     """,
     "CREATE INDEX results_task_result ON results (task_result_id)",
+    # level (version 3: a logged record's level, NULL for a plain message) is written as
+    # ALTER TABLE leaves it in an upgraded file.
     """
     CREATE TABLE messages (
         id            INTEGER PRIMARY KEY,
@@ -250,7 +257,7 @@ SCHEMA: Tuple[str, ...] = (
         time          TEXT NOT NULL,
         rank          INTEGER,
         text          TEXT NOT NULL
-    )
+        , level TEXT)
     """,
     "CREATE INDEX messages_execution ON messages (execution_id, id)",
     *WORKFLOWS,

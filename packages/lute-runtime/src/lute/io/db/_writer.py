@@ -207,6 +207,7 @@ class WriterMixin(DatabaseCore):
         log_path: Optional[str] = None,
         report_path: Optional[str] = None,
         supervisor: Optional[Supervisor] = None,
+        rerun_of: Optional[int] = None,
     ) -> RowIds:
         """Record a new execution (status PENDING) with its validated parameters.
 
@@ -232,6 +233,7 @@ class WriterMixin(DatabaseCore):
             report_path: The run's report.
             supervisor: The supervising Executor process; this process when ``None``
                 (the normal case; see :func:`~lute.io.db.this_process`).
+            rerun_of: The execution this one runs again (``lute-exec rerun``).
 
         Returns:
             ``RowIds(execution_id, parameters_id, db_path)`` to hand to the Task.
@@ -257,6 +259,8 @@ class WriterMixin(DatabaseCore):
             report_path=report_path,
         )
         extra = supervisor_columns(supervisor)
+        if rerun_of is not None:
+            extra["rerun_of"] = execution_key(rerun_of)
         lost = lost_to_record(self)
 
         def body(conn: sqlite3.Connection) -> Tuple[int, int]:

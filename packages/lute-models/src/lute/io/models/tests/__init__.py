@@ -1,8 +1,8 @@
 """Parameter models of the built-in test Tasks (``lute.tasks.test``, ``lute.tasks.mpi_test``).
 
 Each is found by its Task's name (``Test`` -> ``TestParameters``). The managed tasks
-``Tester``, ``SocketTester``, ``WriteTester``, ``ReadTester``, ``BinaryTester`` and
-``MPITester`` run them.
+``Tester``, ``SocketTester``, ``WriteTester``, ``ReadTester``, ``BinaryTester``,
+``BinaryErrTester``, ``MPITester`` and ``MultiNodeCommunicationTester`` run them.
 
 One module per Task, so a run imports (and pydantic builds) only the model it uses;
 every name below is importable from this package too, loaded on first access.
@@ -16,15 +16,17 @@ from lute._lazy import lazy_attributes
 
 if TYPE_CHECKING:  # what type checkers see; at run time each module loads on first use
     from lute.io.models.tests.arrays import TestSocketParameters
-    from lute.io.models.tests.binary import TestBinaryParameters
+    from lute.io.models.tests.binary import TestBinaryErrParameters, TestBinaryParameters
     from lute.io.models.tests.echo import CompoundVar, TestParameters
-    from lute.io.models.tests.mpi import MPITestParameters
+    from lute.io.models.tests.mpi import MPITestParameters, TestMultiNodeCommunicationParameters
     from lute.io.models.tests.outputs import TestReadOutputParameters, TestWriteOutputParameters
 
 __all__ = [
     "CompoundVar",
     "MPITestParameters",
+    "TestBinaryErrParameters",
     "TestBinaryParameters",
+    "TestMultiNodeCommunicationParameters",
     "TestParameters",
     "TestReadOutputParameters",
     "TestSocketParameters",
@@ -39,7 +41,9 @@ _MODULES = {
     "TestWriteOutputParameters": "outputs",
     "TestReadOutputParameters": "outputs",
     "TestBinaryParameters": "binary",
+    "TestBinaryErrParameters": "binary",
     "MPITestParameters": "mpi",
+    "TestMultiNodeCommunicationParameters": "mpi",
 }
 
 __getattr__ = lazy_attributes(

@@ -1,4 +1,5 @@
-"""Parameters of ``TestBinary`` (managed task ``BinaryTester``): every flag style."""
+"""Parameters of ``TestBinary`` (managed task ``BinaryTester``): every flag style; and of
+``TestBinaryErr`` (``BinaryErrTester``): a program that fails."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import List
 from lute.io.models._fields import Field
 from lute.io.models.base import ThirdPartyParameters
 
-__all__ = ["TestBinaryParameters"]
+__all__ = ["TestBinaryErrParameters", "TestBinaryParameters"]
 
 
 class TestBinaryParameters(ThirdPartyParameters):
@@ -40,3 +41,16 @@ class TestBinaryParameters(ThirdPartyParameters):
     note: str = Field(
         "not passed to the program", is_flag=False, description="A field that is not a flag."
     )
+
+
+class TestBinaryErrParameters(ThirdPartyParameters):
+    """Parameters of ``TestBinaryErr``: a program that exits with a non-zero code.
+
+    As the original LUTE's: ``p_arg1`` (the number of threads of its test program) is
+    passed as the one positional argument: ``/bin/false 1``.
+    """
+
+    executable: str = Field(
+        "/bin/false", description="A program that exits with a non-zero code.", is_flag=False
+    )
+    p_arg1: int = Field(1, description="Number of threads (a positional argument).")
