@@ -12,7 +12,10 @@ __all__ = ["BeamStatsParameters"]
 
 
 class BeamStatsParameters(TaskParameters):
-    """Parameters of ``BeamStats``."""
+    """Parameters of ``BeamStats``: the simulated beam and the histogram."""
 
-    greeting: str = Field("Hello", description="What the Task says.")
-    repeat: int = Field(1, gt=0, description="How many times it says it.")
+    shots: int = Field(5000, gt=0, description="Shots to simulate.")
+    mean_intensity: float = Field(100.0, gt=0, description="Mean pulse intensity.")
+    jitter: float = Field(0.08, ge=0, description="Shot-to-shot spread, as sigma / mean.")
+    bins: int = Field(40, gt=0, description="Bins of the histogram.")
+    seed: int = Field(0, description="Seed of the simulation (same seed, same shots).")
