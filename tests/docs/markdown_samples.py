@@ -109,7 +109,7 @@ def samples(page: Path) -> List[Sample]:
     return found
 
 
-def _pattern(expected: str) -> "re.Pattern[str]":
+def _pattern(expected: str) -> re.Pattern[str]:
     parts = re.split(r"(…|\d+)", expected.strip())
     regex = "".join(
         ".*?" if part == "…" else r"\d+" if part.isdigit() else re.escape(part) for part in parts
