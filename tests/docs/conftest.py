@@ -8,12 +8,13 @@ guides do, never touches the test run's own environment.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, Iterator
+from typing import Dict, Iterator, List
 
 import pytest
 
@@ -39,11 +40,12 @@ def docs_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     packages = ROOT / "packages"
     subprocess.run(
         [
-            uv(), "pip", "install", "-q", "--compile-bytecode", "-p", str(venv / "bin" / "python"),
+            uv(), "pip", "install", "-q", "-p", str(venv / "bin" / "python"),
             "-e", str(packages / "lute-runtime"),
             "-e", str(packages / "lute-models"),
             "-e", "%s[plots]" % (packages / "lute-executor"),
             "pytest",
+            *(["mpi4py"] if shutil.which("mpirun") else []),
         ],
         check=True,
         cwd=ROOT,
@@ -57,18 +59,21 @@ def sandbox_env(sandbox: Path) -> Dict[str, str]:
     for name in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME"):
         env.pop(name, None)
     env["PATH"] = "%s%s%s" % (sandbox / ".venv" / "bin", os.pathsep, env.get("PATH", ""))
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    # Bytecode is written as modules are first imported: compiling the whole venv up
+    # front costs more than the samples import.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 
 @pytest.fixture
 def sandbox(docs_venv: Path, tmp_path: Path) -> Iterator[Path]:
     """A directory laid out like a checkout after bootstrap.sh: ``.venv`` (the docs venv),
-    ``examples/`` and ``scripts/local-packages.sh``. Whatever a page installs into the
+    ``examples/`` (a copy), ``packages/`` (a link) and ``scripts/local-packages.sh``. Whatever a page installs into the
     venv is removed afterwards."""
     root = tmp_path / "lute"
     root.mkdir()
     (root / ".venv").symlink_to(docs_venv)
+    (root / "packages").symlink_to(ROOT / "packages")
     shutil.copytree(
         ROOT / "examples",
         root / "examples",
@@ -86,9 +91,9 @@ def sandbox(docs_venv: Path, tmp_path: Path) -> Iterator[Path]:
         )
 
 
-def _installed(venv: Path) -> list:  # type: ignore[type-arg]
+def _installed(venv: Path) -> List[str]:
     listed = subprocess.run(
-        [uv(), "pip", "freeze", "-p", str(venv / "bin" / "python")],
+        [uv(), "pip", "list", "--format", "json", "-p", str(venv / "bin" / "python")],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
-    return [line.split("==")[0].split(" @ ")[0].strip() for line in listed.stdout.splitlines()]
+    return [package["name"] for package in json.loads(listed.stdout)]

@@ -41,3 +41,8 @@ WatchedBeamStats.add_tasklet(
 )
 WatchedBeamStats.update_environment({"OMP_NUM_THREADS": "1"})
 # --8<-- [end:watched]
+
+# --8<-- [start:sorter]
+ShotSorter = Executor("SortShots")
+"""Runs the third-party Task ``SortShots`` (GNU sort)."""
+# --8<-- [end:sorter]

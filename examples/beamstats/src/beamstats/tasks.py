@@ -11,12 +11,14 @@ import random
 import statistics
 from typing import TYPE_CHECKING, List
 
+# --8<-- [start:imports]
 from lute.execution.ipc import Message
 from lute.tasks.dataclasses import ElogSummaryPlots
 from lute.tasks.task import Task
 
 if TYPE_CHECKING:  # type checkers see the model; at run time a read-only stand-in of it
     from beamstats.models import BeamStatsParameters
+# --8<-- [end:imports]
 
 __all__ = ["BeamStats"]
 
