@@ -103,3 +103,24 @@ def expand(markdown: str) -> str:
 def on_page_markdown(markdown: str, **_kwargs: Any) -> str:
     """mkdocs event: expand the markers of each page."""
     return expand(markdown)
+
+
+_ROLE = re.compile(r":(?:py:)?(?:class|func|meth|mod|attr|data|exc|obj):<code>(~?)([^<]*)</code>")
+
+
+def plain_roles(html: str) -> str:
+    """The docstrings' Sphinx roles (``:class:`~a.B```) as plain code (``B``), and their
+    ``::`` (reST's "a literal block follows") as ``:``."""
+
+    def code(match: re.Match[str]) -> str:
+        name = match.group(2).rsplit(".", 1)[-1] if match.group(1) else match.group(2)
+        return "<code>%s</code>" % name
+
+    return _ROLE.sub(code, html).replace("::</p>", ":</p>")
+
+
+def on_page_content(html: str, page: Any, **_kwargs: Any) -> str:
+    """mkdocs event: the API reference pages read as Markdown, not reST."""
+    if page.file.src_uri.startswith("api/"):
+        return plain_roles(html)
+    return html

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 #: Site path -> (what the screenshot shows, window size).
 SHOTS = {
     "img/report-run.png": ("reports/BeamStatsRunner_*.html", "1100,1180"),
-    "img/report-index.png": ("reports/index.html", "1100,420"),
+    "img/report-index.png": ("reports/index.html", "1100,320"),
 }
 #: The switch that skips Chromium (placeholders instead).
 SWITCH = "LUTE_BOOTSTRAP_DOCS_SCREENSHOTS"
@@ -48,6 +48,7 @@ CHROMIUM_FLAGS = [
 ]
 
 _taken: Dict[str, Path] = {}
+_scratch: List[Path] = []
 
 
 class ScreenshotError(RuntimeError):
@@ -131,6 +132,7 @@ def take_all(scratch: Path) -> Dict[str, Path]:
 def on_pre_build(config: Any, **_kwargs: Any) -> None:
     """mkdocs event: take the screenshots (or make placeholders) before any page."""
     scratch = Path(tempfile.mkdtemp(prefix="lute-docs-shots-"))
+    _scratch.append(scratch)
     _taken.clear()
     if os.environ.get(SWITCH, "1") == "0":
         for site_path in SHOTS:
@@ -148,3 +150,9 @@ def on_files(files: Any, config: Any, **_kwargs: Any) -> Any:
     for site_path, png in _taken.items():
         files.append(File.generated(config, site_path, abs_src_path=str(png)))
     return files
+
+
+def on_post_build(config: Any, **_kwargs: Any) -> None:
+    """mkdocs event: the runs and pictures have been copied into the site; drop them."""
+    while _scratch:
+        shutil.rmtree(_scratch.pop(), ignore_errors=True)

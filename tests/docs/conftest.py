@@ -68,8 +68,9 @@ def sandbox_env(sandbox: Path) -> Dict[str, str]:
 @pytest.fixture
 def sandbox(docs_venv: Path, tmp_path: Path) -> Iterator[Path]:
     """A directory laid out like a checkout after bootstrap.sh: ``.venv`` (the docs venv),
-    ``examples/`` (a copy), ``packages/`` (a link) and ``scripts/local-packages.sh``. Whatever a page installs into the
-    venv is removed afterwards."""
+    ``examples/`` (a copy), ``packages/`` (a link) and ``scripts/local-packages.sh``.
+
+    Whatever a page installs into the venv is removed afterwards."""
     root = tmp_path / "lute"
     root.mkdir()
     (root / ".venv").symlink_to(docs_venv)

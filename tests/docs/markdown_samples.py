@@ -1,7 +1,11 @@
 """The code samples of the docs pages, as the tests run them.
 
-A fenced block is a sample. An HTML comment on the line just before its fence tells the
-tests how to run it (it is invisible on the site):
+A fenced block is a sample. Python blocks that include a file are fenced as
+``{.python}`` (superfences' attribute form): ruff formats ``python`` fences of Markdown
+files, and an include line is not Python.
+
+An HTML comment on the line just before a fence tells the tests how to run the block (it
+is invisible on the site):
 
 - ``<!-- test: skip REASON -->``: not run (it installs system packages, writes outside
   the sandbox, ...); the reason is required.
@@ -75,6 +79,15 @@ def _options(text: str) -> Dict[str, str]:
     return options
 
 
+def _language(info: str) -> str:
+    """The language of a fence: ``python title="x"`` or ``{.python title="x"}``."""
+    info = info.strip()
+    if info.startswith("{"):
+        found = re.search(r"\.([\w-]+)", info)
+        return found.group(1) if found else ""
+    return (info.split() or [""])[0]
+
+
 def samples(page: Path) -> List[Sample]:
     """Every fenced block of ``page``, each with its annotation and expected output."""
     lines = page.read_text(encoding="utf-8").splitlines()
@@ -86,7 +99,7 @@ def samples(page: Path) -> List[Sample]:
             index += 1
             continue
         indent, fence = len(opening.group("indent")), opening.group("fence")
-        language = (opening.group("info").split() or [""])[0]
+        language = _language(opening.group("info"))
         previous = lines[index - 1] if index else ""
         annotation = _ANNOTATION.match(previous)
         body: List[str] = []
