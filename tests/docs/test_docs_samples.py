@@ -38,6 +38,14 @@ def _shell_samples(page: Path) -> List[Sample]:
     return [s for s in samples(page) if s.language == "bash" and "skip" not in s.options]
 
 
+def _python_samples(page: Path) -> List[Sample]:
+    return [
+        s
+        for s in samples(page)
+        if s.language == "python" and not s.included and "skip" not in s.options
+    ]
+
+
 def test_every_skipped_sample_says_why() -> None:
     unexplained = [
         sample.where
@@ -101,3 +109,29 @@ def test_the_shell_samples_of(page: Path, sandbox: Path) -> None:
                 missing,
                 shown,
             )
+
+
+@pytest.mark.parametrize(
+    "page", [page for page in PAGES if _python_samples(page)], ids=lambda page: page.name
+)
+def test_the_python_samples_of(page: Path, sandbox: Path) -> None:
+    """A page's Python blocks run as one program, in order (later blocks use what earlier
+    ones defined), in the sandbox's venv."""
+    blocks = _python_samples(page)
+    cwd = {block.options.get("cwd", "") for block in blocks}
+    assert len(cwd) == 1, "%s: one cwd for all Python blocks of a page" % page.name
+    program = "\n".join("# --- %s\n%s" % (block.where, block.code) for block in blocks)
+    done = subprocess.run(
+        [str(sandbox / ".venv" / "bin" / "python"), "-c", program],
+        cwd=sandbox / cwd.pop(),
+        env=sandbox_env(sandbox),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, "the Python of %s failed:\n%s\n%s" % (
+        page.name,
+        done.stdout,
+        "\n".join("%4d %s" % (n, line) for n, line in enumerate(program.splitlines(), 1)),
+    )
