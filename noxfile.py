@@ -7,6 +7,7 @@ Sessions (``nox -l`` lists them):
 - ``cross``: executor on one Python, Task in a venv of another holding only lute-runtime.
 - ``mpi``: MPI tests (Open MPI + mpi4py).
 - ``lint`` (ruff), ``typecheck`` (mypy on the public API).
+- ``docs``: the documentation site, built strictly into ``site/``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import os
 import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
-nox.options.sessions = ["lint", "typecheck", "runtime", "models", "executor", "cross"]
+nox.options.sessions = ["lint", "typecheck", "runtime", "models", "executor", "cross", "docs"]
 os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
 
 RUNTIME = "packages/lute-runtime"
@@ -109,3 +110,20 @@ def typecheck(session: nox.Session) -> None:
         "packages/lute-models/src/lute",
         "packages/lute-executor/src/lute",
     )
+
+
+@nox.session(python="3.11")
+def docs(session: nox.Session) -> None:
+    """The site (mkdocs.yml) in strict mode: a warning fails it. Screenshots of the report
+    pages are taken from real runs (docs/hooks/screenshots.py: needs uv and chromium)."""
+    session.install(
+        RUNTIME,
+        MODELS,
+        EXECUTOR + "[plots]",
+        "ruff",  # mkdocstrings formats signatures with it
+        "mkdocs>=1.6",
+        "mkdocs-material>=9.5",
+        "mkdocstrings[python]>=0.26",
+    )
+    session.env["NO_MKDOCS_2_WARNING"] = "1"
+    session.run("mkdocs", "build", "--strict", "--site-dir", "site", *session.posargs)

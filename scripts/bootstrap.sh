@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Prepare a fresh Debian machine (as root, or with sudo) for LUTE development:
 # system packages for MPI (and, with LUTE_BOOTSTRAP_TEST=1, what the tests need besides:
-# SLURM, munge, environment-modules, zsh), uv and nox, and a workspace virtual environment in
-# .venv holding all three distributions in editable mode, with compiled bytecode.
+# SLURM, munge, environment-modules, zsh, chromium for the docs' screenshots), uv and nox,
+# and a workspace virtual environment in .venv holding all three distributions in
+# editable mode, with compiled bytecode, plus your own packages listed in
+# local-packages.txt (scripts/local-packages.sh).
 # Idempotent: every step is skipped when it is already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +25,8 @@ if [ "${LUTE_BOOTSTRAP_TEST:-0}" = 1 ]; then
     command -v slurmctld >/dev/null 2>&1 || apt_pkgs+=(slurm-wlm munge)
     [ -f /usr/share/modules/init/bash ] || apt_pkgs+=(environment-modules)
     command -v zsh >/dev/null 2>&1 || apt_pkgs+=(zsh)
+    # The docs build screenshots the report pages of a real run (tests/docs).
+    command -v chromium >/dev/null 2>&1 || apt_pkgs+=(chromium)
 fi
 if [ ${#apt_pkgs[@]} -gt 0 ]; then
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
@@ -47,4 +51,6 @@ if [ ! -x .venv/bin/lute-exec ] || [ uv.lock -nt .venv/bin/lute-exec ] \
     uv sync --all-packages --group dev -p "${LUTE_DEV_PYTHON:-3.11}" -q --compile-bytecode
     touch .venv/bin/lute-exec
 fi
+# `uv sync` removes every package uv.lock does not name: put back the user's own.
+bash scripts/local-packages.sh
 log "ready: .venv ($(.venv/bin/python --version))"

@@ -37,6 +37,7 @@ COMMANDS: Dict[str, Tuple[str, str, str]] = {
     "follow": ("lute.execution.cli._watch", "add_follow", "follow"),
     "top": ("lute.execution.cli._watch", "add_top", "top"),
     "completion": ("lute.execution.cli._completion", "add_parser", "run"),
+    "init": ("lute.execution.cli._init", "add_parser", "run"),
 }
 
 

@@ -1,0 +1,1 @@
+"""beamstats: LUTE Tasks (Task BeamStats, managed task BeamStatsRunner)."""
