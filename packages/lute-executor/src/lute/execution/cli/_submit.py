@@ -272,7 +272,7 @@ def resubmit(args: argparse.Namespace) -> int:
             return 0
         if not args.json:  # stdout is for the job ids
             with contextlib.redirect_stdout(sys.stderr):
-                show_rows(rerun.rerun)
+                show_rows(rerun.rerun, os.path.dirname(rerun.prepared.db_path))
         if args.dry_run:
             done = dry_run(rerun.prepared)
         else:

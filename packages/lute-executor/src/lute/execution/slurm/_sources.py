@@ -16,6 +16,7 @@ sbatch option.
 
 from __future__ import annotations
 
+import os
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from lute.execution.slurm._options import Layer, layer_from_mapping, parse_command_line
@@ -125,6 +126,7 @@ def facility_layers(
         return [], []
     from lute.io.config import read_config_file
 
+    path = os.path.abspath(path)
     where = "%s file %s" % (SLURM_DEFAULTS.name, path)
     try:
         raw = read_config_file(path)
