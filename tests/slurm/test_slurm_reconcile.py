@@ -67,6 +67,22 @@ def test_rules(status: str, job: Optional[JobState], expected: Optional[str], wo
         assert words in decided[1]
 
 
+def test_a_queued_execution_without_a_job_is_lost_after_a_while() -> None:
+    import datetime
+
+    from lute.execution.slurm._status import UNSUBMITTED_AFTER, never_submitted
+
+    created = datetime.datetime(2026, 12, 1, 10, 0, tzinfo=datetime.timezone.utc)
+    soon = created.timestamp() + 5
+    assert never_submitted(created, soon) is None  # lute-exec submit may be at sbatch
+    late = never_submitted(created, created.timestamp() + UNSUBMITTED_AFTER + 1)
+    assert late == (
+        "LOST",
+        "queued at 2026-12-01T10:00:00+00:00 but never submitted (lute-exec submit ended "
+        "before sbatch)",
+    )
+
+
 def test_squeue_output() -> None:
     text = (
         "4242|0|4243|COMPLETED|0|None|\n"

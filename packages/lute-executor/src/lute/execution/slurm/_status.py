@@ -11,7 +11,9 @@ function, tested as a table); :func:`status` records the decisions with
 
 from __future__ import annotations
 
+import datetime
 import os
+import time
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
 from lute._records import Record
@@ -23,7 +25,7 @@ from lute.execution.slurm._script import log_name
 if TYPE_CHECKING:  # pragma: no cover
     from lute.io.db import Database, ExecutionRecord
 
-__all__ = ["StatusRow", "reconciled", "select_executions", "status"]
+__all__ = ["StatusRow", "never_submitted", "reconciled", "select_executions", "status"]
 
 _GOING_ON = ("PENDING", "RUNNING", "STOPPED")
 
@@ -87,6 +89,22 @@ def reconciled(status: str, job: Optional[JobState], job_id: str) -> Optional[Tu
             "SLURM ended job %s at its time limit (TIMEOUT); the run saw only the SIGTERM" % job_id
         )
     return None
+
+
+#: Seconds after which a QUEUED execution with no job id was never submitted: its
+#: ``lute-exec submit`` was killed between queueing it and ``sbatch`` (which it never
+#: waits for this long).
+UNSUBMITTED_AFTER = 600.0
+
+
+def never_submitted(created: datetime.datetime, now: float) -> Optional[Tuple[str, str]]:
+    """LOST for a QUEUED execution that never got a job id in :data:`UNSUBMITTED_AFTER`."""
+    if now - created.timestamp() < UNSUBMITTED_AFTER:
+        return None  # its lute-exec submit may still be on its way to sbatch
+    return "LOST", (
+        "queued at %s but never submitted (lute-exec submit ended before sbatch)"
+        % created.isoformat(timespec="seconds")
+    )
 
 
 class StatusRow(Record):
@@ -260,16 +278,19 @@ def status(
         job = job_text(execution)
         slurm = None
         change = None
+        decided = None
         if states is not None and execution.slurm_job_id is not None:
             slurm = client.job(states, str(execution.slurm_job_id), execution.slurm_array_index)
             decided = reconciled(execution.status, slurm, job)
-            if decided is not None and decided[0] != execution.status:
-                change = (execution.status, decided[0], decided[1])
-                if record:
-                    db.set_status(execution.id, decided[0], error=decided[1])
-                    execution = db.execution(execution.id)
-                    if execution.status != decided[0]:  # the status rules kept another
-                        change = None
+        elif execution.status == "QUEUED" and execution.slurm_job_id is None:
+            decided = never_submitted(execution.created_at, time.time())
+        if decided is not None and decided[0] != execution.status:
+            change = (execution.status, decided[0], decided[1])
+            if record:
+                db.set_status(execution.id, decided[0], error=decided[1])
+                execution = db.execution(execution.id)
+                if execution.status != decided[0]:  # the status rules kept another
+                    change = None
         found = points.point(execution)
         point = "" if found is None else " ".join(_point_values(found[1]))
         rows.append(StatusRow(execution, job, slurm, point, points.log(execution), change))
