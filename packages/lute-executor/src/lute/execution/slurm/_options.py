@@ -232,13 +232,17 @@ def layer_from_mapping(
         if isinstance(value, (list, dict)):
             problems.append((source, "an sbatch option takes one value, got %r" % (value,)))
             continue
-        text = _value_text(value)
-        problem = check_value(name, text)
-        if problem is not None:
-            problems.append((source, problem))
-            continue
-        layer[name] = Option(name, text, source)
+        _set(layer, problems, Option(name, _value_text(value), source))
     return layer, problems
+
+
+def _set(layer: Layer, problems: List[Tuple[str, str]], option: Option) -> None:
+    """Put ``option`` in ``layer``, or what is wrong with it in ``problems``."""
+    problem = check_value(option.name, option.value)
+    if problem is None:
+        layer[option.name] = option
+    else:
+        problems.append((option.source, problem))
 
 
 def parse_command_line(
@@ -284,11 +288,7 @@ def parse_command_line(
         if value is None and takes_value and position < len(args):
             value = args[position]
             position += 1
-        problem = check_value(name, value)
-        if problem is not None:
-            problems.append((source, problem))
-            continue
-        layer[name] = Option(name, value, source)
+        _set(layer, problems, Option(name, value, source))
     return layer, problems
 
 
