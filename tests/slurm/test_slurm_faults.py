@@ -4,6 +4,7 @@ that never ran its run, a job SLURM forgot, options SLURM rejects, no controller
 from __future__ import annotations
 
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -74,7 +75,7 @@ def test_scancel_of_a_running_job_is_recorded_cancelled(
     assert time.monotonic() - started < 20  # not the 30 s of SIGKILL after KillWait
     assert slurm.wait_ended(job) == ["CANCELLED"]
     log = (work / "slurm" / ("Tester_TST12345_r12_%s.out" % job)).read_text()
-    assert "received SIGTERM (SLURM signals the Task too)" in log
+    assert "received SIGTERM from SLURM (SLURM signals the Task too)" in log
     shown = lute_exec(["status", job, "-w", str(work)])
     assert shown.stdout.splitlines()[1].split()[3:5] == ["CANCELLED", "CANCELLED"]
     assert "->" not in shown.stdout  # nothing to correct
@@ -105,9 +106,7 @@ def test_pending_jobs_cancelled_by_lute_exec_or_by_scancel(
     assert [r["status"] for r in executions(work)] == ["CANCELLED", "CANCELLED"]
 
 
-def test_a_job_that_ended_before_its_run_started_is_failed(
-    slurm: SlurmCluster, short_tmp: Path
-) -> None:
+def test_a_job_that_cannot_start_its_run_records_why(slurm: SlurmCluster, short_tmp: Path) -> None:
     config = write_config(short_tmp, TESTER)
     work = short_tmp / "work"
     done = submit(slurm, ["-c", str(config), "-t", "Tester", "--", "--hold"])
@@ -116,11 +115,33 @@ def test_a_job_that_ended_before_its_run_started_is_failed(
     config.unlink()  # lute-exec run cannot even read it
     subprocess.run(["scontrol", "release", job], check=True, timeout=60)
     assert slurm.wait_ended(job) == ["FAILED"]
-    assert executions(work)[0]["status"] == "QUEUED"
+    [row] = executions(work)
+    assert row["status"] == "FAILED"
+    assert "the job did not start the run" in row["error"] and str(config) in row["error"]
+    shown = lute_exec(["status", job, "-w", str(work)])
+    assert shown.stdout.splitlines()[1].split()[3:6] == ["FAILED", "(exit", "2)"]
+    assert "->" not in shown.stdout
+
+
+def test_a_job_that_ended_before_lute_exec_ran_is_failed(
+    slurm: SlurmCluster, short_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lute.execution.slurm import SubmitRequest, prepare
+    from lute.execution.slurm import submit as sbatch
+
+    config = write_config(short_tmp, TESTER)
+    work = short_tmp / "work"
+    prepared = prepare(SubmitRequest(str(config), "Tester"))
+    monkeypatch.setattr(sys, "executable", str(short_tmp / "no-python"))  # in the script
+    done = sbatch(prepared)
+    slurm.track(*done.job_ids)
+    [job] = done.job_ids
+    assert slurm.wait_ended(job) == ["FAILED"]
+    assert executions(work)[0]["status"] == "QUEUED"  # nothing ran to say otherwise
     shown = lute_exec(["status", "--submission", "1", "-w", str(work)])
     assert (
         "execution 1: QUEUED -> FAILED: job %s ended before the run started (SLURM: FAILED "
-        "(exit 2)); see its log" % job in shown.stdout
+        "(exit 127)); see its log" % job in shown.stdout
     )
     assert executions(work)[0]["status"] == "FAILED"
 

@@ -35,7 +35,9 @@ def test_one_job_is_queued_at_once_and_runs_to_completed(
     log = work / "slurm" / ("Tester_TST12345_r12_%s.out" % job)
     assert "Test COMPLETED" in log.read_text()
     script = (work / "slurm" / "Tester_TST12345_s1.sh").read_text()
-    assert script.rstrip().endswith("Test.float_var=2.5 --claim %d" % row["id"])
+    assert script.rstrip().endswith(
+        "Test.float_var=2.5 --claim %d --db %s" % (row["id"], work / "lute.db")
+    )
     slurm.wait_ended(job)
     shown = lute_exec(["status", job, "-w", str(work)])
     assert shown.returncode == 0, shown.stderr

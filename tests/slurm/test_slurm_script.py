@@ -21,6 +21,7 @@ def _render(tmp: Path, tasks: List[ScriptTask], python: str = "/opt/lute/bin/pyt
     return render_script(
         python=python,
         config_path="/data/my config.yaml",
+        db_path="/data/work/lute.db",
         managed_task="Tester",
         overrides=["Test.str_var=it's $HOME"],
         tasks=tasks,
@@ -58,7 +59,8 @@ def test_a_plain_job_runs_lute_exec_for_its_execution(tmp_path: Path) -> None:
     assert not any("--array" in line for line in lines)
     assert lines[-1] == (
         "exec /opt/lute/bin/python -m lute.execution.cli run -c '/data/my config.yaml' -t "
-        "Tester 'Test.str_var=it'\"'\"'s $HOME' lute_config.run=12 --claim 17"
+        "Tester 'Test.str_var=it'\"'\"'s $HOME' lute_config.run=12 --claim 17 --db "
+        "/data/work/lute.db"
     )
     assert subprocess.run(["bash", "-n"], input=text, text=True, check=False).returncode == 0
 
@@ -104,13 +106,17 @@ def test_each_array_index_claims_its_execution_with_its_overrides(tmp_path: Path
         "Test.float_var=0.1",
         "--claim",
         "17",
+        "--db",
+        "/data/work/lute.db",
     ]
     second = _run_task(text, tmp_path, 1)
-    assert second.stdout.splitlines()[-4:] == [
+    assert second.stdout.splitlines()[-6:] == [
         "lute_config.run=12",
         'Test.str_var="a b; $(x)"',
         "--claim",
         "18",
+        "--db",
+        "/data/work/lute.db",
     ]
     link = tmp_path / "slurm" / "Tester_TST1_r12_p1_4242_1.out"
     assert os.readlink(str(link)) == "jobs/4242_1.out"

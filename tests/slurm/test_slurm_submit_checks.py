@@ -138,7 +138,7 @@ def test_the_dry_run_prints_the_exact_script_and_writes_nothing(short_tmp: Path)
         "#SBATCH --job-name=Tester_TST12345\n"
         "#SBATCH --output=%(work)s/slurm/Tester_TST12345_r12_%%j.out\n"
         "exec %(python)s -m lute.execution.cli run -c %(config)s -t Tester Test.float_var=2 "
-        "--claim QUEUED_ID\n"
+        "--claim QUEUED_ID --db %(work)s/lute.db\n"
         % {
             "config": config,
             "line": line_of(config, "slurm:"),

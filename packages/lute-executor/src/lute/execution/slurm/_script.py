@@ -3,8 +3,9 @@
 For a job array, a ``case`` over ``$SLURM_ARRAY_TASK_ID`` gives each index its QUEUED
 execution, its log file's name and its overrides; the script then ``exec``\\ s
 ``python -m lute.execution.cli run`` (the submitting interpreter, the absolute config,
-``--claim`` the execution), so that ``lute-exec`` is the job's batch process: SLURM's
-signals (``scancel``, the time limit, ``--signal=B:``) reach it directly. SLURM writes
+``--claim`` the execution, ``--db`` its database), so that ``lute-exec`` is the job's
+batch process: SLURM's signals (``scancel``, the time limit, ``--signal=B:``) reach it
+directly; knowing the database, the job records why if it cannot start the run. SLURM writes
 the job's output to ``slurm/jobs/<job>_<index>.out``; the script links it as
 ``slurm/<managed>_<experiment>_r<run>[_p<point>]_<job>_<index>.out`` so a person finds a
 run's log by its name. A job of one execution writes that name directly.
@@ -79,6 +80,7 @@ def render_script(
     *,
     python: str,
     config_path: str,
+    db_path: str,
     managed_task: str,
     overrides: Sequence[str],
     tasks: Sequence[ScriptTask],
@@ -93,6 +95,8 @@ def render_script(
     Args:
         python: The interpreter that runs ``lute-exec`` (the submitting one).
         config_path: The absolute config file.
+        db_path: The results database holding the executions (``--db``: the job checks
+            and records its claim there before it reads the config).
         managed_task: The managed task.
         overrides: The overrides common to every task.
         tasks: The table (one task without an index: a job that is no array).
@@ -121,7 +125,7 @@ def render_script(
     command += list(overrides)
     if not array:
         task = tasks[0]
-        command += [*task.overrides, "--claim", _claim(task)]
+        command += [*task.overrides, "--claim", _claim(task), "--db", db_path]
         lines.append("exec %s" % " ".join(q(part) for part in command))
         return "\n".join(lines) + "\n"
     lines.append('case "$SLURM_ARRAY_TASK_ID" in')
@@ -136,6 +140,7 @@ def render_script(
     target = "%s/${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}.out" % JOBS_DIRECTORY
     lines.append('ln -sfn "%s" %s/"%s" || true' % (target, q(directory), link))
     lines.append(
-        'exec %s "${overrides[@]}" --claim "$execution"' % " ".join(q(part) for part in command)
+        'exec %s "${overrides[@]}" --claim "$execution" --db %s'
+        % (" ".join(q(part) for part in command), q(db_path))
     )
     return "\n".join(lines) + "\n"

@@ -93,6 +93,7 @@ def _script(
     return render_script(
         python=sys.executable,
         config_path=job[0].plan.config_path,
+        db_path=job[0].plan.db_path,
         managed_task=prepared.definition.name,
         overrides=request.overrides,
         tasks=tasks,
