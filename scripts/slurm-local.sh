@@ -3,12 +3,62 @@
 # Needs root and Debian's slurm-wlm + munge (scripts/bootstrap.sh with
 # LUTE_BOOTSTRAP_TEST=1 installs them). No systemd: daemons run in the foreground
 # under nohup and are stopped by PID.
-#   scripts/slurm-local.sh start   start (idempotent) and wait until the node is idle
-#   scripts/slurm-local.sh stop    stop the daemons this script started
+#   scripts/slurm-local.sh start [--lease PID]  start (idempotent), wait until the node is usable
+#   scripts/slurm-local.sh stop [--lease PID]   stop the daemons this script started, and wait
+#   scripts/slurm-local.sh restart              stop, then start
+#   scripts/slurm-local.sh status               the daemons, the node and the jobs
+# Several test runs on one machine share the cluster: `start` leaves running daemons
+# alone (it only reloads slurm.conf when this script's version of it changed), and with
+# --lease PID (the test run's process) `stop` only stops the cluster once no other live
+# process holds a lease on it. Without --lease, `stop` stops it whoever uses it.
 set -euo pipefail
 STATE=/run/lute-slurm
 CONF=/etc/slurm/slurm.conf
 log() { printf '[slurm-local] %s\n' "$*" >&2; }
+
+# SchedulerParameters=batch_sched_delay=0: a submitted batch job starts at once instead
+# of at the next scheduling pass (~3 s later), which makes the submission tests and
+# benchmarks measure LUTE rather than the scheduler's period (a 20-task array with %4
+# goes from ~40 s to a few seconds).
+write_conf() {
+    cat <<CONF
+# written by lute slurm-local.sh: a single-node cluster for tests
+ClusterName=lute-test
+SlurmctldHost=localhost
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+SchedulerParameters=batch_sched_delay=0
+MailProg=/bin/true
+ReturnToService=2
+StateSaveLocation=/var/spool/slurmctld
+SlurmdSpoolDir=/var/spool/slurmd
+SlurmctldPidFile=$STATE/slurmctld.pid
+SlurmdPidFile=$STATE/slurmd.pid
+SlurmctldLogFile=/var/log/slurm/slurmctld.log
+SlurmdLogFile=/var/log/slurm/slurmd.log
+NodeName=localhost NodeAddr=127.0.0.1 CPUs=$(nproc) State=UNKNOWN
+PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES
+CONF
+}
+
+alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+
+# The pid of a daemon this script started, if it is still running.
+started_pid() {
+    local file="$STATE/$1.started" pid
+    [ -f "$file" ] || return 0
+    pid=$(cat "$file")
+    if alive "$pid"; then echo "$pid"; fi
+}
+
+node_state() { timeout 5 sinfo -h -o %t 2>/dev/null | head -n1 || true; }
 
 start() {
     [ "$(id -u)" = 0 ] || { log "needs root"; exit 1; }
@@ -22,60 +72,119 @@ start() {
     if ! pgrep -x munged >/dev/null; then
         runuser -u munge -- /usr/sbin/munged
     fi
+    local reload=0
     if [ ! -f "$CONF" ] || grep -q "written by lute slurm-local" "$CONF"; then
-        cat > "$CONF" <<CONF
-# written by lute slurm-local.sh: a single-node cluster for tests
-ClusterName=lute-test
-SlurmctldHost=localhost
-SlurmUser=root
-SlurmdUser=root
-AuthType=auth/munge
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-MailProg=/bin/true
-ReturnToService=2
-StateSaveLocation=/var/spool/slurmctld
-SlurmdSpoolDir=/var/spool/slurmd
-SlurmctldPidFile=$STATE/slurmctld.pid
-SlurmdPidFile=$STATE/slurmd.pid
-SlurmctldLogFile=/var/log/slurm/slurmctld.log
-SlurmdLogFile=/var/log/slurm/slurmd.log
-NodeName=localhost NodeAddr=127.0.0.1 CPUs=$(nproc) State=UNKNOWN
-PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES
-CONF
+        if ! write_conf | cmp -s - "$CONF" 2>/dev/null; then
+            write_conf > "$CONF"
+            reload=1
+        fi
     fi
+    # A daemon being stopped by someone else may still be exiting: wait for it.
+    for name in slurmctld slurmd; do
+        for _ in $(seq 1 50); do
+            pid=$(started_pid "$name")
+            if [ -z "$pid" ] || pgrep -x "$name" >/dev/null; then break; fi
+            sleep 0.2
+        done
+    done
     if ! pgrep -x slurmctld >/dev/null; then
         nohup slurmctld -D >"$STATE/slurmctld.out" 2>&1 &
         echo $! > "$STATE/slurmctld.started"
+        reload=0
+        # A slurmd left from the controller before may never register with this one.
+        stop_daemon slurmd
     fi
+    start_slurmd
+    if [ "$reload" = 1 ]; then
+        log "slurm.conf changed: scontrol reconfigure"
+        timeout 20 scontrol reconfigure || log "scontrol reconfigure failed"
+    fi
+    for attempt in $(seq 1 150); do
+        state=$(node_state)
+        case "$state" in
+            idle|mix|alloc) log "node is $state"; return 0 ;;
+            down*|drain*|fail*)
+                # ReturnToService=2 brings a node back once slurmd registers; a node
+                # left down by an earlier crash is resumed explicitly.
+                timeout 5 scontrol update NodeName=localhost State=RESUME 2>/dev/null || true ;;
+        esac
+        if [ "$attempt" = 50 ] && [ -n "$(started_pid slurmd)" ]; then
+            log "node is ${state:-not answering} after 10 s: restarting slurmd"
+            stop_daemon slurmd
+            start_slurmd
+        fi
+        sleep 0.2
+    done
+    log "the node did not become usable (state: ${state:-no answer}); see $STATE/*.out and /var/log/slurm"
+    exit 1
+}
+
+start_slurmd() {
     if ! pgrep -x slurmd >/dev/null; then
         nohup slurmd -D -N localhost >"$STATE/slurmd.out" 2>&1 &
         echo $! > "$STATE/slurmd.started"
     fi
-    for _ in $(seq 1 100); do
-        state=$(sinfo -h -o %t 2>/dev/null | head -n1 || true)
-        case "$state" in idle|mix|alloc) log "node is $state"; return 0 ;; esac
-        sleep 0.2
+}
+
+# Stop a daemon this script started and wait until it is gone (SIGKILL after 15 s).
+stop_daemon() {
+    local name=$1 pid
+    pid=$(started_pid "$name")
+    if [ -n "$pid" ]; then
+        kill "$pid" 2>/dev/null || true
+        for _ in $(seq 1 75); do alive "$pid" || break; sleep 0.2; done
+        if alive "$pid"; then
+            log "$name (pid $pid) did not stop within 15 s: SIGKILL"
+            kill -9 "$pid" 2>/dev/null || true
+            for _ in $(seq 1 25); do alive "$pid" || break; sleep 0.2; done
+        fi
+    fi
+    rm -f "$STATE/$name.started"
+}
+
+# Leases: one file per process using the cluster, named by its pid.
+take_lease() { mkdir -p "$STATE/leases" && touch "$STATE/leases/$1"; }
+
+other_leases() {
+    local file pid
+    for file in "$STATE"/leases/*; do
+        [ -e "$file" ] || continue
+        pid=$(basename "$file")
+        if [ "$pid" = "${1:-}" ]; then continue; fi
+        if alive "$pid"; then echo "$pid"; else rm -f "$file"; fi
     done
-    log "the node did not become idle; see $STATE/*.out and /var/log/slurm"
-    exit 1
 }
 
 stop() {
-    for name in slurmd slurmctld; do
-        if [ -f "$STATE/$name.started" ]; then
-            kill "$(cat "$STATE/$name.started")" 2>/dev/null || true
-            rm -f "$STATE/$name.started"
+    if [ -n "${1:-}" ]; then
+        rm -f "$STATE/leases/$1"
+        users=$(other_leases "$1" | paste -sd' ' -)
+        if [ -n "$users" ]; then
+            log "still in use by pid $users: left running"
+            return 0
         fi
-    done
+    fi
+    stop_daemon slurmd
+    stop_daemon slurmctld
 }
 
-case "${1:-}" in
-    start) start ;;
-    stop) stop ;;
-    *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+status() {
+    for name in munged slurmctld slurmd; do
+        printf '%-10s %s\n' "$name" "$(pgrep -x "$name" | paste -sd' ' - || true)"
+    done
+    echo "node: $(node_state)"
+    timeout 5 squeue -h -o '%i %T %r %j' 2>&1 || true
+}
+
+command=${1:-}
+lease=""
+if [ "${2:-}" = "--lease" ]; then
+    lease=${3:?--lease needs a pid}
+fi
+case "$command" in
+    start) start; if [ -n "$lease" ]; then take_lease "$lease"; fi ;;
+    stop) stop "$lease" ;;
+    restart) stop; start ;;
+    status) status; echo "leases: $(other_leases | paste -sd' ' -)" ;;
+    *) echo "usage: $0 start|stop [--lease PID] | restart | status" >&2; exit 2 ;;
 esac

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
@@ -13,6 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 LUTE_EXEC = [sys.executable, "-m", "lute.execution.cli"]
+SLURM_SCRIPT = ROOT / "scripts" / "slurm-local.sh"
 
 HEADER = """\
 %YAML 1.3
@@ -170,3 +173,77 @@ def popen_lute_exec(args: List[str], **kwargs: Any) -> subprocess.Popen:  # type
         text=True,
         **kwargs,
     )
+
+
+class SlurmCluster:
+    """The one-node cluster of ``scripts/slurm-local.sh``, and the jobs tests submit to it.
+
+    Tests ``track`` the jobs they submit; the ``slurm`` fixture cancels whatever of
+    them is still queued or running when the test ends.
+    """
+
+    def __init__(self) -> None:
+        self.jobs: List[str] = []
+
+    def track(self, *jobs: str) -> None:
+        self.jobs.extend(str(job) for job in jobs)
+
+    def states(self, job: str) -> List[str]:
+        """The state of every task of ``job`` (``[]`` once SLURM forgot it)."""
+        done = subprocess.run(
+            ["squeue", "-h", "-r", "-t", "all", "-j", str(job), "-o", "%T"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        return done.stdout.split()
+
+    def wait_ended(self, job: str, timeout: float = 120.0) -> List[str]:
+        """Wait until every task of ``job`` ended; their states."""
+        active = {"PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED"}
+        deadline = time.monotonic() + timeout
+        while True:
+            states = self.states(job)
+            if states and not active & set(states):
+                return states
+            assert time.monotonic() < deadline, "job %s still %s after %g s" % (
+                job,
+                states,
+                timeout,
+            )
+            time.sleep(0.2)
+
+    def cancel_tracked(self) -> None:
+        if self.jobs:
+            subprocess.run(["scancel", *self.jobs], capture_output=True, timeout=60, check=False)
+            self.jobs = []
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster() -> Iterator[SlurmCluster]:
+    """A single-node SLURM cluster on localhost for the whole session (root, slurm-wlm).
+
+    Other test runs on the machine may use it at the same time: the session holds a
+    lease on it (its pid), and the cluster is stopped only when no lease is left.
+    """
+    if shutil.which("slurmctld") is None or shutil.which("sbatch") is None:
+        pytest.skip("SLURM is not installed (LUTE_BOOTSTRAP_TEST=1 scripts/bootstrap.sh)")
+    if os.geteuid() != 0:
+        pytest.skip("starting slurmctld/slurmd/munged needs root")
+    lease = ["--lease", str(os.getpid())]
+    started = subprocess.run(
+        ["bash", str(SLURM_SCRIPT), "start", *lease], capture_output=True, text=True, timeout=120
+    )
+    assert started.returncode == 0, started.stderr
+    cluster = SlurmCluster()
+    yield cluster
+    cluster.cancel_tracked()
+    subprocess.run(["bash", str(SLURM_SCRIPT), "stop", *lease], capture_output=True, timeout=120)
+
+
+@pytest.fixture
+def slurm(slurm_cluster: SlurmCluster) -> Iterator[SlurmCluster]:
+    """The cluster; jobs the test tracked and left queued or running are cancelled."""
+    yield slurm_cluster
+    slurm_cluster.cancel_tracked()

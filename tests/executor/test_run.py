@@ -221,7 +221,8 @@ def test_list_describe_version_help() -> None:
     helped = lute_exec(["--help"])
     assert "examples:" in helped.stdout
     assert "environment:" in helped.stdout and "LUTE_CONFIG_CACHE      0: parse" in helped.stdout
-    for command in ("run", "list", "describe", "db"):  # all listed, though built on demand
+    # all listed, though built on demand
+    for command in ("run", "list", "describe", "db", "submit", "status", "cancel", "resubmit"):
         assert "\n    %s " % command in helped.stdout
     assert "--dry-run" in lute_exec(["run", "--help"]).stdout
     unknown = lute_exec(["runn"])

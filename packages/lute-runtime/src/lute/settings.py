@@ -197,6 +197,10 @@ MPI_LAUNCHER = Setting(
 SRUN_MPI = Setting(
     "LUTE_SRUN_MPI", "srun's --mpi plugin for MPI Tasks (default: pmix where srun has it)"
 )
+SLURM_DEFAULTS = Setting(
+    "LUTE_SLURM_DEFAULTS",
+    "YAML file of the site's default sbatch options for lute-exec submit (docs/slurm.md)",
+)
 DB_JOURNAL_MODE = Setting(
     "LUTE_DB_JOURNAL_MODE",
     "SQLite journal mode of the results database: DELETE for NFS",
@@ -291,6 +295,7 @@ ALL: Dict[str, Setting] = {
         MPI_RANKS,
         MPI_LAUNCHER,
         SRUN_MPI,
+        SLURM_DEFAULTS,
         USE_ZMQ,
         DB_JOURNAL_MODE,
         CONFIG_CACHE,

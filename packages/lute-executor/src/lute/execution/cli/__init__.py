@@ -16,7 +16,7 @@ import os
 import sys
 from typing import List, Optional
 
-from lute.execution.cli._parser import COMMANDS, build_parser, command_function
+from lute.execution.cli._parser import COMMANDS, PASS_ON, build_parser, command_function
 from lute.execution.outcome import EXIT_CANCELLED, EXIT_INTERNAL, EXIT_USAGE
 from lute.settings import SettingError
 
@@ -28,8 +28,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     arguments = sys.argv[1:] if argv is None else argv
     try:
         named = arguments[0] if arguments and arguments[0] in COMMANDS else None
+        passed_on: List[str] = []
+        if named in PASS_ON and "--" in arguments:
+            split = arguments.index("--")
+            arguments, passed_on = arguments[:split], arguments[split + 1 :]
         parser = build_parser(named)
         args = parser.parse_args(arguments)
+        args.after_dashes = passed_on
         if args.command is None:
             parser.print_help()
             return EXIT_USAGE

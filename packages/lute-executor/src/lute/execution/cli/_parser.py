@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from lute.execution.outcome import EXIT_CODE_TABLE
 
-__all__ = ["COMMANDS", "build_parser", "command_function", "epilog"]
+__all__ = ["COMMANDS", "PASS_ON", "build_parser", "command_function", "epilog"]
 
 _EXAMPLES = """\
 examples:
@@ -25,6 +25,8 @@ examples:
   lute-exec rerun 3 -w ./lute-work                       run execution 3 again, linked to it
   lute-exec follow --last -w ./lute-work                 stream the newest run until it ends
   lute-exec top -c config.yaml                           what is running now
+  lute-exec submit -c config.yaml -t Tester --runs 12-40 -- --time=30   a SLURM job array
+  lute-exec status -w ./lute-work                        submitted work beside SLURM's view
 """
 
 # command -> (module, function adding its parser, function running it), in --help order.
@@ -36,9 +38,16 @@ COMMANDS: Dict[str, Tuple[str, str, str]] = {
     "rerun": ("lute.execution.cli._rerun", "add_parser", "rerun"),
     "follow": ("lute.execution.cli._watch", "add_follow", "follow"),
     "top": ("lute.execution.cli._watch", "add_top", "top"),
+    "submit": ("lute.execution.cli._submit", "add_submit", "submit"),
+    "status": ("lute.execution.cli._status", "add_status", "status"),
+    "cancel": ("lute.execution.cli._status", "add_cancel", "cancel"),
+    "resubmit": ("lute.execution.cli._submit", "add_resubmit", "resubmit"),
     "completion": ("lute.execution.cli._completion", "add_parser", "run"),
     "init": ("lute.execution.cli._init", "add_parser", "run"),
 }
+#: Commands whose arguments after ``--`` (sbatch options) are taken out before parsing
+#: and handed over as ``args.after_dashes``.
+PASS_ON = ("submit", "resubmit")
 
 
 def epilog() -> str:

@@ -143,6 +143,13 @@ class AnalysisHeader(LuteModel):
         description="Where Tasks run, by managed task or Task name, e.g. "
         "{FitSpectrum: {conda: psana}, Tester: {venv: /envs/py38}} (see docs/environments.md).",
     )
+    slurm: Dict[str, Any] = Field(
+        default_factory=dict,
+        description="For `lute-exec submit` (see docs/slurm.md): sbatch options by long name "
+        "({partition: milano, time: '1:00:00'}), blocks of them named after a managed task or "
+        "Task ({Tester: {ntasks: 4}}), and parameter sweeps ({sweep: {Test.float_var: [0.1, "
+        "0.2]}}, zip: for lists taken together).",
+    )
 
     @field_validator("run", mode="before")
     @classmethod

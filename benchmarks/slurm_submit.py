@@ -1,0 +1,196 @@
+"""SLURM submission on the one-node cluster, each row beside its baseline.
+
+(a) ``lute-exec submit`` of a no-op Tester until its execution is COMPLETED in the
+    database, beside ``sbatch --wrap true`` until squeue says COMPLETED (SLURM's own
+    submit-to-end time; target: at most +0.3 s over it);
+(b) ``lute-exec submit --runs 1-100`` until it returns: 100 configs validated, 100 rows
+    QUEUED, one sbatch (target: 1.5 s), beside ``sbatch --array=0-99 --wrap true``;
+(c) ``lute-exec status`` of those 100 (target: 0.5 s), beside the ``squeue`` it asks.
+
+The arrays of (b) are submitted held and cancelled after (c): nothing of them runs.
+Rows are interleaved so that machine noise hits every row alike. Starts the cluster
+with ``scripts/slurm-local.sh`` (root) and leaves it as it found it. Run it with
+compiled bytecode (``scripts/bootstrap.sh``'s ``uv sync --compile-bytecode``, and
+``python -m compileall packages/*/src`` when ``PYTHONDONTWRITEBYTECODE`` is set), as an
+installation at a facility has: without, every ``lute-exec`` recompiles pydantic and
+LUTE, ~0.5 s more per command.
+
+Usage: python benchmarks/slurm_submit.py [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable, Dict, List, Tuple
+
+ROOT = Path(__file__).resolve().parent.parent
+LUTE_EXEC = [sys.executable, "-m", "lute.execution.cli"]
+POLL = 0.02
+
+CONFIG = """\
+%YAML 1.3
+---
+title: "SLURM submission benchmark"
+experiment: "BENCH"
+run: 1
+task_timeout: 600
+work_dir: "{work}"
+...
+---
+Test:
+  float_var: 0.01
+  str_var: "run {{{{ run }}}}"
+...
+"""
+
+
+def _run(argv: List[str]) -> str:
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=120)
+    if done.returncode != 0:
+        sys.exit("%s failed: %s" % (" ".join(argv), done.stderr.strip()))
+    return done.stdout
+
+
+def _job_state(job: str) -> str:
+    done = subprocess.run(
+        ["squeue", "-h", "-t", "all", "-j", job, "-o", "%T"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip()
+
+
+def _row_status(db: Path, execution_id: int) -> str:
+    conn = sqlite3.connect(str(db), timeout=30)
+    try:
+        row = conn.execute("SELECT status FROM executions WHERE id = ?", (execution_id,)).fetchone()
+    finally:
+        conn.close()
+    return str(row[0]) if row else ""
+
+
+def _until(done: Callable[[], bool], limit: float = 120.0) -> None:
+    deadline = time.monotonic() + limit
+    while not done():
+        if time.monotonic() > deadline:
+            sys.exit("gave up waiting after %g s" % limit)
+        time.sleep(POLL)
+
+
+def submit_to_completed(config: Path, db: Path) -> float:
+    start = time.perf_counter()
+    out = _run([*LUTE_EXEC, "submit", "-c", str(config), "-t", "Tester", "--json"])
+    import json
+
+    [execution] = json.loads(out)["executions"]
+    _until(lambda: _row_status(db, execution) == "COMPLETED")
+    return time.perf_counter() - start
+
+
+def sbatch_to_completed() -> float:
+    start = time.perf_counter()
+    job = _run(["sbatch", "--parsable", "-o", "/dev/null", "--wrap", "true"]).strip()
+    _until(lambda: _job_state(job) == "COMPLETED")
+    return time.perf_counter() - start
+
+
+def submit_hundred(config: Path, db: Path) -> Tuple[float, str]:
+    argv = [*LUTE_EXEC, "submit", "-c", str(config), "-t", "Tester", "--runs", "1-100"]
+    start = time.perf_counter()
+    job = _run([*argv, "--", "--hold"]).strip()
+    seconds = time.perf_counter() - start
+    conn = sqlite3.connect(str(db), timeout=30)
+    try:
+        (queued,) = conn.execute(
+            "SELECT count(*) FROM executions WHERE slurm_job_id = ? AND status = 'QUEUED'",
+            (int(job),),
+        ).fetchone()
+    finally:
+        conn.close()
+    if queued != 100:
+        sys.exit("expected 100 QUEUED rows for job %s, found %d" % (job, queued))
+    return seconds, job
+
+
+def sbatch_hundred() -> Tuple[float, str]:
+    start = time.perf_counter()
+    job = _run(
+        ["sbatch", "--parsable", "--hold", "--array=0-99", "-o", "/dev/null", "--wrap", "true"]
+    )
+    return time.perf_counter() - start, job.strip()
+
+
+def timed(argv: List[str]) -> float:
+    start = time.perf_counter()
+    _run(argv)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    lease = ["--lease", str(os.getpid())]
+    script = str(ROOT / "scripts" / "slurm-local.sh")
+    _run(["bash", script, "start", *lease])
+    samples: Dict[str, List[float]] = {}
+
+    def add(name: str, seconds: float) -> None:
+        samples.setdefault(name, []).append(seconds)
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="lute-slurm-bench-", dir="/tmp") as tmp:
+            work = Path(tmp) / "work"
+            config = Path(tmp) / "config.yaml"
+            config.write_text(CONFIG.format(work=work))
+            db = work / "lute.db"
+            submit_to_completed(config, db)  # warm-up: caches, the database file
+            sbatch_to_completed()
+            for _ in range(args.repeat):
+                add("a", submit_to_completed(config, db))
+                add("a0", sbatch_to_completed())
+                seconds, job = submit_hundred(config, db)
+                add("b", seconds)
+                seconds, baseline_job = sbatch_hundred()
+                add("b0", seconds)
+                add("c", timed([*LUTE_EXEC, "status", job, "-w", str(work)]))
+                add("c0", timed(["squeue", "-h", "-r", "-t", "all", "-j", job]))
+                _run([*LUTE_EXEC, "cancel", job, "-w", str(work)])
+                _run(["scancel", baseline_job])
+    finally:
+        subprocess.run(["bash", script, "stop", *lease], capture_output=True, check=False)
+    rows = [
+        (
+            "(a) submit -> COMPLETED, no-op Tester",
+            "a",
+            "sbatch --wrap true -> COMPLETED",
+            "a0",
+            "+0.3 s",
+        ),
+        ("(b) submit --runs 1-100 returns", "b", "sbatch --array=0-99 --wrap true", "b0", "1.5 s"),
+        ("(c) status of those 100", "c", "squeue -r -j JOB", "c0", "0.5 s"),
+    ]
+    print(
+        "%-38s %8s %7s   %-33s %8s %9s  %s"
+        % ("case", "median s", "min s", "baseline", "median s", "over", "target")
+    )
+    for name, key, baseline, base_key, target in rows:
+        median, floor = statistics.median(samples[key]), statistics.median(samples[base_key])
+        print(
+            "%-38s %8.2f %7.2f   %-33s %8.2f %+8.2f s  %s"
+            % (name, median, min(samples[key]), baseline, floor, median - floor, target)
+        )
+    print("(%d runs each, interleaved; Python %s)" % (args.repeat, sys.version.split()[0]))
+
+
+if __name__ == "__main__":
+    main()
