@@ -27,6 +27,7 @@ examples:
   lute-exec top -c config.yaml                           what is running now
   lute-exec submit -c config.yaml -t Tester --runs 12-40 -- --time=30   a SLURM job array
   lute-exec status -w ./lute-work                        submitted work beside SLURM's view
+  lute-exec workflow submit dag.yaml -c config.yaml --runs 12-40   a DAG, by SLURM's dependencies
 """
 
 # command -> (module, function adding its parser, function running it), in --help order.
@@ -42,12 +43,13 @@ COMMANDS: Dict[str, Tuple[str, str, str]] = {
     "status": ("lute.execution.cli._status", "add_status", "status"),
     "cancel": ("lute.execution.cli._status", "add_cancel", "cancel"),
     "resubmit": ("lute.execution.cli._submit", "add_resubmit", "resubmit"),
+    "workflow": ("lute.execution.cli._workflow", "add_parser", "run"),
     "completion": ("lute.execution.cli._completion", "add_parser", "run"),
     "init": ("lute.execution.cli._init", "add_parser", "run"),
 }
 #: Commands whose arguments after ``--`` (sbatch options) are taken out before parsing
 #: and handed over as ``args.after_dashes``.
-PASS_ON = ("submit", "resubmit")
+PASS_ON = ("submit", "resubmit", "workflow")
 
 
 def epilog() -> str:

@@ -28,8 +28,14 @@ from __future__ import annotations
 from lute.execution.slurm._cancel import CancelResult, cancel
 from lute.execution.slurm._client import ACTIVE_STATES, JobState, SlurmClient
 from lute.execution.slurm._errors import SlurmError, SubmitError
-from lute.execution.slurm._options import OPTION_KINDS, Option
-from lute.execution.slurm._points import Point, parse_runs
+from lute.execution.slurm._options import (
+    OPTION_KINDS,
+    Layer,
+    Option,
+    layer_from_mapping,
+    parse_command_line,
+)
+from lute.execution.slurm._points import Axis, Point, expand_points, parse_runs, value_text
 from lute.execution.slurm._prepare import Prepared, SubmitRequest, prepare
 from lute.execution.slurm._record import SubmissionDocument
 from lute.execution.slurm._resubmit import Rerun, chain, plan_resubmission
@@ -39,8 +45,10 @@ from lute.execution.slurm._submit import Submission, dry_run, submit
 __all__ = [
     "ACTIVE_STATES",
     "OPTION_KINDS",
+    "Axis",
     "CancelResult",
     "JobState",
+    "Layer",
     "Option",
     "Point",
     "Prepared",
@@ -55,6 +63,9 @@ __all__ = [
     "cancel",
     "chain",
     "dry_run",
+    "expand_points",
+    "layer_from_mapping",
+    "parse_command_line",
     "parse_runs",
     "plan_resubmission",
     "prepare",
@@ -62,4 +73,5 @@ __all__ = [
     "select_executions",
     "status",
     "submit",
+    "value_text",
 ]

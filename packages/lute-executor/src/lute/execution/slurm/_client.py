@@ -321,3 +321,11 @@ class SlurmClient:
         done = self._run("scancel", list(targets))
         if done.returncode != 0:
             raise self._failure("scancel", done)
+
+    def release(self, job_ids: Sequence[str]) -> None:
+        """``scontrol release`` held jobs (a workflow's, once all of them are in)."""
+        if not job_ids:
+            return
+        done = self._run("scontrol", ["release", ",".join(job_ids)])
+        if done.returncode != 0:
+            raise self._failure("scontrol release", done)

@@ -224,14 +224,21 @@ def prepare(
     client: Optional[SlurmClient] = None,
     points: Optional[List[Point]] = None,
     max_array_size: Optional[int] = None,
+    node_layer: Optional[Layer] = None,
+    replace_command_line: bool = False,
 ) -> Prepared:
     """Check everything and split the points into jobs; write nothing.
 
     Args:
         request: What to submit.
         client: The SLURM commands (for ``MaxArraySize``).
-        points: The points to run (a resubmission's); default: from ``request``.
+        points: The points to run (a resubmission's, a workflow node's); default: from
+            ``request``.
         max_array_size: Tasks per array (default: the cluster's ``MaxArraySize``).
+        node_layer: A workflow node's own options: above the config's, below the
+            command line's.
+        replace_command_line: The node's options replace the command line's (the
+            original's ``!param_sweep`` with ``slurm_params``).
 
     Raises:
         SubmitError: Every problem found (configs, options, sweeps, arguments).
@@ -240,6 +247,8 @@ def prepare(
     definition = _definition(request.managed_task)
     names = tuple(dict.fromkeys((definition.task_name, definition.name)))
     command_line, problems = command_line_layer(request.sbatch)
+    if node_layer is not None:
+        command_line = dict(node_layer) if replace_command_line else {**node_layer, **command_line}
     low: List[Layer] = []
     facility, found = facility_layers(names)
     low.extend(facility)
