@@ -32,13 +32,13 @@ def test_one_job_is_queued_at_once_and_runs_to_completed(
     assert row["status"] == "COMPLETED", row
     assert row["id"] == queued["id"] and row["run"] == "12"
     assert parameters(work, row["id"])["float_var"] == 2.5
+    slurm.wait_ended(job)  # the row ends before the console's last line reaches the log
     log = work / "slurm" / ("Tester_TST12345_r12_%s.out" % job)
     assert "Test COMPLETED" in log.read_text()
     script = (work / "slurm" / "Tester_TST12345_s1.sh").read_text()
     assert script.rstrip().endswith(
         "Test.float_var=2.5 --claim %d --db %s" % (row["id"], work / "lute.db")
     )
-    slurm.wait_ended(job)
     shown = lute_exec(["status", job, "-w", str(work)])
     assert shown.returncode == 0, shown.stderr
     line = shown.stdout.splitlines()[1].split()

@@ -1,0 +1,332 @@
+"""``lute-exec workflow`` on the one-node cluster: DAGs scheduled by SLURM's dependencies.
+
+Real ``lute-exec`` processes, real ``sbatch``/``squeue``/``scontrol``/``scancel``, the
+example DAG files of ``examples/workflows/`` and a real results database.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+import pytest
+
+from tests.conftest import DEFAULT_SECTIONS, ROOT, SlurmCluster, lute_exec, write_config
+from tests.slurm.helpers import all_ended, executions, parameters, wait_rows
+
+pytestmark = pytest.mark.slurm
+
+EXAMPLES = ROOT / "examples" / "workflows"
+#: The default sections, each run writing its own file.
+SECTIONS = DEFAULT_SECTIONS.replace(
+    "TestWriteOutput:\n", 'TestWriteOutput:\n  outfile_name: "{{ work_dir }}/out_r{{ run }}.txt"\n'
+)
+
+
+def workflow(cluster: Optional[SlurmCluster], args: Sequence[str], *, timeout: float = 180) -> Any:
+    """``lute-exec workflow ARGS``; the jobs a submission printed (``--json``) are tracked."""
+    done = lute_exec(["workflow", *args], timeout=timeout)
+    if cluster is not None and done.returncode == 0 and "--json" in args:
+        document = json.loads(done.stdout)
+        if isinstance(document, dict) and "jobs" in document:
+            cluster.track(*(job for jobs in document["jobs"].values() for job in jobs))
+    return done
+
+
+def status(work: Path, workflow_id: int) -> Dict[str, Any]:
+    done = lute_exec(["workflow", "status", str(workflow_id), "-w", str(work), "--json"])
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
+def shown(state: Dict[str, Any]) -> Dict[str, List[str]]:
+    """Node -> the status of each of its executions, as the status shows them."""
+    found: Dict[str, List[str]] = {}
+    for cell in state["executions"]:
+        found.setdefault(cell["node"], []).append(cell["status"])
+    return found
+
+
+def execution_parents(work: Path) -> Dict[int, List[int]]:
+    conn = sqlite3.connect(str(work / "lute.db"))
+    try:
+        rows = conn.execute("SELECT execution_id, parent_id FROM execution_parents").fetchall()
+    finally:
+        conn.close()
+    found: Dict[int, List[int]] = {}
+    for child, parent in rows:
+        found.setdefault(child, []).append(parent)
+    return {child: sorted(parents) for child, parents in found.items()}
+
+
+def test_a_chain_runs_for_ten_runs_with_one_sbatch_per_node(
+    slurm: SlurmCluster, short_tmp: Path
+) -> None:
+    config = write_config(short_tmp, SECTIONS)
+    work = short_tmp / "work"
+    args = ["submit", str(EXAMPLES / "chain.yaml"), "-c", str(config), "--runs", "1-10"]
+    done = workflow(slurm, [*args, "--max-parallel", "4", "--json"])
+    assert done.returncode == 0, done.stderr
+    submitted = json.loads(done.stdout)
+    # One job (array) per node, whatever the number of runs.
+    assert {node: len(jobs) for node, jobs in submitted["jobs"].items()} == {
+        "write": 1,
+        "read": 1,
+        "summary": 1,
+    }
+    assert submitted["dependencies"]["read"] == "aftercorr:%s" % submitted["jobs"]["write"][0]
+    assert submitted["dependencies"]["summary"] == "afterany:%s" % submitted["jobs"]["read"][0]
+    rows = wait_rows(work, lambda rows: len(rows) == 21 and all_ended(rows), timeout=240)
+    assert {row["status"] for row in rows} == {"COMPLETED"}, [(r["id"], r["status"]) for r in rows]
+    by_id = {row["id"]: row for row in rows}
+    write = {row["run"]: row["id"] for row in rows if row["managed_task"] == "WriteTester"}
+    read = {row["run"]: row["id"] for row in rows if row["managed_task"] == "ReadTester"}
+    [summary] = [row["id"] for row in rows if row["managed_task"] == "Tester"]
+    assert sorted(write, key=int) == [str(run) for run in range(1, 11)]
+    links = execution_parents(work)
+    for run in write:  # run 7's read follows run 7's write, and reads run 7's file
+        assert links[read[run]] == [write[run]]
+        assert parameters(work, read[run])["in_file"] == str(work / ("out_r%s.txt" % run))
+        assert by_id[read[run]]["started"] >= by_id[write[run]]["ended"]
+    assert links[summary] == sorted(read.values())
+    state = status(work, submitted["workflow"])
+    assert state["finished"] and state["counts"] == {"completed": 21}
+    table = lute_exec(["workflow", "status", "-w", str(work)])  # the newest workflow
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert lines[1].split() == ["RUN", "write", "read"]
+    assert lines[2].split() == ["1", "completed", "completed"]
+    assert lines[-2].startswith("summary (once): completed  job ")
+    assert lines[-1] == "21 executions: 21 completed; finished"
+
+
+DAG_WITH_A_FAILURE = """\
+workflow: failing
+nodes:
+  first:
+    managed_task: Tester
+  broken:
+    managed_task: Tester
+    after: [first]
+    overrides: {Test.throw_error: true}
+  blocked:
+    managed_task: Tester
+    after: [broken]
+  either:
+    managed_task: Tester
+    after: [first, broken]
+    trigger: any_success
+  cleanup:
+    managed_task: Tester
+    after: [broken]
+    trigger: all_completed
+  rescue:
+    managed_task: Tester
+    after: [broken]
+    trigger: any_failed
+  needs_all_failed:
+    managed_task: Tester
+    after: [first, broken]
+    trigger: all_failed
+"""
+
+
+def test_a_failed_node_stops_its_children_and_each_rule_decides(
+    slurm: SlurmCluster, short_tmp: Path
+) -> None:
+    config = write_config(short_tmp)
+    work = short_tmp / "work"
+    dag = short_tmp / "dag.yaml"
+    dag.write_text(DAG_WITH_A_FAILURE)
+    done = workflow(slurm, ["submit", str(dag), "-c", str(config), "--runs", "12-13", "--json"])
+    assert done.returncode == 0, done.stderr
+    submitted = json.loads(done.stdout)
+    assert submitted["dependencies"]["either"].count("?") == 1  # afterok:A?afterok:B
+    wait_rows(work, lambda rows: len(rows) == 14 and all(r["status"] != "RUNNING" for r in rows))
+    for job in (job for jobs in submitted["jobs"].values() for job in jobs):
+        slurm.wait_ended(job)
+    state = status(work, submitted["workflow"])
+    assert shown(state) == {
+        "first": ["completed"] * 2,
+        "broken": ["failed"] * 2,
+        "blocked": ["upstream failed"] * 2,
+        "either": ["completed"] * 2,
+        "cleanup": ["completed"] * 2,
+        "rescue": ["completed"] * 2,
+        "needs_all_failed": ["upstream failed"] * 2,
+    }
+    assert state["finished"]
+    blocked = [cell for cell in state["executions"] if cell["node"] == "blocked"]
+    for cell in blocked:  # recorded CANCELLED with the parent that decided it
+        assert cell["recorded_status"] == "CANCELLED"
+        assert cell["error"].startswith("upstream failed: blocked needs all_success")
+        assert "broken run %s FAILED" % cell["run"] in cell["error"]
+    rows = {row["id"]: row for row in executions(work)}
+    assert all(rows[cell["execution_id"]]["started"] is None for cell in blocked)
+    again = status(work, submitted["workflow"])  # a second look changes nothing
+    assert all(cell["change"] is None for cell in again["executions"])
+
+
+def test_resubmit_runs_again_what_did_not_complete_with_the_dag_as_it_is_now(
+    slurm: SlurmCluster, short_tmp: Path
+) -> None:
+    config = write_config(short_tmp)
+    work = short_tmp / "work"
+    dag = short_tmp / "dag.yaml"
+    dag.write_text(DAG_WITH_A_FAILURE.split("  either:")[0])  # first -> broken -> blocked
+    done = workflow(slurm, ["submit", str(dag), "-c", str(config), "--json"])
+    assert done.returncode == 0, done.stderr
+    first_id = json.loads(done.stdout)["workflow"]
+    # blocked's job is cancelled by SLURM; its row stays QUEUED until a status looks
+    wait_rows(work, lambda rows: len(rows) == 3 and all_ended(rows[:2]))
+    for job in (job for jobs in json.loads(done.stdout)["jobs"].values() for job in jobs):
+        slurm.wait_ended(job)
+    before = status(work, first_id)
+    assert shown(before) == {
+        "first": ["completed"],
+        "broken": ["failed"],
+        "blocked": ["upstream failed"],
+    }
+    dag.write_text(dag.read_text().replace("    overrides: {Test.throw_error: true}\n", ""))
+    again = workflow(slurm, ["resubmit", str(first_id), "-w", str(work), "--json"])
+    assert again.returncode == 0, again.stderr
+    assert "broken: run 12 failed" in again.stderr
+    resubmitted = json.loads(again.stdout)
+    assert sorted(resubmitted["jobs"]) == ["blocked", "broken"]  # first is kept
+    rows = wait_rows(work, lambda rows: len(rows) == 5 and all_ended(rows))
+    state = status(work, resubmitted["workflow"])
+    assert shown(state) == {
+        "first": ["completed"],
+        "broken": ["completed"],
+        "blocked": ["completed"],
+    }
+    assert state["workflow"]["resubmission_of"] == first_id
+    kept = [cell["execution_id"] for cell in state["executions"] if cell["node"] == "first"]
+    assert kept == [
+        cell["execution_id"] for cell in before["executions"] if cell["node"] == "first"
+    ]
+    assert status(work, first_id)["resubmissions"] == [resubmitted["workflow"]]
+    assert len(rows) == 5  # the first node did not run again
+    nothing = workflow(slurm, ["resubmit", str(resubmitted["workflow"]), "-w", str(work)])
+    assert nothing.returncode == 2 and "nothing to run again" in nothing.stderr
+
+
+def test_an_original_lute_dag_with_a_sweep_runs_unchanged(
+    slurm: SlurmCluster, short_tmp: Path
+) -> None:
+    config = write_config(short_tmp, SECTIONS)
+    work = short_tmp / "work"
+    done = workflow(slurm, ["submit", str(EXAMPLES / "original.yaml"), "-c", str(config), "--json"])
+    assert done.returncode == 0, done.stderr
+    submitted = json.loads(done.stdout)
+    assert list(submitted["jobs"]) == ["Tester", "Tester#2", "WriteTester", "ReadTester"]
+    rows = wait_rows(work, lambda rows: len(rows) == 5 and all_ended(rows))
+    assert {row["status"] for row in rows} == {"COMPLETED"}
+    swept = submitted["executions"]["Tester#2"]
+    assert sorted(parameters(work, e)["float_var"] for e in swept) == [0.5, 1.5]
+    assert execution_parents(work)[submitted["executions"]["WriteTester"][0]] == sorted(swept)
+    assert shown(status(work, submitted["workflow"]))["Tester#2"] == ["completed"] * 2
+
+
+def test_a_sweep_feeds_one_merge_over_every_run_and_point(
+    slurm: SlurmCluster, short_tmp: Path
+) -> None:
+    config = write_config(short_tmp, SECTIONS)
+    work = short_tmp / "work"
+    dag = str(EXAMPLES / "sweep-merge.yaml")
+    done = workflow(slurm, ["submit", dag, "-c", str(config), "--runs", "12-13", "--json"])
+    assert done.returncode == 0, done.stderr
+    submitted = json.loads(done.stdout)
+    assert len(submitted["jobs"]["scan"]) == 1 and len(submitted["executions"]["scan"]) == 6
+    rows = wait_rows(work, lambda rows: len(rows) == 7 and all_ended(rows))
+    assert {row["status"] for row in rows} == {"COMPLETED"}
+    points = sorted(
+        (row["run"], parameters(work, row["id"])["float_var"])
+        for row in rows
+        if row["managed_task"] == "Tester"
+    )
+    assert points == [(run, value) for run in ("12", "13") for value in (0.1, 0.2, 0.5)]
+    [merge] = submitted["executions"]["merge"]
+    assert execution_parents(work)[merge] == sorted(submitted["executions"]["scan"])
+
+
+def test_cancel_ends_every_job_that_had_not_ended(slurm: SlurmCluster, short_tmp: Path) -> None:
+    config = write_config(short_tmp, SECTIONS)
+    work = short_tmp / "work"
+    args = ["submit", str(EXAMPLES / "chain.yaml"), "-c", str(config), "--runs", "12-13"]
+    done = workflow(slurm, [*args, "--json", "--", "--begin=now+3600"])
+    assert done.returncode == 0, done.stderr
+    workflow_id = json.loads(done.stdout)["workflow"]
+    cancelled = workflow(slurm, ["cancel", str(workflow_id), "-w", str(work)])
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert "5 not started (recorded CANCELLED)" in cancelled.stdout
+    assert {row["status"] for row in executions(work)} == {"CANCELLED"}
+    for job in (job for jobs in json.loads(done.stdout)["jobs"].values() for job in jobs):
+        assert slurm.wait_ended(job, timeout=30) is not None
+    state = status(work, workflow_id)
+    assert state["counts"] == {"cancelled": 5} and state["workflow"]["cancelled"]
+
+
+def test_dry_run_prints_every_script_and_the_graph_and_queues_nothing(
+    slurm: SlurmCluster, short_tmp: Path
+) -> None:
+    config = write_config(short_tmp, SECTIONS)
+    args = ["submit", str(EXAMPLES / "chain.yaml"), "-c", str(config), "--runs", "12-13"]
+    done = workflow(slurm, [*args, "--dry-run", "--", "--partition=debug"])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("#!/bin/bash") == 3
+    assert "#SBATCH --partition=debug" in done.stdout
+    assert "#SBATCH --time=10:00" in done.stdout  # the summary node's own option
+    assert "--dependency=aftercorr:<write>" in done.stdout
+    graph = done.stdout.split("# ---- dependency graph of workflow write-read-summary ----\n")[1]
+    assert graph.splitlines()[0].split() == ["write", "2", "executions", "starts", "at", "once"]
+    assert "nothing queued or submitted" in done.stderr
+    assert not (short_tmp / "work" / "lute.db").exists()
+
+
+BAD_DAG = """\
+workflow: bad
+nodes:
+  find:
+    managed_task: Tester
+    after: [merge]
+  index:
+    managed_task: NoSuchTask
+    after: [find]
+  merge:
+    managed_task: Tester
+    after: [find]
+"""
+
+
+def test_a_workflow_with_problems_is_refused_whole_and_queues_nothing(short_tmp: Path) -> None:
+    config = write_config(short_tmp)
+    dag = short_tmp / "bad.yaml"
+    dag.write_text(BAD_DAG)
+    done = lute_exec(["workflow", "submit", str(dag), "-c", str(config)])
+    assert done.returncode == 2, done.stderr
+    assert "a cycle" in done.stderr and "bad.yaml:" in done.stderr
+    assert "Traceback" not in done.stderr
+    dag.write_text(BAD_DAG.replace("    after: [merge]\n", ""))  # no cycle: the nodes' turn
+    config.write_text(config.read_text().replace("float_var: 0.01", "float_var: lots"))
+    done = lute_exec(["workflow", "submit", str(dag), "-c", str(config), "--", "--tim=5"])
+    assert done.returncode == 2, done.stderr
+    problems = done.stderr
+    assert "3 problems in the workflow bad (3 nodes checked); nothing was submitted" in problems
+    assert "node index (%s:6): no managed task named 'NoSuchTask'" % dag in problems
+    assert "node find (%s:4)" % dag in problems and "Test.float_var: wrong type" in problems
+    assert "unknown sbatch option 'tim'; did you mean 'time'?" in problems
+    assert not (short_tmp / "work" / "lute.db").exists()
+    assert not (short_tmp / "work" / "slurm").exists()
+
+
+def test_the_commands_say_what_is_wrong(short_tmp: Path) -> None:
+    missing = lute_exec(["workflow", "status", "-w", str(short_tmp)])
+    assert missing.returncode == 2 and "no results database at" in missing.stderr
+    extra = lute_exec(["workflow", "status", "-w", str(short_tmp), "--", "--time=5"])
+    assert extra.returncode == 2 and "are for `workflow submit`" in extra.stderr
+    for action in ("submit", "status", "list", "cancel", "resubmit"):
+        helped = lute_exec(["workflow", action, "--help"])
+        assert helped.returncode == 0 and "usage: lute-exec workflow %s" % action in helped.stdout
