@@ -52,14 +52,16 @@ Test:
 """
 
 
-def _run(argv: List[str]) -> str:
+def run_checked(argv: List[str]) -> str:
+    """stdout of ``argv``; its failure ends the benchmark with its message."""
     done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=120)
     if done.returncode != 0:
         sys.exit("%s failed: %s" % (" ".join(argv), done.stderr.strip()))
     return done.stdout
 
 
-def _job_state(job: str) -> str:
+def job_state(job: str) -> str:
+    """SLURM's state of ``job`` (squeue, finished jobs included while it keeps them)."""
     done = subprocess.run(
         ["squeue", "-h", "-t", "all", "-j", job, "-o", "%T"],
         capture_output=True,
@@ -78,7 +80,8 @@ def _row_status(db: Path, execution_id: int) -> str:
     return str(row[0]) if row else ""
 
 
-def _until(done: Callable[[], bool], limit: float = 120.0) -> None:
+def until(done: Callable[[], bool], limit: float = 120.0) -> None:
+    """Poll until ``done()``; give up (end the benchmark) after ``limit`` seconds."""
     deadline = time.monotonic() + limit
     while not done():
         if time.monotonic() > deadline:
@@ -88,25 +91,25 @@ def _until(done: Callable[[], bool], limit: float = 120.0) -> None:
 
 def submit_to_completed(config: Path, db: Path) -> float:
     start = time.perf_counter()
-    out = _run([*LUTE_EXEC, "submit", "-c", str(config), "-t", "Tester", "--json"])
+    out = run_checked([*LUTE_EXEC, "submit", "-c", str(config), "-t", "Tester", "--json"])
     import json
 
     [execution] = json.loads(out)["executions"]
-    _until(lambda: _row_status(db, execution) == "COMPLETED")
+    until(lambda: _row_status(db, execution) == "COMPLETED")
     return time.perf_counter() - start
 
 
 def sbatch_to_completed() -> float:
     start = time.perf_counter()
-    job = _run(["sbatch", "--parsable", "-o", "/dev/null", "--wrap", "true"]).strip()
-    _until(lambda: _job_state(job) == "COMPLETED")
+    job = run_checked(["sbatch", "--parsable", "-o", "/dev/null", "--wrap", "true"]).strip()
+    until(lambda: job_state(job) == "COMPLETED")
     return time.perf_counter() - start
 
 
 def submit_hundred(config: Path, db: Path) -> Tuple[float, str]:
     argv = [*LUTE_EXEC, "submit", "-c", str(config), "-t", "Tester", "--runs", "1-100"]
     start = time.perf_counter()
-    job = _run([*argv, "--", "--hold"]).strip()
+    job = run_checked([*argv, "--", "--hold"]).strip()
     seconds = time.perf_counter() - start
     conn = sqlite3.connect(str(db), timeout=30)
     try:
@@ -123,7 +126,7 @@ def submit_hundred(config: Path, db: Path) -> Tuple[float, str]:
 
 def sbatch_hundred() -> Tuple[float, str]:
     start = time.perf_counter()
-    job = _run(
+    job = run_checked(
         ["sbatch", "--parsable", "--hold", "--array=0-99", "-o", "/dev/null", "--wrap", "true"]
     )
     return time.perf_counter() - start, job.strip()
@@ -131,7 +134,7 @@ def sbatch_hundred() -> Tuple[float, str]:
 
 def timed(argv: List[str]) -> float:
     start = time.perf_counter()
-    _run(argv)
+    run_checked(argv)
     return time.perf_counter() - start
 
 
@@ -141,7 +144,7 @@ def main() -> None:
     args = parser.parse_args()
     lease = ["--lease", str(os.getpid())]
     script = str(ROOT / "scripts" / "slurm-local.sh")
-    _run(["bash", script, "start", *lease])
+    run_checked(["bash", script, "start", *lease])
     samples: Dict[str, List[float]] = {}
 
     def add(name: str, seconds: float) -> None:
@@ -164,8 +167,8 @@ def main() -> None:
                 add("b0", seconds)
                 add("c", timed([*LUTE_EXEC, "status", job, "-w", str(work)]))
                 add("c0", timed(["squeue", "-h", "-r", "-t", "all", "-j", job]))
-                _run([*LUTE_EXEC, "cancel", job, "-w", str(work)])
-                _run(["scancel", baseline_job])
+                run_checked([*LUTE_EXEC, "cancel", job, "-w", str(work)])
+                run_checked(["scancel", baseline_job])
     finally:
         subprocess.run(["bash", script, "stop", *lease], capture_output=True, check=False)
     rows = [

@@ -7,7 +7,7 @@ import sys
 # Annotations only (PEP 563): importing typing costs more than this module on 3.8.
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Any, Dict, List, Type
+    from typing import Any, Dict, List, Tuple, Type
 
     from lute.tasks.task import Task
 
@@ -35,18 +35,47 @@ class TaskNotFoundError(ImportError):
     """No built-in Task and no installed entry point has the requested name."""
 
 
+# (sys.path with each entry's mtime, group) -> its entry points. Reading every installed
+# distribution's metadata costs ~10 ms; checking a workflow or a submission of hundreds
+# of runs asks for the same groups hundreds of times.
+_ENTRY_POINTS: Dict[Tuple[Any, ...], Dict[str, Any]] = {}
+
+
+def _installed_state() -> Tuple[Any, ...]:
+    """What decides which distributions are found: the path, and when each of its
+    directories last changed (installing a package adds its ``.dist-info`` to one)."""
+    import os
+
+    state = []
+    for entry in sys.path:
+        try:
+            state.append((entry, os.stat(entry or ".").st_mtime_ns))
+        except OSError:
+            state.append((entry, None))
+    return tuple(state)
+
+
 def entry_points_in(group: str) -> Dict[str, Any]:
     """Installed entry points of ``group``, by name (handles the 3.8-3.13 APIs).
 
-    Shared by the lookups of Tasks, models and managed tasks.
+    Shared by the lookups of Tasks, models and managed tasks; read again whenever the
+    path or one of its directories changed.
     """
+    key = (_installed_state(), group)
+    found = _ENTRY_POINTS.get(key)
+    if found is not None:
+        return dict(found)
     from importlib import metadata
 
     eps = metadata.entry_points()
     if hasattr(eps, "select"):  # 3.10+
-        return {ep.name: ep for ep in eps.select(group=group)}
-    # 3.8/3.9: a dict of group -> list
-    return {ep.name: ep for ep in eps.get(group, [])}  # type: ignore[attr-defined]
+        found = {ep.name: ep for ep in eps.select(group=group)}
+    else:  # 3.8/3.9: a dict of group -> list
+        found = {ep.name: ep for ep in eps.get(group, [])}  # type: ignore[attr-defined]
+    for old in [old for old in _ENTRY_POINTS if old[0] != key[0]]:  # keep the newest state
+        del _ENTRY_POINTS[old]
+    _ENTRY_POINTS[key] = found
+    return dict(found)
 
 
 def _entry_points() -> Dict[str, Any]:

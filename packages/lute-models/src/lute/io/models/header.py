@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import os
 from typing import Any, Dict, Literal, Optional, Union
 
@@ -14,6 +15,7 @@ from lute.io.models.compat import LuteModel
 __all__ = ["AnalysisHeader", "ElogSettings", "lute_version"]
 
 
+@functools.lru_cache(maxsize=None)  # read once: a sweep validates hundreds of headers
 def lute_version() -> str:
     """The installed lute-models version (``"unknown"`` when not installed)."""
     try:
