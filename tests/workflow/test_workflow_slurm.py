@@ -274,9 +274,11 @@ def test_dry_run_prints_every_script_and_the_graph_and_queues_nothing(
 ) -> None:
     config = write_config(short_tmp, SECTIONS)
     args = ["submit", str(EXAMPLES / "chain.yaml"), "-c", str(config), "--runs", "12-13"]
-    done = workflow(slurm, [*args, "--dry-run", "--", "--partition=debug"])
+    # An override after the options joins the others (argparse alone would refuse it).
+    done = workflow(slurm, [*args, "--dry-run", "Test.str_var=late", "--", "--partition=debug"])
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("#!/bin/bash") == 3
+    assert done.stdout.count("Test.str_var=late") == 6  # in each script: the command, its run
     assert "#SBATCH --partition=debug" in done.stdout
     assert "#SBATCH --time=10:00" in done.stdout  # the summary node's own option
     assert "--dependency=aftercorr:<write>" in done.stdout

@@ -12,6 +12,7 @@ stops reading (``lute-exec db list | head``) ends the command quietly.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from typing import List, Optional
@@ -21,6 +22,20 @@ from lute.execution.outcome import EXIT_CANCELLED, EXIT_INTERNAL, EXIT_USAGE
 from lute.settings import SettingError
 
 __all__ = ["console_main", "main"]
+
+
+def _take_overrides(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, extra: List[str]
+) -> None:
+    """``Task.param=value`` overrides given after an option (``workflow submit DAG -c C
+    Test.x=1``) join the others: argparse reads a command's positionals only once, before
+    the options. Anything else left over is refused as argparse would."""
+    overrides = getattr(args, "overrides", None)
+    taken = [word for word in extra if "=" in word and not word.startswith("-")]
+    if extra and (overrides is None or len(taken) != len(extra)):
+        parser.error("unrecognized arguments: %s" % " ".join(extra))
+    if taken:
+        overrides.extend(taken)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -33,7 +48,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             split = arguments.index("--")
             arguments, passed_on = arguments[:split], arguments[split + 1 :]
         parser = build_parser(named)
-        args = parser.parse_args(arguments)
+        args, extra = parser.parse_known_args(arguments)
+        _take_overrides(parser, args, extra)
         args.after_dashes = passed_on
         if args.command is None:
             parser.print_help()

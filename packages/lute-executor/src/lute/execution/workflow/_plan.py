@@ -245,6 +245,28 @@ def _node_layer(dag: Dag, node: Node, options: Any) -> Tuple[Dict[str, Any], Lis
     )
 
 
+def _from_the_node(
+    dag: Dag, node: Node, problems: Sequence[str], given: Sequence[str]
+) -> List[str]:
+    """Problems of the node's own overrides, placed in the DAG file (the checks see
+    them as given on the command line); ``given``: the command line's own."""
+    keys = {override.partition("=")[0].strip() for override in given}
+    own = {override.partition("=")[0].strip() for override in node.overrides} - keys
+    where = "%s%s (%s.overrides)" % (
+        dag.path,
+        "" if node.line is None else ":%d" % node.line,
+        node.name,
+    )
+    placed = []
+    for problem in problems:
+        head, _, rest = problem.partition(": ")
+        key = rest.partition(":")[0].strip()
+        placed.append(
+            "%s: %s" % (where, rest) if head == "command line" and key in own else problem
+        )
+    return placed
+
+
 def _task_names(dag: Dag, problems: List[str]) -> Dict[str, str]:
     """Node -> its managed task's Task; an unknown managed task is a problem."""
     from lute.managed_tasks import ManagedTaskNotFound, get_managed_task
@@ -273,7 +295,7 @@ def _plan_node(
     submit_request = SubmitRequest(
         request.config,
         node.managed_task,
-        overrides=[*request.overrides, *node.overrides],
+        overrides=[*node.overrides, *request.overrides],  # the command line wins, as for sbatch
         max_parallel=request.max_parallel if node.run_dependent else None,
         sbatch=request.sbatch,
         command=request.command,
@@ -294,7 +316,9 @@ def _plan_node(
                     replace_command_line=node.slurm_replaces,
                 )
         except SubmitError as error:  # its title only counts the problems listed
-            problems.extend(error.problems or [error.title])
+            problems.extend(
+                _from_the_node(dag, node, error.problems or [error.title], request.overrides)
+            )
             continue
         pending.extend(handed)
         for planned in one.planned:
@@ -372,8 +396,14 @@ def plan_workflow(
     if problems:
         count = sum(1 for line in problems if not line.startswith("    "))
         raise WorkflowError(
-            "%d problem%s in the workflow %s (%d nodes checked); nothing was submitted:"
-            % (count, "" if count == 1 else "s", dag.name, len(dag.nodes)),
+            "%d problem%s in the workflow %s (%d node%s checked); nothing was submitted:"
+            % (
+                count,
+                "" if count == 1 else "s",
+                dag.name,
+                len(dag.nodes),
+                "" if len(dag.nodes) == 1 else "s",
+            ),
             problems,
         )
     return WorkflowPlan(request, dag, nodes, databases[0])
