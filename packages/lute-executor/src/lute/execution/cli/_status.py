@@ -9,17 +9,10 @@ from collections import Counter
 from typing import Any, List, Optional, Sequence
 
 from lute.execution.cli._common import error, print_json, print_table
+from lute.execution.cli._where import WhereError, add_database_options, database_path
 from lute.execution.outcome import EXIT_USAGE
 
-__all__ = [
-    "add_cancel",
-    "add_status",
-    "cancel",
-    "database_path",
-    "failed",
-    "show_rows",
-    "status",
-]
+__all__ = ["add_cancel", "add_status", "cancel", "failed", "show_rows", "status"]
 
 _STATUS_EXAMPLES = """\
 examples:
@@ -44,29 +37,6 @@ examples:
 Executions that had not started are recorded CANCELLED at once; running ones receive
 SIGTERM from SLURM and record CANCELLED themselves.
 """
-
-
-def add_database_arguments(parser: argparse.ArgumentParser) -> None:
-    """``-w``/``--db``/``-c``: which results database."""
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("-w", "--work-dir", help="work directory holding lute.db (default: .)")
-    where.add_argument("--db", dest="db_path", help="the results database file")
-    where.add_argument(
-        "-c", "--config", help="a config: its work_dir (or db_path) names the database"
-    )
-
-
-def database_path(args: argparse.Namespace) -> str:
-    """The database the arguments name (``-w``, ``--db``, ``-c``; default ``./lute.db``)."""
-    from lute.io.db import default_db_path
-
-    if args.db_path:
-        return os.path.abspath(args.db_path)
-    if args.config:
-        from lute.io.config import load_header
-
-        return str(load_header(args.config).database_path())
-    return str(default_db_path(os.path.abspath(args.work_dir or ".")))
 
 
 def _selection_arguments(parser: argparse.ArgumentParser, *, needed: bool) -> None:
@@ -95,7 +65,7 @@ def add_status(sub: Any) -> None:
     _selection_arguments(parser, needed=False)
     parser.add_argument("-e", "--experiment", help="submitted executions of this experiment")
     parser.add_argument("-r", "--runs", metavar="RUNS", help="of these runs (12-40,45)")
-    add_database_arguments(parser)
+    add_database_options(parser)
     parser.add_argument(
         "--no-record",
         action="store_true",
@@ -115,7 +85,7 @@ def add_cancel(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _selection_arguments(parser, needed=True)
-    add_database_arguments(parser)
+    add_database_options(parser)
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
@@ -183,7 +153,7 @@ def failed(failure: Exception) -> Optional[int]:
     from lute.execution.slurm import SlurmError, SubmitError
     from lute.io.db import DatabaseError
 
-    if isinstance(failure, (DatabaseError, SubmitError, SlurmError, OSError)):
+    if isinstance(failure, (DatabaseError, SubmitError, SlurmError, OSError, WhereError)):
         return error(str(failure))
     from lute.io.config import ConfigError
 

@@ -14,7 +14,8 @@ import sys
 from typing import Any, Optional
 
 from lute.execution.cli._common import error, print_json
-from lute.execution.cli._status import add_database_arguments, database_path, failed, show_rows
+from lute.execution.cli._status import failed, show_rows
+from lute.execution.cli._where import add_database_options, database_path
 from lute.execution.outcome import EXIT_USAGE
 
 __all__ = ["add_resubmit", "add_submit", "resubmit", "submit"]
@@ -128,7 +129,7 @@ def add_resubmit(sub: Any) -> None:
     )
     parser.add_argument("job", nargs="?", metavar="JOB", help="a job id of the submission")
     parser.add_argument("--submission", type=int, metavar="N", help="the submission")
-    add_database_arguments(parser)
+    add_database_options(parser)
     _common_arguments(parser)
 
 
