@@ -7,7 +7,7 @@ import sys
 # Annotations only (PEP 563): importing typing costs more than this module on 3.8.
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Any, Dict, List, Tuple, Type
+    from typing import Any, Dict, List, Optional, Tuple, Type
 
     from lute.tasks.task import Task
 
@@ -46,7 +46,7 @@ def _installed_state() -> Tuple[Any, ...]:
     directories last changed (installing a package adds its ``.dist-info`` to one)."""
     import os
 
-    state = []
+    state: List[Tuple[str, Optional[int]]] = []
     for entry in sys.path:
         try:
             state.append((entry, os.stat(entry or ".").st_mtime_ns))

@@ -34,7 +34,7 @@ def _take_overrides(
     taken = [word for word in extra if "=" in word and not word.startswith("-")]
     if extra and (overrides is None or len(taken) != len(extra)):
         parser.error("unrecognized arguments: %s" % " ".join(extra))
-    if taken:
+    if taken and overrides is not None:
         overrides.extend(taken)
 
 

@@ -132,7 +132,7 @@ class NodePlan(Record):
         runs = [point.point.run for point in self.prepared[0].planned]
         if any(run is None for run in runs):
             return None
-        return tuple(runs)
+        return tuple(str(run) for run in runs)
 
 
 class WorkflowPlan(Record):

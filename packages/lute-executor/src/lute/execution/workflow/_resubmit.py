@@ -10,7 +10,7 @@ its nodes depend on nothing they already gave.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Dict, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Set, Tuple
 
 from lute._records import Record
 from lute.execution.workflow._errors import WorkflowError
@@ -66,7 +66,7 @@ class Resubmission(Record):
         self.reasons = reasons
 
 
-def _point_of(db: Database, record: ExecutionRecord, documents: Dict[int, object]) -> Point:
+def _point_of(db: Database, record: ExecutionRecord, documents: Dict[int, Any]) -> Point:
     """The point an execution ran: from its submission's record (label, overrides)."""
     from lute.execution.slurm import Point, SubmissionDocument
 
@@ -77,7 +77,7 @@ def _point_of(db: Database, record: ExecutionRecord, documents: Dict[int, object
         document = SubmissionDocument.from_text(db.submission(submission_id).description)
         ids = sorted(r.id for r in db.submission_executions(submission_id))
         documents[submission_id] = (document, {execution: n for n, execution in enumerate(ids)})
-    document, positions = documents[submission_id]  # type: ignore[misc]
+    document, positions = documents[submission_id]
     if document is None or record.id not in positions:
         raise WorkflowError(
             "the submission of execution %d does not say which point it ran" % record.id
@@ -127,7 +127,7 @@ def plan_workflow_resubmission(db: Database, state: WorkflowStatus) -> Resubmiss
                 stack.append(key)
     points: Dict[str, List[Point]] = {}
     kept: Dict[str, List[ExecutionRecord]] = {}
-    documents: Dict[int, object] = {}
+    documents: Dict[int, Any] = {}
     for cell in state.cells:
         chosen = (cell.node, None) in again or (cell.node, cell.execution.run) in again
         if not chosen:

@@ -212,7 +212,7 @@ def to_json_data(value: Any, path: str) -> Any:
     )
 
 
-def flatten_parameters(model: Dict[str, Any]) -> List[Tuple[str, str]]:
+def flatten_parameters(model: Mapping[str, Any]) -> List[Tuple[str, str]]:
     """``(path, JSON value)`` per leaf of a JSON-compatible model.
 
     Nested objects are walked with ``.`` between names (``compound_var.int_var``); lists
@@ -220,7 +220,7 @@ def flatten_parameters(model: Dict[str, Any]) -> List[Tuple[str, str]]:
     """
     rows: List[Tuple[str, str]] = []
 
-    def walk(node: Dict[str, Any], prefix: str) -> None:
+    def walk(node: Mapping[str, Any], prefix: str) -> None:
         for key, item in node.items():
             path = prefix + key
             if isinstance(item, dict) and item:
