@@ -76,7 +76,13 @@ def test_the_cli_reference_is_the_parser_s_help(site: Path) -> None:
     page = _text(site, "cli")
     texts = _hook("generated").help_texts()
     assert {command for command, _ in texts} >= {"lute-exec run", "lute-exec db list"}
-    assert "lute-exec init" in {command for command, _ in texts}
+    commands = {command for command, _ in texts}
+    assert "lute-exec init" in commands
+    assert {
+        "lute-exec %s" % name for name in ("submit", "status", "cancel", "resubmit")
+    } <= commands
+    workflow = ("submit", "status", "list", "cancel", "resubmit")
+    assert {"lute-exec workflow %s" % action for action in workflow} <= commands
     for command, text in texts:
         for line in text.splitlines():
             assert line.rstrip() in page, "%s: %r" % (command, line)
