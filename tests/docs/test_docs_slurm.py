@@ -1,15 +1,18 @@
-"""Every example of docs/slurm.md, run against the one-node cluster.
+"""Every example of the pages about SLURM (docs/slurm.md), run against the one-node
+cluster, as a story.
 
-The page's shell samples are marked ``<!-- test: skip run against the one-node SLURM
-cluster by tests/docs/test_docs_slurm.py -->`` (test_docs_samples.py runs samples in
-a sandbox without SLURM); they run here, in order, in a directory standing for
-``/home/me/beamtime``, with the page's ``# file: NAME`` YAML blocks written into it and
-its Python blocks executed. Each documented output line must be among the sample's
-output lines (spaces collapsed; the page's directory, interpreter and job ids replaced
-by the real ones, the page's ids being too large to be mistaken for anything else); an
-output block without ``…`` must show every line, and a sample without one must print
-nothing. A sample whose output starts with ``lute-exec: error`` must exit with 2, any
-other with 0. Before ``status`` and ``resubmit`` the jobs submitted so far are waited for.
+A page's shell samples that need the cluster are marked ``<!-- test: skip run against
+the one-node SLURM cluster by tests/docs/test_docs_slurm.py -->`` (test_docs_samples.py
+runs samples in a sandbox without SLURM); a page with one such sample has all of its
+shell samples run here, in order, in a directory standing for ``/home/me/beamtime``,
+with the page's ``# file: NAME`` YAML blocks written into it (a ``--8<-- "PATH"`` line
+in one stands for that file of the repository, as on the site) and its Python blocks
+executed. Each documented output line must be among the sample's output lines (spaces
+collapsed; the page's directory, interpreter and job ids replaced by the real ones, the
+page's ids being too large to be mistaken for anything else); an output block without
+``…`` must show every line, and a sample without one must print nothing. A sample whose
+output has a ``lute-exec: error`` line must exit with 2, any other with 0. Before
+``status`` and ``resubmit`` the jobs submitted from the directory so far are waited for.
 """
 
 from __future__ import annotations
@@ -19,31 +22,48 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
-from typing import Dict
+from typing import Dict, List
 
 import pytest
 
 from tests.conftest import ROOT, SlurmCluster
+from tests.docs.conftest import DOCS
 from tests.docs.markdown_samples import Sample, samples
 
-PAGE = ROOT / "docs" / "slurm.md"
 HOME = "/home/me/beamtime"
 PYTHON = "/opt/lute/bin/python"
 SKIPPED = "…"
 REASON = "run against the one-node SLURM cluster by tests/docs/test_docs_slurm.py"
 
 
+def _shell(page: Path) -> List[Sample]:
+    return [sample for sample in samples(page) if sample.language == "bash"]
+
+
+#: The pages whose shell samples run on the cluster.
+PAGES = [page for page in sorted(DOCS.glob("*.md")) if any(
+    sample.options.get("skip") == REASON for sample in _shell(page)
+)]  # fmt: skip
+
+
 def _flat(line: str) -> str:
     return " ".join(line.split())
 
 
-def _shell(sample: Sample) -> bool:
-    return sample.language == "bash"
+def _included(text: str) -> str:
+    """The text with each ``--8<-- "PATH"`` line replaced by that file of the repository."""
+    return re.sub(
+        r'^--8<-- "([^"]+)"\n',
+        lambda found: (ROOT / found.group(1)).read_text(),
+        text,
+        flags=re.M,
+    )
 
 
 class Story:
-    """Runs the page's samples in one directory, mapping job ids both ways."""
+    """Runs a page's samples in one directory, mapping job ids both ways."""
 
     def __init__(self, tmp: Path, cluster: SlurmCluster) -> None:
         self.tmp = tmp
@@ -63,12 +83,28 @@ class Story:
             text = re.sub(r"(?<!\d)%s(?!\d)" % page, real, text)
         return text
 
+    def _wait_for_jobs(self, timeout: float = 180.0) -> None:
+        """Until no job submitted from the directory is pending or running."""
+        deadline = time.monotonic() + timeout
+        while True:
+            listed = subprocess.run(
+                ["squeue", "-h", "-r", "-t", "PD,R,CG,CF", "-o", "%i|%Z"],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            ).stdout.splitlines()
+            ours = [line for line in listed if line.partition("|")[2].startswith(str(self.tmp))]
+            if not ours:
+                return
+            assert time.monotonic() < deadline, "jobs still going: %s" % ours
+            time.sleep(0.2)
+
     def run(self, sample: Sample) -> None:
         command = sample.code
         documented = (sample.output or "").splitlines()
-        if re.search(r"lute-exec (status|resubmit)", command):
-            for job in self.cluster.jobs:
-                self.cluster.wait_ended(job)
+        if re.search(r"lute-exec (workflow )?(status|resubmit)", command):
+            self._wait_for_jobs()
         done = subprocess.run(
             ["bash", "-euo", "pipefail", "-c", self._to_real(command)],
             cwd=str(self.tmp),
@@ -99,28 +135,33 @@ class Story:
             )
 
 
-def test_every_shell_sample_of_the_page_is_run_here() -> None:
-    shell = [sample for sample in samples(PAGE) if _shell(sample)]
-    assert shell
-    assert [s.where for s in shell if s.options.get("skip") != REASON] == []
+def test_slurm_md_is_run_here() -> None:
+    assert DOCS / "slurm.md" in PAGES
 
 
-def test_the_page_has_examples_of_every_command() -> None:
-    run = [sample.code for sample in samples(PAGE) if _shell(sample)]
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+def test_every_shell_sample_of_the_page_is_run_here(page: Path) -> None:
+    """None of them is skipped for another reason, nor runs in a sandbox without SLURM."""
+    assert [s.where for s in _shell(page) if s.options.get("skip") != REASON] == []
+
+
+def test_slurm_md_has_examples_of_every_command() -> None:
+    run = [sample.code for sample in _shell(DOCS / "slurm.md")]
     for name in ("submit", "status", "cancel", "resubmit", "--dry-run", "--runs", "--sweep"):
         assert any(name in command for command in run), name
 
 
 @pytest.mark.slurm
-def test_every_example_of_the_page(slurm: SlurmCluster) -> None:
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+def test_every_example_of_the_page(page: Path, slurm: SlurmCluster) -> None:
     with tempfile.TemporaryDirectory(prefix="lute-", dir="/tmp") as directory:
         tmp = Path(directory)
         story = Story(tmp, slurm)
-        for sample in samples(PAGE):
+        for sample in samples(page):
             first, _, rest = sample.code.partition("\n")
             if sample.language == "yaml" and first.startswith("# file: "):
-                (tmp / first[len("# file: ") :]).write_text(rest)
+                (tmp / first[len("# file: ") :]).write_text(_included(rest))
             elif sample.language == "python" and not sample.included:
-                exec(compile(sample.code, str(PAGE), "exec"), {})
-            elif _shell(sample):
+                exec(compile(sample.code, str(page), "exec"), {})
+            elif sample.language == "bash":
                 story.run(sample)
