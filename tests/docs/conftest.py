@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, Iterator, List
+from typing import Callable, Dict, Iterator, List
 
 import pytest
 
@@ -51,6 +51,20 @@ def docs_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
         cwd=ROOT,
     )  # fmt: skip
     return venv
+
+
+def _original_lute_db(sandbox: Path) -> None:
+    from tests.runtime.test_db_original import build_original_database
+
+    (sandbox / "old").mkdir()
+    build_original_database(sandbox / "old" / "lute.db")
+
+
+#: What ``<!-- test: setup=NAME -->`` gives the sandbox before the sample runs.
+SETUPS: Dict[str, Callable[[Path], None]] = {
+    # A lute.db of the original LUTE (layout v1), at old/lute.db.
+    "original-lute-db": _original_lute_db,
+}
 
 
 def sandbox_env(sandbox: Path) -> Dict[str, str]:

@@ -11,6 +11,9 @@ is invisible on the site):
   the sandbox, ...); the reason is required.
 - ``<!-- test: exit=2 -->``: the exit code it must end with (default 0).
 - ``<!-- test: cwd=examples -->``: run it in that directory of the sandbox.
+- ``<!-- test: setup=original-lute-db -->``: before it runs, the sandbox is given what
+  the name stands for (``tests/docs/conftest.py`` ``SETUPS``: files a reader has and the
+  page cannot make, such as a database the original LUTE wrote).
 - ``<!-- test: output -->`` before a ``text`` block right after a sample: what the
   sample prints. Each of its lines must match a line of the real output, in order;
   ``…`` stands for anything and every number for any number.
@@ -39,7 +42,8 @@ class Sample:
         line: Line of its opening fence (1-based).
         language: The fence's language (``bash``, ``python``, ``text`` ...).
         code: The block's text, dedented by the fence's indentation.
-        options: The annotation before the fence (``skip``, ``exit``, ``cwd``, ``output``).
+        options: The annotation before the fence (``skip``, ``exit``, ``cwd``, ``setup``,
+            ``output``).
         output: The annotated ``text`` block that follows it, if any.
     """
 
