@@ -70,7 +70,7 @@ def test_guides_include_their_python_from_tested_files() -> None:
 #: typed into the page, each run by test_the_python_samples_of or skipped with its reason.
 REFERENCES = ["architecture.md", "configuration.md", "database.md", "environments.md"]
 REFERENCES += ["protocol.md", "reporting.md", "settings.md"]
-REFERENCES += ["slurm.md", "coming-from-original.md"]
+REFERENCES += ["slurm.md", "workflows.md", "coming-from-original.md"]
 
 
 def test_every_page_is_a_guide_or_a_reference_page() -> None:

@@ -1,24 +1,16 @@
-"""Every example of docs/workflows.md, run in order against the one-node cluster."""
+"""docs/workflows.md shows every workflow command and both DAG file forms; its examples
+run on the cluster, in order, with the other SLURM pages (tests/docs/test_docs_slurm.py)."""
 
 from __future__ import annotations
 
-import pytest
-
-from tests.conftest import ROOT, SlurmCluster
-from tests.slurm.console_story import blocks, commands, run_page
-
-pytestmark = pytest.mark.slurm
+from tests.conftest import ROOT
+from tests.docs.markdown_samples import samples
 
 PAGE = ROOT / "docs" / "workflows.md"
 
 
 def test_the_page_shows_every_command_and_both_file_forms() -> None:
-    run = [
-        command
-        for language, text in blocks(PAGE)
-        if language == "console"
-        for command, _ in commands(text)
-    ]
+    run = [sample.code for sample in samples(PAGE) if sample.language == "bash"]
     for name in ("workflow submit", "workflow status", "workflow cancel", "workflow resubmit"):
         assert any(name in command for command in run), name
     assert any("--dry-run" in command and "--runs" in command for command in run)
@@ -27,5 +19,7 @@ def test_the_page_shows_every_command_and_both_file_forms() -> None:
         assert '--8<-- "examples/workflows/%s"' % example in text
 
 
-def test_every_example_of_the_page(slurm: SlurmCluster) -> None:
-    run_page(PAGE, slurm)
+def test_its_examples_are_run_on_the_cluster() -> None:
+    from tests.docs.test_docs_slurm import PAGES
+
+    assert PAGE in PAGES
