@@ -507,26 +507,6 @@ def main() -> None:
         print("| " + " | ".join(cell.ljust(w) for cell, w in zip(line, widths)) + " |")
 
 
-FLOOD_TASK = """
-from lute.execution.ipc import Message
-from lute.tasks.task import Task
-
-
-class Flood(Task):
-    def _run(self):
-        send = self._report_to_executor
-        for i in range(int(self._task_parameters.count)):
-            send(Message(contents="message %d of the flood" % i))
-"""
-FLOOD_MODEL = """
-from lute.io.models.base import TaskParameters
-
-
-class FloodParameters(TaskParameters):
-    count: int = 1
-"""
-
-
 def recorded_run(count: int) -> float:
     """Seconds ``count`` plain messages add to a real ``lute-exec run`` (Executor hooks,
     console and the database's batches included), over the same run with one message.
@@ -535,11 +515,11 @@ def recorded_run(count: int) -> float:
     """
     sys.path.insert(0, str(ROOT))
     from lute.execution.run_state import MAX_STORED_MESSAGES
-    from tests.conftest import install_task_package, write_config
+    from tests.conftest import install_flood_package, write_config
 
     with tempfile.TemporaryDirectory(prefix="lute-flood-", dir="/tmp") as tmp:
         base = Path(tmp)
-        site = install_task_package(base / "site", "Flood", FLOOD_TASK, FLOOD_MODEL)
+        site = install_flood_package(base / "site")
         config = write_config(base, "Flood: {}\n")
         env = dict(os.environ, PYTHONPATH=str(site))
         command = [sys.executable, "-m", "lute.execution.cli", "run", "-c", str(config)]
