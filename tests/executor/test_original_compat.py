@@ -116,6 +116,19 @@ def test_a_sweep_point_runs_its_own_section(original_config: Path) -> None:
     assert (parameters["float_var"], parameters["compound_var"]["int_var"]) == (0.5, 3)
 
 
+def test_a_sweep_point_without_its_section_is_a_config_error(original_config: Path) -> None:
+    """The original warned and ran on the defaults: a misspelt point went unnoticed."""
+    done = lute_exec(["run", "-c", str(original_config), "-t", "Tester_7"])
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    assert "Traceback" not in done.stderr
+    assert "no section 'Test_7' for managed task 'Tester_7'" in done.stderr, done.stderr
+    assert "launched" not in done.stdout
+    assert not (original_config.parent / "work" / "lute.db").exists()
+    # A point given only on the command line has its section.
+    given = lute_exec(["run", "-c", str(original_config), "-t", "Tester_7", "Test_7.float_var=2"])
+    assert given.returncode == 0, given.stderr
+
+
 def test_an_unknown_sweep_base_is_an_unknown_managed_task() -> None:
     from lute.managed_tasks import ManagedTaskNotFound, get_managed_task
 
