@@ -129,6 +129,24 @@ def test_a_sweep_point_without_its_section_is_a_config_error(original_config: Pa
     assert given.returncode == 0, given.stderr
 
 
+@pytest.mark.parametrize("variable", ["LUTE_DEBUG_EXIT_AT_YAML", "LUTE_DEBUG_BEFORE_TPP_EXEC"])
+def test_the_original_debug_exits_make_a_dry_run_and_say_so(
+    original_config: Path, variable: str
+) -> None:
+    """The original stopped before its Task ran: so does this, showing what --dry-run does."""
+    done = lute_exec(["run", "-c", str(original_config), "-t", "Tester"], env={variable: "1"})
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [
+        "lute-exec: %s: the original LUTE's, not used here; lute-exec run --dry-run shows "
+        "the same, so this is a dry run (nothing launched or written)" % variable
+    ]
+    args = ["run", "-c", str(original_config), "-t", "Tester", "--dry-run"]
+    dry = lute_exec(args, env={variable: "1"})
+    assert dry.stderr == ""  # asked for: nothing to say
+    assert done.stdout == dry.stdout and "Command:" in done.stdout
+    assert not (original_config.parent / "work" / "lute.db").exists()
+
+
 def test_an_unknown_sweep_base_is_an_unknown_managed_task() -> None:
     from lute.managed_tasks import ManagedTaskNotFound, get_managed_task
 
