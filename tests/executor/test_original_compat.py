@@ -275,7 +275,7 @@ def test_lute_exec_db_import(tmp_path: Path) -> None:
     target = tmp_path / "work" / "lute.db"
     done = lute_exec(["db", "import", str(original), "--into", str(target)])
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("imported 4 executions from %s into %s" % (original, target))
+    assert done.stdout.startswith("imported 5 executions from %s into %s" % (original, target))
     again = lute_exec(["db", "import", str(original), "--into", str(target)])
     assert again.stdout.startswith("imported 0 executions")  # nothing twice
     listed = lute_exec(["db", "list", "--db", str(target)])
