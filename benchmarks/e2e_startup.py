@@ -4,6 +4,9 @@ Runs, in one go and interleaved (so machine noise hits every row alike):
 - ``lute-exec run -c CFG -t Tester`` with a Test Task that does no work, as runs of an
   experiment find it (the parsed config already cached by an earlier run), and with
   ``LUTE_CONFIG_CACHE=0`` (every run parses the YAML);
+- ``lute-exec run -t SocketTester TestSocket.array_size=1000000 TestSocket.num_arrays=10``
+  (ten arrays of a million values sent to the Executor), whose median should be no
+  slower than 0.82 s (``SOCKET_TESTER_TARGET_MS``);
 - the floor: ``python -c "from pydantic import BaseModel"`` plus
   ``python -c "import lute.tasks.task"`` (one interpreter each, run back to back);
 - ``python -c "import lute.execution.executor"`` beside ``python -c "from pydantic
@@ -47,8 +50,14 @@ Test:
   str_var: "bench"
   compound_var: {{int_var: 1, dict_var: {{a: "b"}}}}
   throw_error: false
+TestSocket:
+  array_size: 1000
+  num_arrays: 1
 ...
 """
+
+#: Issue 13's target for the SocketTester case: its median no slower than this (ms).
+SOCKET_TESTER_TARGET_MS = 820
 
 REAL_MODEL = """\
 from pydantic import BaseModel, Field
@@ -72,6 +81,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="lute-bench-", dir="/tmp") as tmp:
         cfg = Path(tmp) / "config.yaml"
         cfg.write_text(CONFIG.format(work=Path(tmp) / "work"))
+        socket_tester = [
+            *(py, "-m", "lute.execution.cli", "run", "-c", str(cfg), "-t", "SocketTester"),
+            *("TestSocket.array_size=1000000", "TestSocket.num_arrays=10"),
+        ]
         cases: Dict[str, Callable[[], float]] = {
             "lute-exec run Tester (no-op)": lambda: timed(
                 [py, "-m", "lute.execution.cli", "run", "-c", str(cfg), "-t", "Tester"], env
@@ -80,6 +93,8 @@ def main() -> None:
                 [py, "-m", "lute.execution.cli", "run", "-c", str(cfg), "-t", "Tester"],
                 dict(env, LUTE_CONFIG_CACHE="0"),
             ),
+            "lute-exec run SocketTester 1e6 x 10 (target <= %d)"
+            % SOCKET_TESTER_TARGET_MS: lambda: timed(socket_tester, env),
             "floor: pydantic + runtime interpreters": lambda: (
                 timed([py, "-c", "from pydantic import BaseModel"], env)
                 + timed([py, "-c", "import lute.tasks.task"], env)

@@ -18,7 +18,8 @@ are not counted. Rows:
   hypervisor seconds per GiB, and would otherwise land on whichever row runs first;
 * plain messages through a real ``lute-exec run`` (hooks, console, written to the
   database in batches as they arrive), over the same run with one message, beside the
-  raw-socket baseline;
+  raw-socket baseline; at most the per-run cap of stored messages (100,000), so that
+  every message counted is one stored;
 * the import cost of a module (default ``lute.tasks.task``) on Python 3.8 beside
   ``python3.8 -c pass``, with only lute-runtime's sources on the path.
 
@@ -433,10 +434,16 @@ def main() -> None:
             "%.2fx" % (lute / raw),
         )
     if "recorded" in groups:
-        flood = messages / summarize(repeat, lambda: recorded_run(messages))
+        from lute.execution.run_state import MAX_STORED_MESSAGES
+
+        # At most the cap: past it messages are counted, not stored, and would make
+        # this row faster than storing is.
+        stored = min(messages, MAX_STORED_MESSAGES)
+        flood = stored / summarize(repeat, lambda: recorded_run(stored))
         listener = raw_small.get("unix")
         add(
-            "%d messages through lute-exec run, recorded in the DB" % messages,
+            "%d messages through lute-exec run, every one stored in the DB (cap %d)"
+            % (stored, MAX_STORED_MESSAGES),
             f"{flood:,.0f} msg/s",
             f"{listener:,.0f} msg/s (raw unix)" if listener else "",
             "%.2fx" % (flood / listener) if listener else "",
@@ -507,39 +514,18 @@ def main() -> None:
         print("| " + " | ".join(cell.ljust(w) for cell, w in zip(line, widths)) + " |")
 
 
-FLOOD_TASK = """
-from lute.execution.ipc import Message
-from lute.tasks.task import Task
-
-
-class Flood(Task):
-    def _run(self):
-        send = self._report_to_executor
-        for i in range(int(self._task_parameters.count)):
-            send(Message(contents="message %d of the flood" % i))
-"""
-FLOOD_MODEL = """
-from lute.io.models.base import TaskParameters
-
-
-class FloodParameters(TaskParameters):
-    count: int = 1
-"""
-
-
 def recorded_run(count: int) -> float:
     """Seconds ``count`` plain messages add to a real ``lute-exec run`` (Executor hooks,
     console and the database's batches included), over the same run with one message.
 
-    The stored ones are checked: a run must keep every message up to its cap.
+    Every message must be stored: ``count`` is at most the per-run cap.
     """
     sys.path.insert(0, str(ROOT))
-    from lute.execution.run_state import MAX_STORED_MESSAGES
-    from tests.conftest import install_task_package, write_config
+    from tests.conftest import install_flood_package, write_config
 
     with tempfile.TemporaryDirectory(prefix="lute-flood-", dir="/tmp") as tmp:
         base = Path(tmp)
-        site = install_task_package(base / "site", "Flood", FLOOD_TASK, FLOOD_MODEL)
+        site = install_flood_package(base / "site")
         config = write_config(base, "Flood: {}\n")
         env = dict(os.environ, PYTHONPATH=str(site))
         command = [sys.executable, "-m", "lute.execution.cli", "run", "-c", str(config)]
@@ -559,7 +545,7 @@ def recorded_run(count: int) -> float:
         with Database(str(base / "work" / "lute.db"), readonly=True) as db:
             last = db.executions(limit=1)[0]
             stored = len(db.messages(last.id))
-        if stored != min(count, MAX_STORED_MESSAGES):
+        if stored != count:
             raise RuntimeError("only %d of %d messages were stored" % (stored, count))
         return max(times[1] - times[0], 1e-9)
 

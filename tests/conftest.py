@@ -138,6 +138,32 @@ def install_task_package(site: Path, task: str, task_source: str, model_source: 
     )
 
 
+FLOOD_TASK = """
+from lute.execution.ipc import Message
+from lute.tasks.task import Task
+
+
+class Flood(Task):
+    def _run(self):
+        send = self._report_to_executor
+        for i in range(int(self._task_parameters.count)):
+            send(Message(contents="message %d of the flood" % i))
+"""
+FLOOD_MODEL = """
+from lute.io.models.base import TaskParameters
+
+
+class FloodParameters(TaskParameters):
+    count: int = 1
+"""
+
+
+def install_flood_package(site: Path) -> Path:
+    """Install the Task ``Flood`` (managed task ``FloodRunner``), which sends
+    ``Flood.count`` tiny plain messages as fast as it can; returns ``site``."""
+    return install_task_package(site, "Flood", FLOOD_TASK, FLOOD_MODEL)
+
+
 @pytest.fixture
 def config(short_tmp: Path) -> Path:
     return write_config(short_tmp)

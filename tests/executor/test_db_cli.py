@@ -11,7 +11,9 @@ from typing import Any, List
 
 import pytest
 
-from tests.conftest import lute_exec, popen_lute_exec, write_config
+from lute.execution.run_state import MAX_STORED_MESSAGES
+from lute.io.db import Database
+from tests.conftest import install_flood_package, lute_exec, popen_lute_exec, write_config
 from tests.executor.test_faults import _alive
 from tests.executor.test_run import _wait_for_status, executions
 
@@ -128,6 +130,13 @@ def test_a_killed_executor_leaves_a_lost_run_not_a_running_one(config: Path) -> 
     [listed] = json.loads(lute_exec(["db", "list", "-w", str(work), "--json"]).stdout)
     assert listed["status"] == "LOST", listed
     assert "is gone" in listed["error"]
+    shown = lute_exec(["db", "show", str(row["id"]), "-w", str(work)])
+    assert shown.returncode == 0, shown.stderr
+    assert "status: LOST" in [" ".join(line.split()) for line in shown.stdout.splitlines()]
+    as_json = json.loads(
+        lute_exec(["db", "show", str(row["id"]), "-w", str(work), "--json"]).stdout
+    )
+    assert as_json["status"] == "LOST" and "is gone" in as_json["error"]
     assert executions(work)[0]["status"] == "RUNNING"  # readers only read
     # The next run writes it down, and reports it.
     done = lute_exec(["run", "-c", str(config), "-t", "Tester"])
@@ -179,3 +188,31 @@ def test_top_once_json(config: Path) -> None:
     assert "sleeping 20 s" in rows[0]["last_message"]
     text = lute_exec(["top", "--once", "-w", str(work)]).stdout
     assert "LAST MESSAGE" in text and "CANCELLED" in text
+
+
+def test_messages_over_the_cap_are_counted_not_stored(short_tmp: Path) -> None:
+    """A Task sending 7 tiny messages more than the cap: the cap is stored, 7 counted."""
+    site = install_flood_package(short_tmp / "site")
+    config = write_config(short_tmp, "Flood: {}\n")
+    sent = MAX_STORED_MESSAGES + 7
+    done = lute_exec(
+        ["run", "-c", str(config), "-t", "FloodRunner", "Flood.count=%d" % sent],
+        env={"PYTHONPATH": str(site)},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    work = short_tmp / "work"
+    [row] = executions(work)
+    with Database(str(work / "lute.db"), readonly=True) as db:
+        stored = db.messages(row["id"])
+        record = db.execution(row["id"])
+    floods = [m for m in stored if "of the flood" in m.text]
+    assert len(stored) == MAX_STORED_MESSAGES
+    assert floods[0].text == "message 0 of the flood"
+    assert record.messages_received == sent + len(stored) - len(floods)
+    assert record.messages_dropped == 7  # counted, not stored
+    text = lute_exec(["db", "show", str(row["id"]), "-w", str(work), "--messages", "1"]).stdout
+    assert (
+        "messages: %d received (7 not stored: over the cap); the last 1:"
+        % (record.messages_received)
+        in text.splitlines()
+    )

@@ -164,3 +164,25 @@ def test_3_an_internal_error_is_one_line_and_a_saved_traceback(
     assert saved and "Traceback" in saved[-1].read_text()
     assert str(saved[-1]) in done.stderr
     assert executions(short_tmp / "work") == []
+
+
+def test_2_an_unknown_tasklet_placeholder_is_refused_before_launch(short_tmp: Path) -> None:
+    site = install_distribution(
+        short_tmp / "site",
+        "lute-tasklety",
+        {"lute.managed_tasks": {"Tasklety": "lute_tasklety:Tasklety"}},
+        {
+            "lute_tasklety": "from lute.execution.executor import Executor\n\n"
+            "Tasklety = Executor('Test')\n"
+            "Tasklety.add_tasklet(print, ('{no_such.param}',), when='after')\n"
+        },
+    )
+    config = write_config(short_tmp)
+    done = lute_exec(["run", "-c", str(config), "-t", "Tasklety"], env={"PYTHONPATH": str(site)})
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    line = _one_clean_line(done.stderr)
+    assert "after tasklet print" in line and "no_such.param" in line, line
+    assert "float_var=" not in done.stdout  # the Task never ran
+    work = short_tmp / "work"
+    assert not (work / "lute.db").exists()
+    assert not work.exists() or [p for p in work.rglob("*") if p.is_file()] == []

@@ -116,6 +116,37 @@ def test_a_sweep_point_runs_its_own_section(original_config: Path) -> None:
     assert (parameters["float_var"], parameters["compound_var"]["int_var"]) == (0.5, 3)
 
 
+def test_a_sweep_point_without_its_section_is_a_config_error(original_config: Path) -> None:
+    """The original warned and ran on the defaults: a misspelt point went unnoticed."""
+    done = lute_exec(["run", "-c", str(original_config), "-t", "Tester_7"])
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    assert "Traceback" not in done.stderr
+    assert "no section 'Test_7' for managed task 'Tester_7'" in done.stderr, done.stderr
+    assert "launched" not in done.stdout
+    assert not (original_config.parent / "work" / "lute.db").exists()
+    # A point given only on the command line has its section.
+    given = lute_exec(["run", "-c", str(original_config), "-t", "Tester_7", "Test_7.float_var=2"])
+    assert given.returncode == 0, given.stderr
+
+
+@pytest.mark.parametrize("variable", ["LUTE_DEBUG_EXIT_AT_YAML", "LUTE_DEBUG_BEFORE_TPP_EXEC"])
+def test_the_original_debug_exits_make_a_dry_run_and_say_so(
+    original_config: Path, variable: str
+) -> None:
+    """The original stopped before its Task ran: so does this, showing what --dry-run does."""
+    done = lute_exec(["run", "-c", str(original_config), "-t", "Tester"], env={variable: "1"})
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [
+        "lute-exec: %s: the original LUTE's, not used here; lute-exec run --dry-run shows "
+        "the same, so this is a dry run (nothing launched or written)" % variable
+    ]
+    args = ["run", "-c", str(original_config), "-t", "Tester", "--dry-run"]
+    dry = lute_exec(args, env={variable: "1"})
+    assert dry.stderr == ""  # asked for: nothing to say
+    assert done.stdout == dry.stdout and "Command:" in done.stdout
+    assert not (original_config.parent / "work" / "lute.db").exists()
+
+
 def test_an_unknown_sweep_base_is_an_unknown_managed_task() -> None:
     from lute.managed_tasks import ManagedTaskNotFound, get_managed_task
 
@@ -244,7 +275,7 @@ def test_lute_exec_db_import(tmp_path: Path) -> None:
     target = tmp_path / "work" / "lute.db"
     done = lute_exec(["db", "import", str(original), "--into", str(target)])
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("imported 4 executions from %s into %s" % (original, target))
+    assert done.stdout.startswith("imported 5 executions from %s into %s" % (original, target))
     again = lute_exec(["db", "import", str(original), "--into", str(target)])
     assert again.stdout.startswith("imported 0 executions")  # nothing twice
     listed = lute_exec(["db", "list", "--db", str(target)])

@@ -44,6 +44,8 @@ def build_original_database(path: Path) -> None:
             'COMPLETED', 'Completed task successfully.', '/tmp/out.txt', NULL, 1);
         INSERT INTO Test VALUES (3, '2023-10-26 12:00:00', 2, 1, 0.2, 'run 13', 12, 'c', 0,
             'RUNNING', '', '', NULL, 0);
+        INSERT INTO TestWriteOutput VALUES (2, '2023-10-26 08:00:00', 2, 1, 'stale.txt', 5,
+            'COMPLETED', 'Completed task successfully.', '/tmp/stale.txt', NULL, 0);
         """
     )
     conn.commit()
@@ -68,7 +70,7 @@ def test_an_original_database_is_imported(tmp_path: Path) -> None:
     target = tmp_path / "work" / "lute.db"
     target.parent.mkdir()
     with Database(str(target)) as db:
-        assert len(db.import_original(str(original))) == 4
+        assert len(db.import_original(str(original))) == 5
         assert db.import_original(str(original)) == []  # nothing twice
     assert original.read_bytes() == before  # never changed
 
@@ -78,8 +80,12 @@ def test_an_original_database_is_imported(tmp_path: Path) -> None:
             ("Test", "12", "COMPLETED"),
             ("Test", "12", "FAILED"),
             ("TestWriteOutput", "13", "COMPLETED"),
+            ("TestWriteOutput", "13", "COMPLETED"),
             ("Test", "13", "LOST"),
         ]
+        # valid_flag 0 on a COMPLETED row: kept COMPLETED, with a warning saying so.
+        assert records[2].warnings == ("marked not valid (valid_flag 0) in the original database",)
+        assert [r.warnings for r in records if r is not records[2]] == [()] * 4
         first = records[0]
         assert first.created == "2023-10-25T10:00:00.000000+00:00" == first.ended
         assert first.environment["variables"] == {
@@ -104,7 +110,7 @@ def test_an_original_database_is_imported(tmp_path: Path) -> None:
         }
         [result] = db.results(first.id)
         assert (result.summary, result.payload) == ("Test Finished.", "payload one")
-        assert "how it ended was never recorded" in (records[3].error or "")
+        assert "how it ended was never recorded" in (records[4].error or "")
     work = str(target.parent)
     # The history answers the original's reader as the original file did.
     assert read_latest_db_entry(work, "TestWriteOutput", "outfile_name") == "out.txt"
@@ -112,6 +118,24 @@ def test_an_original_database_is_imported(tmp_path: Path) -> None:
     assert read_latest_db_entry(work, "Test", "float_var", valid_only=False, for_run=12) == 0.5
     assert read_latest_db_entry(work, "Test", "result.summary") == "Test Finished."
     assert read_latest_db_entry(work, "TestWriteOutput", "result.payload") == "/tmp/out.txt"
+
+
+def test_for_run_defaults_to_the_run_in_the_environment_at_each_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = tmp_path / "old" / "lute.db"
+    original.parent.mkdir()
+    build_original_database(original)
+    with Database(str(tmp_path / "lute.db")) as db:
+        db.import_original(str(original))
+    work = str(tmp_path)
+    monkeypatch.setenv("RUN", "12")
+    assert read_latest_db_entry(work, "Test", "float_var", valid_only=False) == 0.5
+    assert read_latest_db_entry(work, "TestWriteOutput", "outfile_name") is None
+    monkeypatch.setenv("RUN", "13")  # read again at the next call, not at import
+    assert read_latest_db_entry(work, "Test", "float_var", valid_only=False) == 0.2
+    assert read_latest_db_entry(work, "TestWriteOutput", "outfile_name") == "out.txt"
+    assert read_latest_db_entry(work, "Test", "float_var", for_run=12) == 0.01  # given: wins
 
 
 def test_the_reader_gives_a_placeholder_for_a_result_a_workflow_will_produce(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any, Callable, Optional, Tuple
 
@@ -92,7 +93,24 @@ def run(args: argparse.Namespace) -> int:
         _gc_pause.resume()
 
 
+def _original_debug_exits(args: argparse.Namespace) -> None:
+    """The original LUTE's ``LUTE_DEBUG_EXIT_AT_YAML`` / ``LUTE_DEBUG_BEFORE_TPP_EXEC``
+    stopped a run before its Task ran: here they make it a dry run, which shows what
+    the original stopped to show, and one line says so."""
+    from lute.settings import DEBUG_BEFORE_TPP_EXEC, DEBUG_EXIT_AT_YAML
+
+    names = [s.name for s in (DEBUG_EXIT_AT_YAML, DEBUG_BEFORE_TPP_EXEC) if os.environ.get(s.name)]
+    if names and not args.dry_run:
+        sys.stderr.write(
+            "lute-exec: %s: the original LUTE's, not used here; lute-exec run --dry-run "
+            "shows the same, so this is a dry run (nothing launched or written)\n"
+            % " and ".join(names)
+        )
+        args.dry_run = True
+
+
 def _run(args: argparse.Namespace, on_launched: Optional[Callable[[], None]]) -> int:
+    _original_debug_exits(args)
     claimed = args.claim is not None and args.claim_db is not None
     if args.claim_db is not None and args.claim is None:
         return error("--db names the database of --claim's execution; give --claim too")
