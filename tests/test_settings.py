@@ -227,6 +227,57 @@ def spawn(env):
     ]
 
 
+def _foreign_reads() -> Dict[str, List[str]]:
+    """Variables read by a literal name (``os.environ.get("TERM")``, ``"NO_COLOR" in env``)
+    from an environment (a mapping whose name holds ``env``), outside lute/settings.py."""
+
+    def environment(node: ast.AST) -> bool:
+        name = node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", "")
+        return "env" in name.lower()
+
+    def variable(node: Optional[ast.AST]) -> Optional[str]:
+        text = node.value if isinstance(node, ast.Constant) else None
+        return text if isinstance(text, str) and re.fullmatch(r"[A-Z][A-Z0-9_]+", text) else None
+
+    found: Dict[str, List[str]] = {}
+    for module, tree in _shipped_trees().items():
+        for node in ast.walk(tree):
+            name = None
+            loaded = isinstance(getattr(node, "ctx", None), ast.Load)
+            if isinstance(node, ast.Subscript) and loaded and environment(node.value):
+                key = node.slice
+                name = variable(
+                    getattr(key, "value", None) if type(key).__name__ == "Index" else key
+                )
+            elif isinstance(node, ast.Call) and node.args and isinstance(node.func, ast.Attribute):
+                if node.func.attr in ("get", "getenv") and environment(node.func.value):
+                    name = variable(node.args[0])
+            elif (
+                isinstance(node, ast.Compare)
+                and any(isinstance(op, (ast.In, ast.NotIn)) for op in node.ops)
+                and environment(node.comparators[0])
+            ):
+                name = variable(node.left)
+            if name is not None and name not in settings.ALL:
+                found.setdefault(name, []).append("%s:%d" % (module, node.lineno))
+    return found
+
+
+def test_the_other_programs_variables_that_lute_reads_are_listed() -> None:
+    """docs/settings.md lists the variables LUTE reads that are not its settings."""
+    from lute.tasks import _context
+
+    page = (ROOT / "docs" / "settings.md").read_text()
+    listed = set(
+        re.findall(r"`([A-Z][A-Z0-9_]+)`", page.partition("## Variables of other programs")[2])
+    )
+    listed -= set(settings.ALL)  # named in passing ("before LUTE_MPI_RANKS")
+    read = set(_foreign_reads()) | set(_context._RANK_VARIABLES)
+    assert {"SLURM_NTASKS", "SLURM_JOB_ID", "NO_COLOR", "TERM"} <= read  # the scan sees them
+    assert read - listed == set(), _foreign_reads()
+    assert listed - read - {"CONDA_EXE", "CONDA_PYTHON_EXE"} == set()  # read in a loop
+
+
 def test_every_variable_in_the_docs_and_messages_is_declared() -> None:
     mentioned = set()
     for path in [*(ROOT / "packages").glob("*/src/lute/**/*.py"), *(ROOT / "docs").glob("*.md")]:
