@@ -2,14 +2,15 @@
 
 Read from the sources with ``ast`` (every ``import`` statement, at module level, inside
 functions and under ``TYPE_CHECKING``), so nothing is imported and a lazy import counts
-like any other.
+like any other. Modules imported by name at run time count too: the tables given to
+``lute._lazy.lazy_attributes`` and the CLI's command table (:data:`NAMED_MODULE_TABLES`).
 """
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
-from typing import Dict, Iterator, List, Set, Tuple
+from typing import Any, Dict, Iterator, List, Set, Tuple
 
 import pytest
 
@@ -56,6 +57,73 @@ def _imported(module: str, tree: ast.AST) -> Iterator[str]:
                 yield candidate if candidate in MODULES else base
 
 
+#: Module-level tables that name modules imported later with ``importlib``: module ->
+#: the table's name (every string in it that names a LUTE module is an edge).
+NAMED_MODULE_TABLES = {"lute.execution.cli._parser": "COMMANDS"}
+
+
+def _evaluated(module: str, tree: ast.Module, node: ast.AST) -> Any:
+    """``node`` evaluated with the module's earlier module-level constants (the tables
+    built for ``lazy_attributes``: literals, comprehensions, ``__name__`` + ``"._x"``)."""
+    names: Dict[str, Any] = {"__name__": module, "__builtins__": {"dict": dict}}
+    for statement in tree.body:
+        target = value = None
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+            target, value = statement.targets[0], statement.value
+        elif isinstance(statement, ast.AnnAssign):
+            target, value = statement.target, statement.value
+        if isinstance(target, ast.Name) and value is not None:
+            try:
+                names[target.id] = eval(compile(ast.Expression(value), module, "eval"), names)
+            except Exception:  # not a constant table (a call, an import …): not needed
+                pass
+    return eval(compile(ast.Expression(node), module, "eval"), names)  # type: ignore[arg-type]
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.items():
+            yield from _strings(item)
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        for item in value:
+            yield from _strings(item)
+
+
+def _named_modules(module: str, tree: ast.Module) -> Iterator[str]:
+    """The modules ``module`` imports by name at run time: those of the sources it gives
+    ``lazy_attributes(__name__, sources)`` and those of its :data:`NAMED_MODULE_TABLES`."""
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "id", getattr(node.func, "attr", None)) == "lazy_attributes"
+        ):
+            assert len(node.args) == 2, "%s:%d: lazy_attributes(name, sources)" % (
+                module,
+                node.lineno,
+            )
+            sources = _evaluated(module, tree, node.args[1])
+            yield from (name for name in sources.values() if name.startswith("lute"))
+    table = NAMED_MODULE_TABLES.get(module)
+    if table is not None:
+        [value] = [
+            statement.value
+            for statement in tree.body
+            if isinstance(statement, (ast.Assign, ast.AnnAssign))
+            and table
+            in [
+                target.id
+                for target in getattr(statement, "targets", [getattr(statement, "target", None)])
+                if isinstance(target, ast.Name)
+            ]
+        ]
+        assert value is not None
+        named = [text for text in _strings(_evaluated(module, tree, value)) if text in MODULES]
+        assert named, "%s.%s names no module any more" % (module, table)
+        yield from named
+
+
 def _graph() -> Dict[str, Set[str]]:
     """module -> the LUTE modules whose code runs when it imports them.
 
@@ -66,7 +134,8 @@ def _graph() -> Dict[str, Set[str]]:
     graph: Dict[str, Set[str]] = {}
     for name, (_dist, path) in MODULES.items():
         edges: Set[str] = set()
-        for target in _imported(name, ast.parse(path.read_text(), str(path))):
+        tree = ast.parse(path.read_text(), str(path))
+        for target in [*_imported(name, tree), *_named_modules(name, tree)]:
             if not target.startswith("lute"):
                 continue
             while target and target not in MODULES:  # a name inside a module
@@ -134,6 +203,30 @@ def test_a_cycle_is_found_when_there_is_one() -> None:
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
+def test_modules_imported_by_name_are_edges() -> None:
+    assert "lute.io.db._latest_entry" in GRAPH["lute.io.db"]  # a literal table
+    assert "lute.io.elog._summary" in GRAPH["lute.io.elog"]  # "%s.%s" % (__name__, module)
+    assert "lute.execution.environments.probe" in GRAPH["lute.execution.environments"]
+    assert "lute.execution.cli._run" in GRAPH["lute.execution.cli._parser"]  # COMMANDS
+
+
+def test_a_facade_private_cycle_through_a_lazy_attribute_is_found() -> None:
+    facade = ast.parse(
+        "from lute._lazy import lazy_attributes\n"
+        "_MODULES = {'read_latest_db_entry': '_latest_entry'}\n"
+        "__getattr__ = lazy_attributes(\n"
+        "    __name__, {name: '%s.%s' % (__name__, m) for name, m in _MODULES.items()}\n"
+        ")\n"
+    )
+    private = ast.parse("from lute.io.db import Database\n")
+    graph = {
+        "lute.io.db": set(_named_modules("lute.io.db", facade)),
+        "lute.io.db._latest_entry": set(_imported("lute.io.db._latest_entry", private)),
+    }
+    assert graph["lute.io.db"] == {"lute.io.db._latest_entry"}
+    assert _cycles(graph) == [["lute.io.db", "lute.io.db._latest_entry"]]
+
+
 def _private(part: str) -> bool:
     return part.startswith("_") and not part.startswith("__")  # not __main__
 
@@ -148,7 +241,8 @@ def test_no_private_module_imports_its_facade() -> None:
             for i in range(1, len(parts))
             if _is_package(".".join(parts[:i])) and any(_private(p) for p in parts[i:])
         }
-        for target in _imported(name, ast.parse(path.read_text(), str(path))):
+        tree = ast.parse(path.read_text(), str(path))
+        for target in [*_imported(name, tree), *_named_modules(name, tree)]:
             if target in own:
                 offenders.append("%s imports %s" % (name, target))
     assert offenders == []

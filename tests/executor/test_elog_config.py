@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Any, Dict, Iterator
 
 import pytest
 from elog_server import ElogTestServer
 
+from lute import settings
 from lute.io.elog import DEFAULT_ELOG_URL, ElogReporter, LocalReporter, make_reporters
 from lute.io.models.header import ElogSettings
 
@@ -56,6 +58,12 @@ def test_environment_selects_the_parts(server: ElogTestServer) -> None:
         {"LUTE_ELOG_URL": server.url, "LUTE_ELOG_ENTRIES": "0"}
     )
     assert switched_off is None
+
+    # Blank is unset (docs/settings.md): the switch gives way to the URL, as when unset.
+    blank_switch = ElogReporter.from_environ({"LUTE_ELOG_URL": server.url, "LUTE_ELOG_ENTRIES": ""})
+    assert blank_switch is not None and blank_switch.elog_url == server.url
+    blank_settings = from_config({"LUTE_ELOG_ENTRIES": " "}, url="http://cfg")
+    assert blank_settings.elog_url == "http://cfg"
 
     custom = ElogReporter.from_environ(
         {
@@ -134,7 +142,8 @@ def test_with_post_true_the_environment_switch_still_counts() -> None:
     assert from_config({"LUTE_ELOG_ENTRIES": "1"}).elog_url == DEFAULT_ELOG_URL
     off = ElogReporter.from_settings(ElogSettings(url="http://cfg"), {"LUTE_ELOG_ENTRIES": "0"})
     assert off is None
-    with pytest.raises(ValueError, match="LUTE_ELOG_ENTRIES must be 1 or 0, got 'maybe'"):
+    message = "LUTE_ELOG_ENTRIES='maybe': expected 1 or 0 (or true/false, yes/no, on/off)"
+    with pytest.raises(ValueError, match=re.escape(message)):
         ElogReporter.from_settings(ElogSettings(), {"LUTE_ELOG_ENTRIES": "maybe"})
 
 
@@ -191,8 +200,18 @@ def test_the_config_timeout_wins_even_as_its_default() -> None:
     with pytest.raises(ValueError) as raised:
         ElogReporter.from_settings(unchecked, {})
     assert str(raised.value) == (
-        "eLog configuration from the environment: LUTE_ELOG_TIMEOUT must be greater than 0, got '0'"
+        "eLog configuration from the environment: LUTE_ELOG_TIMEOUT='0': must be greater than 0"
     )
+
+
+def test_unset_and_blank_numbers_are_the_declared_defaults() -> None:
+    for env in ({}, {"LUTE_ELOG_TIMEOUT": "", "LUTE_ELOG_ATTEMPTS": " "}):
+        reporter = ElogReporter.from_environ(dict(env, LUTE_ELOG_URL="http://env"))
+        assert reporter is not None
+        assert (reporter.timeout, reporter.attempts) == (
+            settings.ELOG_TIMEOUT.default,
+            settings.ELOG_ATTEMPTS.default,
+        )
 
 
 def test_the_rest_comes_from_the_environment() -> None:
@@ -220,8 +239,8 @@ def test_the_rest_comes_from_the_environment() -> None:
         (
             {"url": "http://cfg"},
             {"LUTE_ELOG_ATTEMPTS": "0"},
-            "eLog configuration from the environment: LUTE_ELOG_ATTEMPTS must be greater "
-            "than 0, got '0'",
+            "eLog configuration from the environment: LUTE_ELOG_ATTEMPTS='0': must be "
+            "greater than 0",
         ),
         (
             {"url": "http://cfg"},

@@ -66,6 +66,26 @@ def _builtin() -> Dict[str, BaseExecutor]:
     return {name: value for name, value in globals().items() if isinstance(value, BaseExecutor)}
 
 
+# Each built-in is named once, here, as it is registered: a lookup never writes onto the
+# shared definition (two runs in one process may look one up under different names).
+for _name, _executor in _builtin().items():
+    _executor.name = _name
+del _name, _executor
+
+
+def _named(executor: BaseExecutor, name: str) -> BaseExecutor:
+    """``executor`` itself when it already has ``name``, else a copy that has it (hooks,
+    tasklets and environment shared): an installed Executor may be registered under
+    several names, and the object stays the facility's, untouched."""
+    if executor.name == name:
+        return executor
+    import copy
+
+    renamed = copy.copy(executor)
+    renamed.name = name
+    return renamed
+
+
 def _entry_points() -> Dict[str, object]:
     from lute.tasks import entry_points_in
 
@@ -116,5 +136,4 @@ def get_managed_task(name: str) -> BaseExecutor:
                 "entry point %r in group %s is a %s, not an Executor"
                 % (name, ENTRY_POINT_GROUP, type(executor).__name__)
             )
-    executor.name = name
-    return executor
+    return _named(executor, name)

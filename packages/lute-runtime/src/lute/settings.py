@@ -119,6 +119,15 @@ class Setting:
         text = self.raw(environ)
         if text is None:
             return self.default
+        return self.parse(text)
+
+    def parse(self, text: str) -> Any:
+        """``text`` read as this variable's value (for a value given elsewhere, such as a
+        config's, checked with this variable's message).
+
+        Raises:
+            SettingError: ``text`` does not parse; the message names the variable.
+        """
         if self.kind == "flag":
             return parse_flag(self.name, text)
         if self.kind == "int":

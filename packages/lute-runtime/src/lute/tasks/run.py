@@ -345,7 +345,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     # The Task's module (often heavy: numpy, h5py ...) is imported while the Executor
     # still validates the parameters; the hand-off below waits for that validation.
     # Module-level code therefore runs before the chdir to ``run_directory``.
-    preloaded = _Preloaded(task_override or os.environ.get(ENV_TASK_NAME))
+    preloaded = _Preloaded(task_override or TASK_NAME.get())
 
     from lute.execution.ipc import IPCError, connect
     from lute.tasks import _context

@@ -60,9 +60,7 @@ def run(args: argparse.Namespace) -> int:
     """Print the script."""
     import shtab
 
-    from lute.execution.cli._parser import build_parser
-
-    parser = build_parser()
+    parser = args.build_parser()  # the whole lute-exec parser (see cli._parser.build_parser)
     _mark_names(parser)
     print(shtab.complete(parser, shell=args.shell, preamble=_PREAMBLE))  # type: ignore[arg-type]
     return 0

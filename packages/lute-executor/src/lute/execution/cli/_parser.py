@@ -92,6 +92,9 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version="lute-exec %s" % __version__)
+    # ``completion`` describes the whole parser: it gets the builder from its arguments,
+    # as it may not import this module, which imports it by name (COMMANDS).
+    parser.set_defaults(build_parser=build_parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         if command is None or command == name:

@@ -62,9 +62,6 @@ DEFAULT_ENTRY_PATH = "/lbapi/elog/{experiment}/new_elog_entry"
 #: ``run_num`` query parameter.
 DEFAULT_RUN_TABLE_PATH = "/lgbk/run_control/{experiment}/ws/add_run_params"
 
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off", "")
-
 
 def invalid(error: ValueError) -> ValueError:
     """``error`` as the error of an unusable eLog setting."""
@@ -93,18 +90,18 @@ def reporter_options(
     # Looked up first: a config naming a password variable expects it to be set, even
     # when nothing would be posted.
     config_password = _config_password(settings, environ)
-    counters_url = environ.get(JID_UPDATE_COUNTERS.name, "").strip() or None
+    counters_url = _stripped(JID_UPDATE_COUNTERS.get(environ))
     elog_url = _elog_url(settings, environ)
     if not counters_url and not elog_url:
         return None
     if settings is not None and settings.user:
         user: Optional[str] = str(settings.user)
     else:
-        user = environ.get(ELOG_USER.name) or None
+        user = ELOG_USER.get(environ)
     if config_password is not None:
         password: Optional[str] = config_password
     else:
-        password = environ.get(ELOG_PASSWORD.name)
+        password = ELOG_PASSWORD.get(environ)
     auth: Any
     if _auth_scheme(settings, environ) == "kerberos":
         from lute.io.elog._kerberos import KerberosAuth, check_available
@@ -121,11 +118,11 @@ def reporter_options(
         return {
             "counters_url": _checked_url(counters_url, JID_UPDATE_COUNTERS.name),
             "elog_url": _checked_url(elog_url, ELOG_URL.name),
-            "entry_path": environ.get(ELOG_ENTRY_PATH.name) or DEFAULT_ENTRY_PATH,
+            "entry_path": ELOG_ENTRY_PATH.get(environ) or DEFAULT_ENTRY_PATH,
             "auth": auth,
-            "tags": environ.get(ELOG_TAGS.name, "LUTE").split(),
+            "tags": str(ELOG_TAGS.get(environ)).split(),
             "timeout": _timeout(settings, environ),
-            "attempts": int(_number(environ.get(ELOG_ATTEMPTS.name), ELOG_ATTEMPTS.name, 3, int)),
+            "attempts": int(ELOG_ATTEMPTS.get(environ)),
             "run_table": bool(ELOG_RUN_TABLE.get(environ)),
         }
     except ValueError as error:
@@ -157,13 +154,13 @@ def status_options(environ: Mapping[str, str]) -> Optional[Dict[str, Any]]:
     Raises:
         ValueError: A value cannot be used; the message names its variable.
     """
-    url = environ.get(JID_UPDATE_COUNTERS.name, "").strip()
+    url = _stripped(JID_UPDATE_COUNTERS.get(environ))
     if not url:
         return None
     return {
         "counters_url": _checked_url(url, JID_UPDATE_COUNTERS.name),
-        "timeout": _number(environ.get(ELOG_TIMEOUT.name), ELOG_TIMEOUT.name, 10.0, float),
-        "attempts": int(_number(environ.get(ELOG_ATTEMPTS.name), ELOG_ATTEMPTS.name, 3, int)),
+        "timeout": float(ELOG_TIMEOUT.get(environ)),
+        "attempts": int(ELOG_ATTEMPTS.get(environ)),
     }
 
 
@@ -181,27 +178,22 @@ def _elog_url(settings: Optional[ElogSettings], environ: Mapping[str, str]) -> O
     if settings is not None and settings.url:
         url = str(settings.url)
     else:
-        url = environ.get(ELOG_URL.name, "")
+        url = ELOG_URL.get(environ) or ""
     elog_url = url.strip() or None
     if settings is not None and not settings.post:
         return None
-    switch = environ.get(ELOG_ENTRIES.name)
+    switch = ELOG_ENTRIES.get(environ)  # None when unset or blank; SettingError is a ValueError
     if switch is None:
         return elog_url
-    flag = switch.strip().lower()
-    if flag in _TRUE:
-        return elog_url or DEFAULT_ELOG_URL
-    if flag in _FALSE:
-        return None
-    raise ValueError("LUTE_ELOG_ENTRIES must be 1 or 0, got %r" % switch)
+    return (elog_url or DEFAULT_ELOG_URL) if switch else None
 
 
 def _timeout(settings: Optional[ElogSettings], environ: Mapping[str, str]) -> float:
     if settings is None:
-        return _number(environ.get(ELOG_TIMEOUT.name), ELOG_TIMEOUT.name, 10.0, float)
+        return float(ELOG_TIMEOUT.get(environ))
     # The model has checked it already; checked again, with the variable's message, for
     # settings made without validation (``model_construct``).
-    return _number(str(settings.timeout), ELOG_TIMEOUT.name, 10.0, float)
+    return float(ELOG_TIMEOUT.parse(str(settings.timeout)))
 
 
 def _checked_url(url: Optional[str], variable: str) -> Optional[str]:
@@ -210,15 +202,6 @@ def _checked_url(url: Optional[str], variable: str) -> Optional[str]:
     return url
 
 
-def _number(raw: Optional[str], variable: str, default: float, kind: type) -> float:
-    """``raw`` as a number greater than 0; ``default`` when it is unset or blank."""
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = kind(raw.strip())
-    except ValueError:
-        what = "a whole number" if kind is int else "a number"
-        raise ValueError("%s must be %s, got %r" % (variable, what, raw)) from None
-    if value <= 0:
-        raise ValueError("%s must be greater than 0, got %r" % (variable, raw))
-    return float(value)
+def _stripped(text: Optional[str]) -> Optional[str]:
+    """``text`` without surrounding blanks; ``None`` for no text."""
+    return text.strip() if text is not None else None

@@ -21,7 +21,7 @@ _kept_key: Optional[str] = None
 
 
 def _use_zmq(env: Mapping[str, str]) -> bool:
-    if not env.get(ENV_ZMQ_ADDRESS):
+    if not settings.ZMQ_ADDRESS.is_set(env):
         return False
     try:
         wanted = settings.USE_ZMQ.get(env)
@@ -73,17 +73,17 @@ def _conceal_key() -> None:
 def _connect(
     env: Mapping[str, str], rank: int, timeout: float, send_timeout: float
 ) -> Communicator:
-    key = _address.parse_key(env.get(ENV_KEY))
+    key = _address.parse_key(settings.IPC_KEY.get(env))
     max_frame = _address.max_frame_from_env(env)
     if _use_zmq(env):
         from lute.execution.ipc import _zmq_transport
 
-        address = _address.parse_zmq_address(ENV_ZMQ_ADDRESS, env[ENV_ZMQ_ADDRESS])
+        address = _address.parse_zmq_address(ENV_ZMQ_ADDRESS, settings.ZMQ_ADDRESS.get(env))
         return _zmq_transport.connect(key, address, rank, timeout, send_timeout, max_frame)
-    text = env.get(ENV_ADDRESS)
+    text = settings.IPC_ADDRESS.get(env)
     if not text:
         hint = ""
-        if env.get(ENV_ZMQ_ADDRESS):
+        if settings.ZMQ_ADDRESS.is_set(env):
             hint = " (%s is set, but pyzmq is not importable here or %s=0)" % (
                 ENV_ZMQ_ADDRESS,
                 ENV_USE_ZMQ,
