@@ -179,3 +179,19 @@ def test_top_once_json(config: Path) -> None:
     assert "sleeping 20 s" in rows[0]["last_message"]
     text = lute_exec(["top", "--once", "-w", str(work)]).stdout
     assert "LAST MESSAGE" in text and "CANCELLED" in text
+
+
+def test_follow_stamps_status_changes_with_their_stored_times(recorded: Path) -> None:
+    """Following an ended run later shows when it ended, not when follow looked."""
+    work = recorded.parent / "work"
+    shown = json.loads(lute_exec(["db", "show", "1", "--json", "-w", str(work)]).stdout)
+    time.sleep(1.2)  # the wall clock moves on past the stored end
+    followed = lute_exec(["follow", "1", "-w", str(work)])
+    assert followed.returncode == 0, followed.stderr
+    [line] = [line for line in followed.stdout.splitlines() if "| status: COMPLETED" in line]
+    from lute.execution.cli._where import local_time
+
+    assert line.startswith(local_time(shown["ended"]) + " "), (line, shown["ended"])
+    events = lute_exec(["follow", "1", "--json", "-w", str(work)]).stdout.splitlines()
+    [status] = [json.loads(e) for e in events if '"event": "status"' in e]
+    assert status["time"] == shown["ended"]

@@ -29,16 +29,18 @@ def _number(value: float) -> str:
 def progress_text(done: float, total: Optional[float] = None) -> str:
     """The stored text of a progress: ``"42% (420/1000)"``, or ``"42.5%"`` (a fraction).
 
+    The percentage is rounded down where rounding would say 100% too early.
+
     Args:
         done: The fraction done (``total=None``), else how many of ``total`` are done.
         total: How many items there are, or ``None``.
     """
     fraction = done if not total else done / total
     fraction = min(max(fraction, 0.0), 1.0)
-    percent = "%.4g%%" % (fraction * 100)
     if not total:
-        return percent
-    return "%s (%s/%s)" % (percent, _number(done), _number(total))
+        percent = "%.3g%%" % (fraction * 100)
+        return "99.9%" if percent == "100%" and fraction < 1.0 else percent
+    return "%d%% (%s/%s)" % (int(fraction * 100), _number(done), _number(total))
 
 
 def parse_progress(text: str) -> Optional[Dict[str, Any]]:
@@ -53,4 +55,6 @@ def parse_progress(text: str) -> Optional[Dict[str, Any]]:
         total = float(match.group("total")) if match.group("total") else None
     except ValueError:
         return None
+    if done is not None and total:  # exact, where the percentage is rounded
+        fraction = min(max(done / total, 0.0), 1.0)
     return {"fraction": fraction, "done": done, "total": total, "text": text}
