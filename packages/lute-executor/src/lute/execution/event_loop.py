@@ -4,7 +4,9 @@ IPC messages go to the managed task's hooks, output lines to the console (and so
 log), IPC errors are shown; the deadline and cancel requests stop the Task (SIGTERM,
 SIGKILL after the grace), a second request kills it at once. Plain messages are written
 to the database in batches while the Task runs (at most :data:`MESSAGE_DELAY` after
-they arrive), and the run's heartbeat every ``HEARTBEAT_INTERVAL``. The loop blocks on
+they arrive), the Task's progress when its store interval has passed (see
+:meth:`RunState.note_progress`), and the run's heartbeat every ``HEARTBEAT_INTERVAL``.
+The MPI status line counts the ranks heard from of those launched. The loop blocks on
 the run's queue until the next of those moments: it never polls.
 """
 
