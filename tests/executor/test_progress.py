@@ -206,6 +206,7 @@ def test_malformed_progress_is_ignored_and_told_once() -> None:
     finally:
         hooks.active_run = original  # type: ignore[assignment]
     assert state.malformed_progress == 4
+    state.console.flush()  # lines may wait in the buffer for up to FLUSH_AFTER
     shown = state.console.stream.getvalue()  # type: ignore[union-attr]
     assert shown.count("ignored a malformed progress report") == 1
     assert state.progress == {None: (1, 4)} and "| progress: 25% (1/4)" in shown

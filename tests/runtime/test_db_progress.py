@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Iterator, Optional
+from typing import Optional
 
 import pytest
 
-from lute.io.db import PROGRESS_LEVEL, Database, DatabaseError, default_db_path
+from lute.io.db import PROGRESS_LEVEL, Database, DatabaseError
+from tests.runtime.test_db_messages import db, start
 
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(default_db_path(str(tmp_path)))
-    yield database
-    database.close()
-
-
-def start(db: Database) -> int:
-    return db.start_execution(
-        managed_task="Tester", task_name="Test", experiment="x", run=1, parameters={}
-    ).execution_id
+__all__ = ["db"]  # the fixture, shared with the other message tests
 
 
 def test_the_latest_progress_replaces_the_one_before(db: Database) -> None:

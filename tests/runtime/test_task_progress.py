@@ -3,28 +3,19 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, List, Optional
 
 import pytest
 
-from lute.execution.ipc import LUTE_SIGNALS, Message
+from lute.execution.ipc import LUTE_SIGNALS
 from lute.io.parameters import TaskParameters
 from lute.tasks import _context
 from lute.tasks.task import PROGRESS_INTERVAL, Task
+from tests.runtime import test_task_logging
 
 
-class _Channel:
+class _Channel(test_task_logging._Channel):
     """A stand-in Communicator with the WELCOME of an Executor of some version."""
-
-    def __init__(self, welcome: Dict[str, Any]) -> None:
-        from lute.execution.ipc._communicator import Communicator
-
-        self.peer_info = welcome
-        self.sent: List[Message] = []
-        self.accepts = lambda signal: Communicator.accepts(self, signal)  # type: ignore[arg-type]
-
-    def send(self, message: Message) -> None:
-        self.sent.append(message)
 
     def close(self) -> None:
         pass
