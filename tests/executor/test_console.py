@@ -101,7 +101,14 @@ def test_without_a_terminal_lines_are_plain_and_timestamped() -> None:
 
 
 @pytest.mark.parametrize(
-    ("done", "total", "label"), [(0.25, None, "25%"), (3, 12, "3/12"), (2.0, None, "100%")]
+    ("done", "total", "label"),
+    [
+        (0.25, None, "25%"),
+        (3, 12, "3/12"),
+        (2.0, None, "100%"),
+        (1234567, 2000000, "1234567/2000000"),
+        (2.5, 10.0, "2.5/10"),
+    ],
 )
 def test_progress_draws_a_bar(done: float, total: Optional[float], label: str) -> None:
     stream = io.StringIO()
