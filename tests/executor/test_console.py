@@ -20,14 +20,19 @@ from tests.conftest import LUTE_EXEC
 STATUS_LINE = re.compile(r"\r\x1b\[K\[Tester (?:\x1b\[\d+m)?RUNNING(?:\x1b\[0m)? ([0-9.]+) s\]")
 
 
-def run_on_a_terminal(config: Path, args: list, env: Optional[Dict[str, str]] = None) -> str:  # type: ignore[type-arg]
+def run_on_a_terminal(
+    config: Path,
+    args: list,  # type: ignore[type-arg]
+    env: Optional[Dict[str, str]] = None,
+    managed_task: str = "Tester",
+) -> str:
     main, child = pty.openpty()
     full_env = dict(os.environ)
     full_env.pop("NO_COLOR", None)
     full_env["TERM"] = "xterm-256color"
     full_env.update(env or {})
     proc = subprocess.Popen(
-        [*LUTE_EXEC, "run", "-c", str(config), "-t", "Tester", *args],
+        [*LUTE_EXEC, "run", "-c", str(config), "-t", managed_task, *args],
         stdin=child,
         stdout=child,
         stderr=child,
@@ -76,7 +81,7 @@ def test_no_color_keeps_the_status_line_without_colour(config: Path) -> None:
 def test_a_dumb_terminal_gets_plain_lines(config: Path) -> None:
     text = run_on_a_terminal(config, [], env={"TERM": "dumb"})
     assert "\x1b[" not in text and "\r\x1b" not in text
-    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d Tester \| Test COMPLETED in", text)
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \w+ Tester \| Test COMPLETED in", text)
 
 
 def test_without_a_terminal_lines_are_plain_and_timestamped() -> None:
@@ -88,11 +93,22 @@ def test_without_a_terminal_lines_are_plain_and_timestamped() -> None:
     console.close()
     lines = stream.getvalue().splitlines()
     assert len(lines) == 2 and "\x1b" not in stream.getvalue()
-    assert all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d Tester \| ", line) for line in lines)
+    # Stamped with the zone, as `lute-exec db` and the report show times.
+    zone = time.strftime("%Z")
+    assert zone
+    stamp = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d %s Tester \| " % re.escape(zone)
+    assert all(re.match(stamp, line) for line in lines), lines
 
 
 @pytest.mark.parametrize(
-    ("done", "total", "label"), [(0.25, None, "25%"), (3, 12, "3/12"), (2.0, None, "100%")]
+    ("done", "total", "label"),
+    [
+        (0.25, None, "25%"),
+        (3, 12, "3/12"),
+        (2.0, None, "100%"),
+        (1234567, 2000000, "1234567/2000000"),
+        (2.5, 10.0, "2.5/10"),
+    ],
 )
 def test_progress_draws_a_bar(done: float, total: Optional[float], label: str) -> None:
     stream = io.StringIO()
@@ -101,3 +117,24 @@ def test_progress_draws_a_bar(done: float, total: Optional[float], label: str) -
     console.progress(done, total)
     console.close()
     assert re.search(r"\[[#.]{20}\] %s" % re.escape(label), stream.getvalue())
+
+
+@pytest.mark.parametrize(("value", "coloured"), [("", True), ("1", False), ("0", False)])
+def test_only_a_non_empty_no_color_turns_colour_off(value: str, coloured: bool) -> None:
+    console = Console("Tester", stream=io.StringIO(), live=True, environ={"NO_COLOR": value})
+    assert console.colour is coloured
+    assert Console("Tester", stream=io.StringIO(), live=True, environ={}).colour is True
+
+
+def test_without_a_terminal_progress_is_a_line_every_few_seconds() -> None:
+    stream = io.StringIO()
+    console = Console("Tester", stream=stream)
+    for done in range(1, 1001):
+        console.progress(done, 1000)
+    console.close()
+    lines = [line for line in stream.getvalue().splitlines() if "progress" in line]
+    # The first, then (within the same few seconds) only the completion.
+    assert [line.split("| ")[1] for line in lines] == [
+        "progress: 0% (1/1000)",
+        "progress: 100% (1000/1000)",
+    ]

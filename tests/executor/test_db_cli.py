@@ -216,3 +216,19 @@ def test_messages_over_the_cap_are_counted_not_stored(short_tmp: Path) -> None:
         % (record.messages_received)
         in text.splitlines()
     )
+
+
+def test_follow_stamps_status_changes_with_their_stored_times(recorded: Path) -> None:
+    """Following an ended run later shows when it ended, not when follow looked."""
+    work = recorded.parent / "work"
+    shown = json.loads(lute_exec(["db", "show", "1", "--json", "-w", str(work)]).stdout)
+    time.sleep(1.2)  # the wall clock moves on past the stored end
+    followed = lute_exec(["follow", "1", "-w", str(work)])
+    assert followed.returncode == 0, followed.stderr
+    [line] = [line for line in followed.stdout.splitlines() if "| status: COMPLETED" in line]
+    from lute.execution.cli._where import local_time
+
+    assert line.startswith(local_time(shown["ended"]) + " "), (line, shown["ended"])
+    events = lute_exec(["follow", "1", "--json", "-w", str(work)]).stdout.splitlines()
+    [status] = [json.loads(e) for e in events if '"event": "status"' in e]
+    assert status["time"] == shown["ended"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import time
@@ -189,3 +190,12 @@ def test_multi_node_communication_tester_hears_every_rank(short_tmp: Path) -> No
         assert "[rank %d] Rank %d of 2 sending message from" % (rank, rank) in done.stderr
     [row] = executions(short_tmp / "work")
     assert row["status"] == "COMPLETED"
+
+
+def test_the_status_line_counts_ranks_heard_from_of_those_launched(config: Path) -> None:
+    from tests.executor.test_console import run_on_a_terminal
+
+    text = run_on_a_terminal(config, [], env={"LUTE_MPI_RANKS": "2"}, managed_task="MPITester")
+    counts = set(re.findall(r" (\d+/\d+) ranks", text))
+    assert "2/2" in counts, text[-1500:]
+    assert counts <= {"1/2", "2/2"}, counts

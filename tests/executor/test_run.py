@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import time
@@ -54,8 +55,16 @@ def test_tester_completes_and_records_everything(config: Path) -> None:
     report = work / "reports" / ("Tester_%d.html" % row["id"])
     assert "report: %s" % report in done.stderr
     assert "COMPLETED" in report.read_text()
-    log = next((work / "logs").iterdir())
-    assert log.stat().st_size >= 0
+    [log] = (work / "logs").iterdir()
+    assert log.name == "Tester_%d.log" % row["id"] and row["log_path"] == str(log)
+    logged = log.read_text().splitlines()
+    # The run's whole story, each line stamped with the local time and its zone.
+    stamp = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+ Tester \| "
+    assert logged and all(re.match(stamp, line) for line in logged), logged
+    told = [line.split(" | ", 1)[1] for line in logged]
+    assert told[0].startswith("launched Test (pid ")
+    assert "status: RUNNING" in told and "float_var=0.01 str_var='test'" in told
+    assert "status: COMPLETED" in told
 
 
 def test_overrides_apply_after_the_file(config: Path) -> None:

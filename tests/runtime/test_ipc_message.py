@@ -22,12 +22,13 @@ def test_signals_are_the_documented_tuple() -> None:
         "TASK_CANCELLED",
         "TASK_RESULT",
         "TASK_LOG",
+        "TASK_PROGRESS",
     )
     # What every Executor understands; newer signals only where its WELCOME lists them.
     from lute.execution.ipc._protocol import BASE_SIGNALS
 
     assert LUTE_SIGNALS[: len(BASE_SIGNALS)] == BASE_SIGNALS
-    assert "TASK_LOG" not in BASE_SIGNALS
+    assert "TASK_LOG" not in BASE_SIGNALS and "TASK_PROGRESS" not in BASE_SIGNALS
     assert ipc.PROTOCOL_VERSION == 1
     assert (ipc.ENV_ADDRESS, ipc.ENV_ZMQ_ADDRESS, ipc.ENV_KEY) == (
         "LUTE_IPC_ADDRESS",

@@ -2,9 +2,12 @@
 
 On a terminal: Task output and messages as they come, plus a status line (Task, status,
 elapsed time, rank count or progress, last message) redrawn in place and ticking once a
-second, with status words in colour. ``NO_COLOR`` (any value) turns colour off;
+second, with status words in colour, and a progress bar once the Task reports progress.
+``NO_COLOR`` (set to any non-empty value, see no-color.org) turns colour off;
 ``TERM=dumb`` turns off colour and the redrawn line. Elsewhere (SLURM logs, pipes):
-plain, timestamped lines and no control characters. Every line, and every change of
+plain lines stamped with the local time and its zone (as ``lute-exec db`` and the
+report show times), no control characters, and the progress as a line of its own at
+most every :data:`PROGRESS_LINE_INTERVAL` seconds. Every line, and every change of
 status, also goes to the run's log file once one is attached, with its timestamp: the
 log holds the run's whole story even when nobody watched the terminal.
 
@@ -26,15 +29,19 @@ from typing import List, Mapping, Optional, TextIO, Tuple
 
 __all__ = ["Console"]
 
-_STAMP = "%Y-%m-%d %H:%M:%S"
+_STAMP = "%Y-%m-%d %H:%M:%S %Z"
 #: Seconds written lines may wait in the buffers (the run's loop flushes them sooner
 #: whenever it has nothing else to do): a Task printing 100,000 lines a second must not
 #: cost two system calls per line.
 FLUSH_AFTER = 0.1
 #: Seconds between redraws of the status line (its clock ticks).
 TICK = 1.0
+#: Seconds between two progress lines when there is no status line to draw the bar.
+PROGRESS_LINE_INTERVAL = 5.0
 #: Log lines kept while no log file is attached yet (before the run is recorded).
 _BACKLOG_LIMIT = 10000
+
+_COMPLETE = float("inf")  # _progress_line_at once the 100% line was written
 
 _RESET = "\033[0m"
 _COLOURS = {
@@ -57,7 +64,8 @@ class Console:
         stream: Where to write (default: stderr).
         live: Draw a status line; default: when ``stream`` is a terminal and ``TERM``
             is not ``dumb``.
-        colour: Colour the status words; default: when live and ``NO_COLOR`` is unset.
+        colour: Colour the status words; default: when live and ``NO_COLOR`` is unset
+            or empty.
         environ: Where ``NO_COLOR`` and ``TERM`` are read (default: ``os.environ``).
     """
 
@@ -74,13 +82,14 @@ class Console:
         self.stream: Optional[TextIO] = stream if stream is not None else sys.stderr
         smart = _is_terminal(self.stream) and env.get("TERM", "") != "dumb"
         self.live = smart if live is None else live
-        self.colour = (self.live and "NO_COLOR" not in env) if colour is None else colour
+        self.colour = (self.live and not env.get("NO_COLOR")) if colour is None else colour
         self._lock = threading.Lock()
         self._status = ""
         self._started = time.monotonic()
         self._last = ""
         self._detail = ""
         self._progress: Optional[Tuple[float, str]] = None
+        self._progress_line_at = -float("inf")  # when a progress line was written
         self._log: Optional[TextIO] = None
         self._backlog: List[str] = []  # log lines written before a log file is attached
         self._ticker: Optional[threading.Thread] = None
@@ -139,16 +148,30 @@ class Console:
         self._detail = text
 
     def progress(self, done: float, total: Optional[float] = None) -> None:
-        """Show the Task's progress: a fraction (``total=None``) or ``done`` of ``total``."""
+        """Show the Task's progress: a fraction (``total=None``) or ``done`` of ``total``.
+
+        A bar on the status line; without one, a ``progress:`` line at most every
+        :data:`PROGRESS_LINE_INTERVAL` seconds (and when it reaches 100%).
+        """
         if total:
             fraction = min(max(done / total, 0.0), 1.0)
-            self._progress = (fraction, "%g/%g" % (done, total))
+            self._progress = (fraction, "%s/%s" % (_count(done), _count(total)))
         else:
             fraction = min(max(done, 0.0), 1.0)
             self._progress = (fraction, "%d%%" % round(fraction * 100))
         if self.live:
             with self._lock:
                 self._write(self._status_text())
+            return
+        now = time.monotonic()
+        complete = fraction >= 1.0
+        if now - self._progress_line_at >= PROGRESS_LINE_INTERVAL or (
+            complete and self._progress_line_at != _COMPLETE
+        ):
+            from lute.io.db import progress_text  # the database's wording
+
+            self._progress_line_at = _COMPLETE if complete else now
+            self.line("progress: %s" % progress_text(done, total))
 
     def paint(self, status: str) -> str:
         """``status`` in its colour (unchanged without colour)."""
@@ -259,6 +282,11 @@ class Console:
         self._unflushed = True
         if time.monotonic() - self._flushed >= FLUSH_AFTER:
             self._flush()
+
+
+def _count(value: float) -> str:
+    """A count as people write it: ``1234567``, not ``1.23457e+06``; else ``%g``."""
+    return "%d" % value if float(value).is_integer() and abs(value) < 1e15 else "%g" % value
 
 
 def _is_terminal(stream: Optional[TextIO]) -> bool:

@@ -4,7 +4,9 @@ IPC messages go to the managed task's hooks, output lines to the console (and so
 log), IPC errors are shown; the deadline and cancel requests stop the Task (SIGTERM,
 SIGKILL after the grace), a second request kills it at once. Plain messages are written
 to the database in batches while the Task runs (at most :data:`MESSAGE_DELAY` after
-they arrive), and the run's heartbeat every ``HEARTBEAT_INTERVAL``. The loop blocks on
+they arrive), the Task's progress when its store interval has passed (see
+:meth:`RunState.note_progress`), and the run's heartbeat every ``HEARTBEAT_INTERVAL``.
+The MPI status line counts the ranks heard from of those launched. The loop blocks on
 the run's queue until the next of those moments: it never polls.
 """
 
@@ -15,14 +17,14 @@ import signal
 import subprocess
 import threading
 import time
-from typing import Any, Callable, Dict, Optional, Set, Tuple
+from typing import Any, Callable, Dict, Optional, Sequence, Set, Tuple
 
 from lute.execution.definition import ManagedTaskDefinition
 from lute.execution.run_signals import forward_delay, slurm_job_reason
 from lute.execution.run_state import RunState
 from lute.execution.supervision import Event, TaskProcess
 
-__all__ = ["MESSAGE_BATCH", "MESSAGE_DELAY", "EventLoop"]
+__all__ = ["MESSAGE_BATCH", "MESSAGE_DELAY", "EventLoop", "launched_ranks"]
 
 #: Messages written to the database in one transaction, at most.
 MESSAGE_BATCH = 1000
@@ -72,6 +74,8 @@ class EventLoop:
             wake = beat if deadline is None else min(deadline, beat)
             if state.messages:
                 wake = min(wake, self._flush_due)
+            if state.progress_due is not None:
+                wake = min(wake, state.progress_due)
             if self.events.empty():
                 console.flush()  # nothing else to do: what was said reaches its readers
             try:
@@ -88,6 +92,8 @@ class EventLoop:
                     deadline = None
                 if state.messages and now >= self._flush_due:
                     self._flush()
+                if state.progress_due is not None and now >= state.progress_due:
+                    state.store_progress(now)
                 if now >= beat:
                     self._heartbeat()
                     beat = now + HEARTBEAT_INTERVAL
@@ -140,6 +146,8 @@ class EventLoop:
             try:
                 event = self.events.get_nowait()
             except queue.Empty:
+                if self.state.progress_due is not None:  # the latest progress, kept
+                    self.state.store_progress()
                 return
             if event.kind == "cancel":
                 self.state.console.line(
@@ -167,13 +175,26 @@ class EventLoop:
         state.peer = peer
         if self.definition.multi_rank and peer is not None and peer.peer_id not in self._ranks:
             self._ranks.add(peer.peer_id)
-            console.detail("%d ranks" % len(self._ranks))
+            # Heard from / launched: "1/2 ranks" says one rank has not spoken yet.
+            launched = None if state.plan is None else launched_ranks(state.plan.argv)
+            heard = "%d/%d" % (len(self._ranks), launched) if launched else len(self._ranks)
+            console.detail("%s ranks" % heard)
         hooks = self._hooks.get(message.signal)
         if hooks is None:
             hooks = self._hooks[message.signal] = tuple(self.definition.hooks_for(message.signal))
         for hook in hooks:
             if hook(self.definition, message) is False:
                 break
+
+
+def launched_ranks(argv: Sequence[str]) -> Optional[int]:
+    """How many ranks a launch line starts (``mpirun -n N``, ``srun -n N``), if it says."""
+    for flag, value in zip(argv, argv[1:]):
+        if flag in ("-n", "-np", "--np", "--ntasks") and value.isdigit():
+            return int(value)
+        if flag.startswith("--ntasks=") and flag[9:].isdigit():
+            return int(flag[9:])
+    return None
 
 
 def _in_background(function: Callable[..., Any], *args: Any) -> None:

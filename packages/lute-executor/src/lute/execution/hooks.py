@@ -7,7 +7,7 @@ changes the state of the run being executed (``executor.current_run`` shows it).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Dict, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple
 
 from lute.execution.run_state import RunState
 from lute.execution.task_run import active_run
@@ -64,6 +64,35 @@ def task_log(executor: Any, msg: Message) -> None:
     shown = "%s %s" % (level, state.add_message("%s: %s" % (name, text) if name else text, level))
     state.console.line(shown)
     state.console.last_message(shown)
+
+
+def task_progress(executor: Any, msg: Message) -> None:
+    """How far the Task has got (``Task._report_progress``): the status line's bar, and
+    the run's progress in the database (see :meth:`RunState.note_progress`)."""
+    state = _state(executor)
+    report = _progress_report(msg.contents)
+    if report is None:
+        state.malformed_progress += 1
+        if state.malformed_progress == 1:  # told once: a Task may send thousands
+            state.console.line("ignored a malformed progress report: %.200r" % (msg.contents,))
+        return
+    done, total = state.note_progress(*report)
+    state.console.progress(done, total)
+
+
+def _progress_report(contents: Any) -> Optional[Tuple[float, Optional[float]]]:
+    """``(done, total)`` of a TASK_PROGRESS message, or ``None`` when it is not one."""
+    if not isinstance(contents, dict):
+        return None
+    done, total = contents.get("done"), contents.get("total")
+    numbers = (int, float)
+    if isinstance(done, bool) or not isinstance(done, numbers):
+        return None
+    if total is None:
+        return (done, None) if 0 <= done <= 1 else None
+    if isinstance(total, bool) or not isinstance(total, numbers) or not 0 <= done <= total:
+        return None
+    return (done, total) if 0 < total < float("inf") else None
 
 
 def no_pickle_mode(executor: Any, msg: Message) -> None:
@@ -135,4 +164,5 @@ DEFAULT_HOOKS: Dict[str, Callable[[Any, Message], Optional[bool]]] = {
     "TASK_STOPPED": task_stopped,
     "TASK_CANCELLED": task_cancelled,
     "TASK_LOG": task_log,
+    "TASK_PROGRESS": task_progress,
 }

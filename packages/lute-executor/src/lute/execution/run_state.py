@@ -8,7 +8,7 @@ and the outcome rules and the record are computed from it.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from lute.execution.console import Console
 from lute.tasks.dataclasses import DescribedAnalysis, TaskResult, TaskStatus
@@ -18,12 +18,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from lute.execution.launch import LaunchPlan
     from lute.io.db import Database
 
-__all__ = ["MAX_MESSAGE_CHARS", "MAX_STORED_MESSAGES", "RunState"]
+__all__ = ["MAX_MESSAGE_CHARS", "MAX_STORED_MESSAGES", "PROGRESS_STORE_INTERVAL", "RunState"]
 
 #: Plain messages kept for the database per run; later ones are counted only.
 MAX_STORED_MESSAGES = 100000
 #: Characters of one plain message kept for the database.
 MAX_MESSAGE_CHARS = 2000
+#: Seconds between two writes of the run's progress to the database (completion is
+#: written at once, and the latest progress when the run ends).
+PROGRESS_STORE_INTERVAL = 2.0
 
 
 class RunState:
@@ -66,6 +69,11 @@ class RunState:
             Executors are gone); their reports are written with this run's.
         undecodable: Results (or messages whose kind is unknown) the Executor could not
             unpickle (``UndecodableMessage``): kept for the record, the run not COMPLETED.
+        progress: The latest ``(done, total)`` each Task process reported, by rank
+            (``None``: one process only).
+        malformed_progress: Progress reports that were not ``(done, total)`` numbers.
+        progress_due: ``time.monotonic()`` when progress not yet in the database must be
+            written (``None``: nothing waits).
     """
 
     def __init__(
@@ -106,6 +114,11 @@ class RunState:
         self.warnings: List[str] = []
         self.lost_elsewhere: List[int] = []
         self.undecodable: List[Any] = []
+        self.progress: Dict[Optional[int], Tuple[float, Optional[float]]] = {}
+        self.progress_due: Optional[float] = None
+        self.malformed_progress = 0
+        self._progress_stored_at = -float("inf")
+        self._progress_row: Optional[int] = None
 
     def keep_undecodable(self, error: Any) -> None:
         """Keep a message this side could not unpickle: a result's bytes go to the record.
@@ -158,3 +171,42 @@ class RunState:
         else:
             self.messages_dropped += 1
         return self.rank_prefix() + (text if len(text) <= 500 else text[:497] + "...")
+
+    def note_progress(self, done: float, total: Optional[float]) -> Tuple[float, Optional[float]]:
+        """Keep a progress report of the process being handled; the run's progress.
+
+        The run's progress is that of the rank furthest behind (of those that reported:
+        an MPI Task whose ranks share the work is as far as its slowest rank). It goes
+        to the database at most every :data:`PROGRESS_STORE_INTERVAL` seconds, at once
+        when it is complete.
+
+        Returns:
+            The run's ``(done, total)``.
+        """
+        self.progress[self.peer_rank()] = (done, total)
+        _, shown = self.run_progress()
+        now = time.monotonic()
+        if _fraction(*shown) >= 1.0 or now - self._progress_stored_at >= PROGRESS_STORE_INTERVAL:
+            self.store_progress(now)
+        elif self.progress_due is None:
+            self.progress_due = self._progress_stored_at + PROGRESS_STORE_INTERVAL
+        return shown
+
+    def run_progress(self) -> Tuple[Optional[int], Tuple[float, Optional[float]]]:
+        """The rank furthest behind and its ``(done, total)`` (reports must exist)."""
+        return min(self.progress.items(), key=lambda item: _fraction(*item[1]))
+
+    def store_progress(self, now: Optional[float] = None) -> None:
+        """Write the run's progress to the database now (it replaces the one before)."""
+        self.progress_due = None
+        if not self.progress or self.db is None or self.execution_id is None:
+            return
+        self._progress_stored_at = time.monotonic() if now is None else now
+        rank, (done, total) = self.run_progress()
+        self._progress_row = self.db.set_progress(
+            self.execution_id, done, total, rank=rank, replaces=self._progress_row
+        )
+
+
+def _fraction(done: float, total: Optional[float]) -> float:
+    return done / total if total else done

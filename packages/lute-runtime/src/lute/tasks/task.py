@@ -12,6 +12,10 @@ produced in ``self._result`` and talks to the Executor with ``_report_to_executo
             self._result.summary = {"Peak": "3.2 keV"}
             self._result.payload = "/path/to/fit.h5"
 
+A long ``_run`` says how far it has got with ``self._report_progress(done, total)``
+(``done`` of ``total`` items, or a fraction in [0, 1] without ``total``): a progress bar
+on the Executor's terminal, stored with the run, shown by ``lute-exec follow`` and ``top``.
+
 ``run()`` drives the three phases and sets ``self._result.task_status`` for the author:
 COMPLETED on success, FAILED (traceback sent to the Executor) on an exception, CANCELLED
 on SIGTERM/SIGINT/SIGHUP — unless the Task set a status itself.
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 from lute import settings
 from lute.execution.ipc import Message
@@ -36,7 +41,7 @@ except ImportError:  # pragma: no cover - an interpreter without it
 # Annotations only (PEP 563): importing typing costs more than this module on 3.8.
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Any, Dict, List, Optional, Sequence
+    from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 __all__ = [
     "DescribedAnalysis",
@@ -47,6 +52,14 @@ __all__ = [
     "TaskStatus",
     "ThirdPartyTask",
 ]
+
+#: The signal of a progress report (an Executor lists it in its WELCOME when it knows it).
+PROGRESS_SIGNAL = "TASK_PROGRESS"
+#: Seconds between two progress reports sent to the Executor: calls in between are
+#: coalesced (the latest value is sent once the interval has passed, or when the Task
+#: ends), so a loop may call ``_report_progress`` on every item.
+PROGRESS_INTERVAL = 0.1
+_INFINITY = float("inf")  # not math.inf: importing math would cost more than its use
 
 # Which signal announces each final status to the Executor.
 _FINAL_SIGNALS = {
@@ -111,6 +124,8 @@ class _CancellationHandlers:
 class Task:
     """Base class of all first-party Tasks.
 
+    Reports: :meth:`_report_to_executor` (messages) and :meth:`_report_progress`.
+
     Args:
         params: The validated parameters: the pydantic model, or the stdlib
             :class:`lute.io.parameters.TaskParameters` surrogate in an environment
@@ -120,6 +135,11 @@ class Task:
             any rank aborts the whole job. Needs mpi4py, imported only then.
         row_ids: Where this run's records live in the results database.
     """
+
+    # Progress reporting (class defaults: a subclass's __init__ may run before ours).
+    _progress_sent_at = -_INFINITY  # time.monotonic() of the last report sent
+    _progress_sent: Optional[Tuple[float, Optional[float]]] = None
+    _progress_pending: Optional[Tuple[float, Optional[float]]] = None  # not sent yet
 
     def __init__(
         self, *, params: Any, use_mpi: bool = False, row_ids: Optional[RowIds] = None
@@ -176,6 +196,7 @@ class Task:
                 self._pre_run()
                 self._run()
                 self._post_run()
+                self._flush_progress()
         except TaskCancelled as cancel:
             with _CancellationHandlers(signal.SIG_IGN):
                 self._finish_interrupted(TaskStatus.CANCELLED, str(cancel))
@@ -215,6 +236,46 @@ class Task:
         """
         _context.report(msg)
 
+    def _report_progress(self, done: float, total: Optional[float] = None) -> None:
+        """Tell the Executor how far the Task has got.
+
+        The Executor draws a progress bar on its terminal (a plain line every few
+        seconds elsewhere), stores the progress with the run (``lute-exec db show``),
+        and ``lute-exec follow`` and ``lute-exec top`` show it. Cheap enough to call on
+        every item of a loop: at most one report per :data:`PROGRESS_INTERVAL` seconds
+        is sent, and the latest one always reaches the Executor (at the latest when the
+        Task ends). A report of completion (``done == total``, or ``1.0``) is sent at
+        once. Under MPI every rank may report; the Executor shows the rank furthest
+        behind. An Executor older than this call (its WELCOME does not list
+        ``TASK_PROGRESS``) gets nothing; outside an Executor the reports go to stderr.
+
+        Example::
+
+            for index, event in enumerate(events):
+                analyse(event)
+                self._report_progress(index + 1, len(events))
+
+        Args:
+            done: Without ``total``: the fraction done, from 0 to 1. With ``total``: how
+                many of the ``total`` items are done, from 0 to ``total``.
+            total: How many items there are (more than 0), or ``None``.
+
+        Raises:
+            TypeError: ``done`` or ``total`` is not a number (``bool`` and strings
+                are refused).
+            ValueError: Not finite, ``total`` not above 0, or ``done`` outside
+                [0, 1] (no ``total``) or [0, ``total``].
+        """
+        report = _checked_progress(done, total)
+        now = time.monotonic()
+        if report == self._progress_sent:
+            return
+        finished = report[0] >= (1 if report[1] is None else report[1])
+        if not finished and now - self._progress_sent_at < PROGRESS_INTERVAL:
+            self._progress_pending = report
+            return
+        self._send_progress(report, now)
+
     # Internals ----------------------------------------------------------------------
     def _barrier(self) -> None:
         if self._mpi_comm is not None:
@@ -228,7 +289,21 @@ class Task:
             text = "rank %d of %d failed:\n%s" % (self._rank, self._world_size, text)
         return text
 
+    def _send_progress(self, report: Tuple[float, Optional[float]], now: float) -> None:
+        self._progress_sent, self._progress_sent_at, self._progress_pending = report, now, None
+        communicator = _context.get_communicator()
+        accepts = getattr(communicator, "accepts", None)
+        if communicator is not None and (accepts is None or not accepts(PROGRESS_SIGNAL)):
+            return  # an Executor that does not know progress reports would refuse one
+        _context.report(Message({"done": report[0], "total": report[1]}, PROGRESS_SIGNAL))
+
+    def _flush_progress(self) -> None:
+        """Send the latest progress report still held back by the rate limit."""
+        if self._progress_pending is not None:
+            self._send_progress(self._progress_pending, time.monotonic())
+
     def _finish_interrupted(self, default_status: TaskStatus, detail: str) -> None:
+        self._flush_progress()
         if self._result.task_status == TaskStatus.RUNNING:
             self._result.task_status = default_status
         signal_name = _FINAL_SIGNALS.get(self._result.task_status, "TASK_FAILED")
@@ -238,6 +313,36 @@ class Task:
         communicator = _context.get_communicator()
         if communicator is not None:
             communicator.close()
+
+
+def _number(value: Any, name: str) -> float:
+    """``value`` as a plain int or float (numpy scalars too), or a clear error."""
+    if isinstance(value, (bool, str, bytes)) or not hasattr(value, "__float__"):
+        raise TypeError("_report_progress: %s must be a number, got %r" % (name, value))
+    number = value if type(value) is int else float(value)
+    if number != number or abs(number) == _INFINITY:  # NaN, or infinite
+        raise ValueError("_report_progress: %s must be finite, got %r" % (name, value))
+    return number
+
+
+def _checked_progress(done: Any, total: Any) -> Tuple[float, Optional[float]]:
+    """The ``(done, total)`` of a progress report, checked (see ``Task._report_progress``)."""
+    done = _number(done, "done")
+    if total is None:
+        if not 0 <= done <= 1:
+            raise ValueError(
+                "_report_progress: without total, done is a fraction from 0 to 1, got %r"
+                " (pass total= to report done of total items)" % (done,)
+            )
+        return done, None
+    total = _number(total, "total")
+    if total <= 0:
+        raise ValueError("_report_progress: total must be above 0, got %r" % (total,))
+    if not 0 <= done <= total:
+        raise ValueError(
+            "_report_progress: done must be from 0 to total (%r), got %r" % (total, done)
+        )
+    return done, total
 
 
 def third_party_environment(environ: Optional[Dict[str, str]] = None) -> Dict[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from lute.execution.cli._common import error, print_json, print_table
 from lute.execution.cli._where import (
@@ -157,12 +157,22 @@ def _show(db: Any, args: argparse.Namespace) -> int:
     shown["parameters"] = db.parameters(args.execution_id)
     shown["results"] = [r.to_dict() for r in db.results(args.execution_id)]
     stored = db.messages(args.execution_id)
-    shown["messages"] = [m.to_dict() for m in stored]
+    # The progress row is shown as the execution's progress, not as a message.
+    shown["progress"] = progress_document(db.last_progress(args.execution_id))
+    shown["messages"] = [m.to_dict() for m in stored if m.progress is None]
     if args.json:
         print_json(shown)
     else:
         _print_execution(shown, args.messages)
     return 0
+
+
+def progress_document(stored: Any) -> Optional[Dict[str, Any]]:
+    """The ``progress`` of ``db show --json`` (and ``top``): the stored progress's
+    ``fraction``, ``done``, ``total``, ``text``, with its ``time`` and ``rank``."""
+    if stored is None or stored.progress is None:
+        return None
+    return {**stored.progress, "time": stored.time, "rank": stored.rank}
 
 
 def _with_summary(db: Any, shown: Dict[str, Any]) -> Dict[str, Any]:
@@ -212,6 +222,13 @@ def _print_execution(shown: Dict[str, Any], last_messages: int) -> None:
         print("error:\n  " + "\n  ".join(str(shown["error"]).rstrip().splitlines()))
     for warning in shown.get("warnings") or ():
         print("warning:      %s" % warning)
+    progress = shown.get("progress")
+    if progress:
+        rank = (
+            "" if progress["rank"] is None else " (rank %s, the furthest behind)" % progress["rank"]
+        )
+        when = local_time(progress["time"])
+        print("%-13s %s at %s%s" % ("progress:", progress["text"], when, rank))
     print("results:")
     for result in shown["results"]:
         print("  [%s] %s: %s" % (result.get("position"), result.get("kind"), result.get("summary")))

@@ -3,9 +3,10 @@
 Both read only the results database, so they work from any node that sees the work
 directory (a login node watching SLURM jobs, a second terminal), for MPI runs (each
 message tagged with its rank) and for the array tasks of a submission. ``follow``
-streams one execution's messages and status changes until it ends and exits with its
-exit code; ``top`` lists the running and recently ended executions, refreshed in place
-on a terminal.
+streams one execution's messages, status changes and progress until it ends and exits
+with its exit code (each line stamped with the time stored for it); ``top`` lists the
+running and recently ended executions with their progress, refreshed in place on a
+terminal.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 from typing import Any, Dict, List, Optional
 
 from lute.execution.cli._common import error, print_json, print_table
+from lute.execution.cli._db import progress_document
 from lute.execution.cli._where import WhereError, add_database_options, database_path, local_time
 
 __all__ = ["add_follow", "add_top", "follow", "top"]
@@ -23,7 +25,17 @@ __all__ = ["add_follow", "add_top", "follow", "top"]
 #: Seconds between two reads of the database while following.
 FOLLOW_INTERVAL = 0.1
 _ENDED = ("COMPLETED", "FAILED", "CANCELLED", "TIMEDOUT", "LOST")
-_TOP_COLUMNS = ("ID", "MANAGED", "EXPERIMENT", "RUN", "STATUS", "ELAPSED", "BEAT", "LAST MESSAGE")
+_TOP_COLUMNS = (
+    "ID",
+    "MANAGED",
+    "EXPERIMENT",
+    "RUN",
+    "STATUS",
+    "ELAPSED",
+    "BEAT",
+    "PROGRESS",
+    "LAST MESSAGE",
+)
 
 
 def add_follow(sub: Any) -> None:
@@ -32,7 +44,8 @@ def add_follow(sub: Any) -> None:
         "follow",
         help="stream an execution's messages until it ends",
         description="Stream an execution's messages and status changes from the results "
-        "database, from any node that sees the work directory, until it ends; exit with "
+        "database (and the Task's progress as it changes), from any node that sees the work "
+        "directory, until it ends; exit with "
         "its exit code (0 COMPLETED, 1 FAILED or LOST, 124 TIMEDOUT, 130 CANCELLED).",
         epilog="examples:\n  lute-exec follow 42 -w ./lute-work\n"
         "  lute-exec follow --last -c config.yaml",
@@ -52,7 +65,8 @@ def add_top(sub: Any) -> None:
         help="running and recently ended executions",
         description="The running and recently ended executions of a work directory: "
         "managed task, experiment and run, status, elapsed time, heartbeat age and last "
-        "message. Runs whose Executor is gone are LOST. Refreshes in place on a terminal.",
+        "message and progress. Runs whose Executor is gone are LOST. Refreshes in place on a "
+        "terminal.",
     )
     add_database_options(parser)
     parser.add_argument("-n", "--limit", type=int, default=20, help="how many (default 20)")
@@ -117,6 +131,16 @@ def _follow(db: Any, args: argparse.Namespace) -> int:
         time.sleep(FOLLOW_INTERVAL)
 
 
+def status_time(record: Any) -> Any:
+    """When the execution took its current status, as stored (a UTC datetime): its end,
+    its start while it runs, else its creation (a LOST run: its last heartbeat)."""
+    if record.status in _ENDED:
+        return record.ended_at or record.heartbeat_at or record.created_at
+    if record.status in ("RUNNING", "STOPPED"):
+        return record.started_at or record.created_at
+    return record.created_at
+
+
 class _Lines:
     """``follow`` for people: one line per message and per status change."""
 
@@ -132,12 +156,13 @@ class _Lines:
 
     def message(self, message: Any) -> None:
         rank = "" if message.rank is None else "[rank %s] " % message.rank
-        text = "%s %s | %s%s" % (local_time(message.time), self.label, rank, message.text)
+        what = "progress: " if message.progress is not None else ""
+        text = "%s %s | %s%s%s" % (local_time(message.time), self.label, rank, what, message.text)
         print(text, flush=True)
 
     def status(self, record: Any) -> None:
-        now = time.strftime("%Y-%m-%d %H:%M:%S %Z")
-        print("%s %s | status: %s" % (now, self.label, record.status), flush=True)
+        when = local_time(status_time(record))
+        print("%s %s | status: %s" % (when, self.label, record.status), flush=True)
 
     def end(self, record: Any) -> None:
         from lute.io.elog import format_duration
@@ -156,6 +181,17 @@ class _JsonLines:
         self._emit({"event": "execution", **record.to_dict()})
 
     def message(self, message: Any) -> None:
+        if message.progress is not None:
+            self._emit(
+                {
+                    "event": "progress",
+                    "id": message.id,
+                    "time": message.time,
+                    "rank": message.rank,
+                    **message.progress,
+                }
+            )
+            return
         self._emit(
             {
                 "event": "message",
@@ -167,7 +203,8 @@ class _JsonLines:
         )
 
     def status(self, record: Any) -> None:
-        self._emit({"event": "status", "status": record.status})
+        when = status_time(record)
+        self._emit({"event": "status", "status": record.status, "time": when and when.isoformat()})
 
     def end(self, record: Any) -> None:
         self._emit(
@@ -227,6 +264,7 @@ def _top_rows(db: Any, limit: int) -> List[Dict[str, Any]]:
     rows = []
     for record in chosen[:limit]:
         last = db.last_messages(record.id, 1)
+        progress = progress_document(db.last_progress(record.id))
         started = record.started_at or record.created_at
         ended = record.ended_at
         elapsed = None
@@ -243,11 +281,21 @@ def _top_rows(db: Any, limit: int) -> List[Dict[str, Any]]:
                 "status": record.status,
                 "elapsed": None if elapsed is None else round(elapsed, 1),
                 "heartbeat_age": None if beat is None else round(now - beat.timestamp(), 1),
+                "progress": progress,
                 "last_message": last[0].text if last else None,
                 "error": record.error,
             }
         )
     return rows
+
+
+def _progress_cell(progress: Optional[Dict[str, Any]]) -> str:
+    """``[#####.....] 42%``: a short bar and the percentage."""
+    if not progress:
+        return ""
+    fraction = min(max(progress["fraction"], 0.0), 1.0)
+    filled = round(fraction * 10)
+    return "[%s%s] %3d%%" % ("#" * filled, "." * (10 - filled), int(fraction * 100))
 
 
 def _top_line(row: Dict[str, Any]) -> List[str]:
@@ -264,5 +312,6 @@ def _top_line(row: Dict[str, Any]) -> List[str]:
         row["status"],
         "" if row["elapsed"] is None else format_duration(row["elapsed"]),
         "" if ended or row["heartbeat_age"] is None else "%.0f s ago" % row["heartbeat_age"],
+        _progress_cell(row["progress"]),
         text if len(text) <= 50 else text[:47] + "...",
     ]

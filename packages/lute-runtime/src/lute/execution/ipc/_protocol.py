@@ -46,10 +46,12 @@ LUTE_SIGNALS: Tuple[str, ...] = (
     "TASK_CANCELLED",
     "TASK_RESULT",
     "TASK_LOG",
+    "TASK_PROGRESS",
 )
 #: The signals every Executor understands. An Executor that knows more lists them in its
 #: WELCOME (``"signals"``); a Task sends another signal only to an Executor that listed
 #: it (an older one would refuse the message), see :meth:`Communicator.accepts`.
+#: ``TASK_LOG`` and ``TASK_PROGRESS`` came later.
 BASE_SIGNALS: Tuple[str, ...] = LUTE_SIGNALS[:7]
 _VALID_SIGNALS: FrozenSet[str] = frozenset((*LUTE_SIGNALS, ""))
 

@@ -12,6 +12,7 @@ Writer side (the Executor)::
                              run=12, parameters=model.model_dump(mode="json"))
     db.set_status(ids.execution_id, "RUNNING", pid=proc.pid)
     db.add_messages(ids.execution_id, batch)          # many times, while it runs
+    db.set_progress(ids.execution_id, 420, 1000)      # the latest progress, replaced
     db.heartbeat(ids.execution_id)                    # every HEARTBEAT_INTERVAL seconds
     db.add_result(ids.execution_id, {"Rate": 0.05, "Total": 10}, payload={"fit": [1, 2]})
     db.set_status(ids.execution_id, "COMPLETED", exit_code=0)
@@ -39,6 +40,7 @@ The package, in import order (each module imports only those above it)::
     _schema         creating or upgrading the schema of a file
     _supervision    who supervises an execution; whether that Executor is gone
     _records        ExecutionRecord, SubmissionRecord and how rows become them
+    _progress       how a Task's progress is stored (a message row of level PROGRESS)
     _outputs        ResultRecord, MessageRecord and how rows become them
     _arguments      checks of the methods' arguments
     _query          filters of the reader's queries (WHERE clauses)
@@ -84,6 +86,7 @@ from lute.io.db._outputs import RESULT_COLUMNS as RESULT_COLUMNS
 from lute.io.db._outputs import MessageRecord, ResultRecord
 from lute.io.db._outputs import result_from_row as result_from_row
 from lute.io.db._pending import PendingResult, UpstreamPending, pending_result, pending_results
+from lute.io.db._progress import PROGRESS_LEVEL, parse_progress, progress_text
 from lute.io.db._queue import QueueMixin
 from lute.io.db._reader import ReaderMixin
 from lute.io.db._records import EXECUTION_COLUMNS as EXECUTION_COLUMNS
@@ -114,6 +117,7 @@ __all__ = [
     "HEARTBEAT_INTERVAL",
     "HEARTBEAT_LIMIT",
     "JOURNAL_MODE_ENV",
+    "PROGRESS_LEVEL",
     "SCHEMA_VERSION",
     "STATUSES",
     "TERMINAL_STATUSES",
@@ -133,8 +137,10 @@ __all__ = [
     "WorkflowRecord",
     "default_db_path",
     "format_summary",
+    "parse_progress",
     "pending_result",
     "pending_results",
+    "progress_text",
     "read_latest_db_entry",
     "this_process",
     "trigger_verdict",

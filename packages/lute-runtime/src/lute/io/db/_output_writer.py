@@ -17,6 +17,7 @@ from typing import Any, Iterable, List, Optional, Sequence, Tuple
 from lute.io.db._arguments import StatusLike, count, execution_key, optional_int, optional_text
 from lute.io.db._connect import DatabaseError
 from lute.io.db._core import DatabaseCore
+from lute.io.db._progress import PROGRESS_LEVEL, progress_text
 from lute.io.db._values import (
     clean_text,
     decode_json,
@@ -252,6 +253,71 @@ class OutputWriterMixin(DatabaseCore):
             conn.executemany(_INSERT_MESSAGE, rows)
 
         self._write(f"add messages to execution {key}", body)
+
+    def set_progress(
+        self,
+        execution_id: int,
+        done: float,
+        total: Optional[float] = None,
+        *,
+        when: Optional[float] = None,
+        rank: Optional[int] = None,
+        replaces: Optional[int] = None,
+    ) -> int:
+        """Record how far an execution's Task has got, replacing the progress stored before.
+
+        The execution keeps one message row of level ``PROGRESS`` (text such as
+        ``42% (420/1000)``): the new row is added, then the older one deleted, so its
+        id is above every id before it and a follower polling ``messages(after_id=...)``
+        sees the change. Not counted in ``messages_received``. Read it back with
+        :meth:`~lute.io.db.Database.last_progress` or ``MessageRecord.progress``.
+
+        Args:
+            execution_id: The execution.
+            done: The fraction done (``total=None``, 0 to 1), else how many of
+                ``total`` items are done.
+            total: How many items there are, or ``None``.
+            when: POSIX time of the report (default: now).
+            rank: The MPI rank it came from, or ``None``.
+            replaces: The id this method returned last time for the execution, when the
+                caller knows it: only that row is deleted, found by its id (without it,
+                every older progress row of the execution is looked for).
+
+        Returns:
+            The id of the new row.
+
+        Raises:
+            DatabaseError: Unknown execution, or not numbers.
+        """
+        key = execution_key(execution_id)
+        try:
+            text = progress_text(float(done), None if total is None else float(total))
+        except (TypeError, ValueError, ZeroDivisionError) as bad:
+            raise DatabaseError(f"set_progress: not a progress: {done!r} of {total!r}") from bad
+        moment = utc_from_epoch(time.time() if when is None else when, "set_progress: when")
+        row_rank = optional_int(rank, "set_progress: rank")
+        previous = optional_int(replaces, "set_progress: replaces")
+
+        def body(conn: sqlite3.Connection) -> int:
+            cursor = conn.execute(_COUNT_MESSAGES, (0, 0, utc_now(), key))
+            if cursor.rowcount == 0:
+                raise self._no_execution(key)
+            new = conn.execute(
+                _INSERT_MESSAGE, (key, moment, row_rank, text, PROGRESS_LEVEL)
+            ).lastrowid
+            if previous is None:
+                conn.execute(
+                    "DELETE FROM messages WHERE execution_id = ? AND level = ? AND id < ?",
+                    (key, PROGRESS_LEVEL, new),
+                )
+            else:
+                conn.execute(
+                    "DELETE FROM messages WHERE id = ? AND execution_id = ? AND level = ?",
+                    (previous, key, PROGRESS_LEVEL),
+                )
+            return int(new or 0)
+
+        return self._write(f"record the progress of execution {key}", body)
 
     def add_warning(self, execution_id: int, text: str) -> None:
         """Record a non-fatal problem of the run (it does not change the status).

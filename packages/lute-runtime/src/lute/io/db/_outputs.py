@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Dict, Optional, Sequence, Tuple
 
 from lute._records import FrozenRecord
+from lute.io.db._progress import PROGRESS_LEVEL, parse_progress
 from lute.io.db._values import decode_payload
 
 __all__ = ["MESSAGE_COLUMNS", "RESULT_COLUMNS", "MessageRecord", "ResultRecord", "result_from_row"]
@@ -159,7 +160,8 @@ class MessageRecord(tuple):  # type: ignore[type-arg]
         rank: MPI rank, or ``None``.
         text: The message.
         level: The level of a record the Task logged (``"WARNING"``), ``None`` for a
-            plain message. Not part of the tuple, like ``id``.
+            plain message, ``"PROGRESS"`` for the execution's progress (see
+            :attr:`progress`). Not part of the tuple, like ``id``.
     """
 
     id: int
@@ -191,6 +193,15 @@ class MessageRecord(tuple):  # type: ignore[type-arg]
     def text(self) -> str:
         """The message."""
         return str(self[2])
+
+    @property
+    def progress(self) -> Optional[Dict[str, Any]]:
+        """For the row of an execution's progress (level ``PROGRESS``): ``{"fraction",
+        "done", "total", "text"}`` (``done``/``total`` ``None`` for a bare fraction);
+        ``None`` for any other message."""
+        if self.level != PROGRESS_LEVEL:
+            return None
+        return parse_progress(self.text)
 
     def to_dict(self) -> Dict[str, Any]:
         """``{"id", "time", "rank", "text"}``, and ``"level"`` for a logged record."""

@@ -22,6 +22,7 @@ from lute.io.db._outputs import (
     ResultRecord,
     result_from_row,
 )
+from lute.io.db._progress import PROGRESS_LEVEL
 from lute.io.db._query import Where, execution_filter, latest_filter, sql_limit, status_names
 from lute.io.db._records import (
     EXECUTION_SELECT,
@@ -240,24 +241,54 @@ class ReaderMixin(DatabaseCore):
 
         return self._read(f"read the messages of execution {execution_id!r}", body)
 
-    def last_messages(self, execution_id: int, count: int = 1) -> List[MessageRecord]:
+    def last_messages(
+        self, execution_id: int, count: int = 1, *, progress: bool = False
+    ) -> List[MessageRecord]:
         """The last ``count`` messages of an execution, oldest first (for ``top``).
+
+        Args:
+            execution_id: The execution.
+            count: How many.
+            progress: Include the row holding the execution's progress (level
+                ``PROGRESS``, see :meth:`last_progress`); left out by default.
 
         Raises:
             DatabaseError: No such execution.
         """
         limit_value = sql_limit(count)
+        which = "" if progress else f" AND level IS NOT '{PROGRESS_LEVEL}'"
 
         def body(conn: sqlite3.Connection) -> List[MessageRecord]:
             self._require_execution(conn, execution_id)
             rows = conn.execute(
-                f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE execution_id = ?"
+                f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE execution_id = ?{which}"
                 " ORDER BY id DESC LIMIT ?",
                 (execution_id, limit_value),
             )
             return [MessageRecord(*row) for row in reversed(rows.fetchall())]
 
         return self._read(f"read the last messages of execution {execution_id!r}", body)
+
+    def last_progress(self, execution_id: int) -> Optional[MessageRecord]:
+        """The progress the execution's Task reported last, or ``None`` if it reported none.
+
+        Its :attr:`~lute.io.db.MessageRecord.progress` reads it: ``{"fraction", "done",
+        "total", "text"}``; its ``time`` is when the Task reported it.
+
+        Raises:
+            DatabaseError: No such execution.
+        """
+
+        def body(conn: sqlite3.Connection) -> Optional[MessageRecord]:
+            self._require_execution(conn, execution_id)
+            row = conn.execute(
+                f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE execution_id = ? AND level = ?"
+                " ORDER BY id DESC LIMIT 1",
+                (execution_id, PROGRESS_LEVEL),
+            ).fetchone()
+            return None if row is None else MessageRecord(*row)
+
+        return self._read(f"read the progress of execution {execution_id!r}", body)
 
     def latest_result(
         self,
