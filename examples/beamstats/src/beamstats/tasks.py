@@ -31,9 +31,12 @@ class BeamStats(Task):
         params: BeamStatsParameters = self._task_parameters
         rng = random.Random(params.seed)
         sigma = params.mean_intensity * params.jitter
-        self.intensities: List[float] = [
-            rng.gauss(params.mean_intensity, sigma) for _ in range(params.shots)
-        ]
+        self.intensities: List[float] = []
+        # --8<-- [start:progress]
+        for shot in range(params.shots):
+            self.intensities.append(rng.gauss(params.mean_intensity, sigma))
+            self._report_progress(shot + 1, params.shots)  # n of m: a bar on a terminal
+        # --8<-- [end:progress]
         self._report_to_executor(Message(contents="simulated %d shots" % params.shots))
 
     # --8<-- [end:pre_run]
