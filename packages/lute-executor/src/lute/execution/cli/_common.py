@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from typing import Any, Sequence
 
 from lute.execution.outcome import EXIT_USAGE
 
-__all__ = ["error", "print_json", "print_table"]
+__all__ = ["command_line", "error", "positive_int", "print_json", "print_table"]
 
 
 def error(message: str, code: int = EXIT_USAGE) -> int:
@@ -29,3 +30,17 @@ def print_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
     if not rows:
         print("(none)")
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number above 0 (``--max-parallel``)."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError("expected a whole number above 0, got %r" % text)
+    return int(text)
+
+
+def command_line() -> str:
+    """This process's ``lute-exec`` command line, quoted (recorded with a submission)."""
+    import shlex  # only where a submission is recorded
+
+    return "lute-exec " + " ".join(shlex.quote(arg) for arg in sys.argv[1:])

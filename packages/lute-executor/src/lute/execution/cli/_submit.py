@@ -13,7 +13,7 @@ import shlex
 import sys
 from typing import Any, Optional
 
-from lute.execution.cli._common import error, print_json
+from lute.execution.cli._common import command_line, error, positive_int, print_json
 from lute.execution.cli._status import failed, show_rows
 from lute.execution.cli._where import add_database_options, database_path
 from lute.execution.outcome import EXIT_USAGE
@@ -53,7 +53,7 @@ here come last, so they win). The new submission is linked to the one it resubmi
 def _common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-parallel",
-        type=_positive_int,
+        type=positive_int,
         metavar="N",
         help="at most N array tasks at once (the array's %%N)",
     )
@@ -131,16 +131,6 @@ def add_resubmit(sub: Any) -> None:
     parser.add_argument("--submission", type=int, metavar="N", help="the submission")
     add_database_options(parser)
     _common_arguments(parser)
-
-
-def _positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError("expected a whole number above 0, got %r" % text)
-    return int(text)
-
-
-def _command_line() -> str:
-    return "lute-exec " + " ".join(shlex.quote(arg) for arg in sys.argv[1:])
 
 
 def _failed(failure: Exception) -> Optional[int]:
@@ -222,7 +212,7 @@ def submit(args: argparse.Namespace) -> int:
         zips=args.zip,
         max_parallel=args.max_parallel,
         sbatch=getattr(args, "after_dashes", []),
-        command=_command_line(),
+        command=command_line(),
     )
     try:
         prepared = prepare(request)
@@ -257,7 +247,7 @@ def resubmit(args: argparse.Namespace) -> int:
                 submission,
                 sbatch=getattr(args, "after_dashes", []),
                 max_parallel=args.max_parallel,
-                command=_command_line(),
+                command=command_line(),
                 record=not args.dry_run,
             )
         if rerun.prepared is None:

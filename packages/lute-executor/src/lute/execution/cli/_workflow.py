@@ -12,7 +12,7 @@ import shlex
 import sys
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from lute.execution.cli._common import error, print_json, print_table
+from lute.execution.cli._common import command_line, error, positive_int, print_json, print_table
 from lute.execution.cli._where import WhereError, add_database_options, database_path, local_time
 from lute.execution.outcome import EXIT_USAGE
 
@@ -35,12 +35,6 @@ parents with --dependency from its trigger rule and --kill-on-invalid-dep=yes: S
 does the scheduling. Everything is checked before anything is queued. See
 docs/workflows.md.
 """
-
-
-def _positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError("expected a whole number above 0, got %r" % text)
-    return int(text)
 
 
 def _workflow_id(parser: argparse.ArgumentParser, *, needed: bool) -> None:
@@ -85,7 +79,7 @@ def add_parser(sub: Any) -> None:
     )
     submit.add_argument(
         "--max-parallel",
-        type=_positive_int,
+        type=positive_int,
         metavar="N",
         help="at most N array tasks of a node at once",
     )
@@ -134,10 +128,6 @@ def add_parser(sub: Any) -> None:
         "--dry-run", action="store_true", help="print every script and the dependency graph"
     )
     resubmit.add_argument("--json", action="store_true", help="machine-readable output")
-
-
-def _command_line() -> str:
-    return "lute-exec " + " ".join(shlex.quote(arg) for arg in sys.argv[1:])
 
 
 def _failed(failure: Exception) -> Optional[int]:
@@ -196,7 +186,7 @@ def _submit(args: argparse.Namespace) -> int:
         overrides=args.overrides,
         sbatch=getattr(args, "after_dashes", []),
         max_parallel=args.max_parallel,
-        command=_command_line(),
+        command=command_line(),
     )
     plan = plan_workflow(request)
     done = dry_run_workflow(plan) if args.dry_run else sbatch(plan)
@@ -422,7 +412,7 @@ def _resubmit(args: argparse.Namespace) -> int:
     if not workflow.dag_path or not workflow.config_path:
         raise WorkflowError("workflow %d does not record its DAG file and config" % workflow.id)
     request = WorkflowRequest.from_description(
-        workflow.dag_path, workflow.config_path, workflow.description, _command_line()
+        workflow.dag_path, workflow.config_path, workflow.description, command_line()
     )
     request.sbatch.extend(getattr(args, "after_dashes", []))
     try:
