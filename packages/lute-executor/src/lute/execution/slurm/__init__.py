@@ -38,7 +38,7 @@ from lute.execution.slurm._options import (
 from lute.execution.slurm._points import Axis, Point, expand_points, parse_runs, value_text
 from lute.execution.slurm._prepare import Prepared, SubmitRequest, prepare
 from lute.execution.slurm._record import SubmissionDocument
-from lute.execution.slurm._resubmit import Rerun, chain, plan_resubmission
+from lute.execution.slurm._resubmit import Rerun, chain, plan_resubmission, recorded_point
 from lute.execution.slurm._status import StatusRow, reconciled, select_executions, status
 from lute.execution.slurm._submit import Submission, dry_run, submit
 
@@ -70,6 +70,7 @@ __all__ = [
     "plan_resubmission",
     "prepare",
     "reconciled",
+    "recorded_point",
     "select_executions",
     "status",
     "submit",

@@ -25,7 +25,7 @@ from lute.execution.slurm._status import StatusRow, status
 if TYPE_CHECKING:  # pragma: no cover
     from lute.io.db import Database
 
-__all__ = ["Rerun", "chain", "plan_resubmission"]
+__all__ = ["Rerun", "chain", "plan_resubmission", "recorded_point"]
 
 #: How far back ``chain`` looks for submissions newer than the one given.
 _NEWEST_SCANNED = 1000
@@ -86,7 +86,7 @@ def chain(db: Database, submission_id: int) -> List[int]:
     return members
 
 
-def _point(position: int, label: str, overrides: Sequence[str]) -> Point:
+def recorded_point(position: int, label: str, overrides: Sequence[str]) -> Point:
     """The point a submission recorded as ``(label, overrides)``."""
     run = next((o.partition("=")[2] for o in overrides if o.startswith("lute_config.run=")), None)
     values = tuple(o for o in overrides if not o.startswith("lute_config.run="))
@@ -148,7 +148,7 @@ def plan_resubmission(
     unfinished = [row for row in rows if not row.is_terminal]
     prepared = None
     if rerun:
-        points = [_point(n, label, key) for n, (_row, label, key) in enumerate(rerun)]
+        points = [recorded_point(n, label, key) for n, (_row, label, key) in enumerate(rerun)]
         request = SubmitRequest(
             document.config,
             document.managed_task,

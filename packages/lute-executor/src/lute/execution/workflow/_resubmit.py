@@ -66,9 +66,11 @@ class Resubmission(Record):
         self.reasons = reasons
 
 
-def _point_of(db: Database, record: ExecutionRecord, documents: Dict[int, Any]) -> Point:
-    """The point an execution ran: from its submission's record (label, overrides)."""
-    from lute.execution.slurm import Point, SubmissionDocument
+def _recorded(
+    db: Database, record: ExecutionRecord, documents: Dict[int, Any]
+) -> Tuple[str, List[str]]:
+    """``(label, overrides)`` of the point an execution ran, as its submission recorded it."""
+    from lute.execution.slurm import SubmissionDocument
 
     submission_id = record.submission_id
     if submission_id is None:
@@ -83,9 +85,7 @@ def _point_of(db: Database, record: ExecutionRecord, documents: Dict[int, Any]) 
             "the submission of execution %d does not say which point it ran" % record.id
         )
     label, overrides = document.points[positions[record.id]]
-    run = record.run if any(o.startswith("lute_config.run=") for o in overrides) else None
-    values = tuple(o for o in overrides if not o.startswith("lute_config.run="))
-    return Point(0, tuple(overrides), run, values, label)
+    return label, overrides
 
 
 def plan_workflow_resubmission(db: Database, state: WorkflowStatus) -> Resubmission:
@@ -125,6 +125,8 @@ def plan_workflow_resubmission(db: Database, state: WorkflowStatus) -> Resubmiss
             if key not in again:
                 again.add(key)
                 stack.append(key)
+    from lute.execution.slurm import recorded_point
+
     points: Dict[str, List[Point]] = {}
     kept: Dict[str, List[ExecutionRecord]] = {}
     documents: Dict[int, Any] = {}
@@ -133,19 +135,7 @@ def plan_workflow_resubmission(db: Database, state: WorkflowStatus) -> Resubmiss
         if not chosen:
             kept.setdefault(cell.node, []).append(cell.execution)
             continue
-        point = _point_of(db, cell.execution, documents)
-        points.setdefault(cell.node, []).append(point)
-    return Resubmission(_renumbered(points), kept, reasons)
-
-
-def _renumbered(points: Dict[str, List[Point]]) -> Dict[str, List[Point]]:
-    """Each node's points numbered 0, 1, ... (their positions in the new arrays)."""
-    from lute.execution.slurm import Point
-
-    return {
-        name: [
-            Point(position, point.overrides, point.run, point.values, point.label)
-            for position, point in enumerate(found)
-        ]
-        for name, found in points.items()
-    }
+        label, overrides = _recorded(db, cell.execution, documents)
+        node_points = points.setdefault(cell.node, [])  # positions in the node's new array
+        node_points.append(recorded_point(len(node_points), label, overrides))
+    return Resubmission(points, kept, reasons)
