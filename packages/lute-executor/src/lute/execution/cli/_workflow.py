@@ -280,9 +280,13 @@ def _cell_text(cells: Sequence[Any]) -> str:
         return "-"
     if len(cells) == 1:
         return str(cells[0].shown)
-    counts: Dict[str, int] = {}
-    for cell in cells:
-        counts[cell.shown] = counts.get(cell.shown, 0) + 1
+    from lute.execution.workflow import shown_counts
+
+    return _counted(shown_counts(cells))
+
+
+def _counted(counts: Dict[str, int]) -> str:
+    """``2 completed, 1 failed``."""
     return ", ".join("%d %s" % (n, shown) for shown, n in sorted(counts.items()))
 
 
@@ -333,7 +337,7 @@ def show_status(state: Any) -> None:
         % (
             total,
             "" if total == 1 else "s",
-            ", ".join("%d %s" % (n, shown) for shown, n in sorted(counts.items())) or "none",
+            _counted(counts) or "none",
             "; finished" if state.finished else "; going on",
         )
     )

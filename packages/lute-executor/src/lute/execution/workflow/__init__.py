@@ -35,6 +35,7 @@ from lute.execution.workflow._status import (
     UPSTREAM_FAILED,
     WorkflowCell,
     WorkflowStatus,
+    shown_counts,
     workflow_status,
 )
 from lute.execution.workflow._submit import (
@@ -67,6 +68,7 @@ __all__ = [
     "node_points",
     "plan_workflow",
     "plan_workflow_resubmission",
+    "shown_counts",
     "submit_workflow",
     "workflow_status",
 ]

@@ -18,7 +18,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from lute.execution.slurm import SlurmClient
     from lute.io.db import Database, ExecutionRecord, WorkflowNodeRecord, WorkflowRecord
 
-__all__ = ["SHOWN", "UPSTREAM_FAILED", "WorkflowCell", "WorkflowStatus", "workflow_status"]
+__all__ = [
+    "SHOWN",
+    "UPSTREAM_FAILED",
+    "WorkflowCell",
+    "WorkflowStatus",
+    "shown_counts",
+    "workflow_status",
+]
 
 #: Recorded status -> how ``workflow status`` names it.
 SHOWN = {
@@ -116,10 +123,7 @@ class WorkflowStatus(Record):
 
     def counts(self) -> Dict[str, int]:
         """How many executions show each status."""
-        found: Dict[str, int] = {}
-        for cell in self.cells:
-            found[cell.shown] = found.get(cell.shown, 0) + 1
-        return found
+        return shown_counts(self.cells)
 
     @property
     def finished(self) -> bool:
@@ -138,11 +142,20 @@ class WorkflowStatus(Record):
         }
 
 
-def _shown(record: ExecutionRecord, doomed: bool) -> str:
-    status = str(record.status)
+def shown_counts(cells: Sequence[WorkflowCell]) -> Dict[str, int]:
+    """How many of ``cells`` show each status."""
+    found: Dict[str, int] = {}
+    for cell in cells:
+        found[cell.shown] = found.get(cell.shown, 0) + 1
+    return found
+
+
+def _shown(status: str, error: Optional[str], doomed: bool) -> str:
+    """How the status names an execution of this status and error; ``doomed``: its
+    rule can no longer hold."""
     if status == "QUEUED" and doomed:
         return UPSTREAM_FAILED
-    if status == "CANCELLED" and (record.error or "").startswith("upstream failed"):
+    if status == "CANCELLED" and (doomed or (error or "").startswith("upstream failed")):
         return UPSTREAM_FAILED
     return SHOWN.get(status, status.lower())
 
@@ -210,12 +223,14 @@ def workflow_status(
                 db.set_status(execution.id, change[1], error=change[2])
             if change is not None and record:
                 execution = db.execution(execution.id)
-            statuses[execution.id] = change[1] if change is not None else str(execution.status)
+            # What this look decided (recorded or, with record=False, only shown).
+            now, error = change[1:] if change else (str(execution.status), execution.error)
+            statuses[execution.id] = now
             cells.append(
                 WorkflowCell(
                     node.node,
                     execution,
-                    _shown(execution, doomed) if not change else _shown_after(change, doomed),
+                    _shown(now, error, doomed),
                     row.job,
                     row.point,
                     row.log,
@@ -224,9 +239,3 @@ def workflow_status(
             )
     later = [w.id for w in db.workflows(limit=None) if w.resubmission_of == workflow_id]
     return WorkflowStatus(workflow, nodes, cells, warning, sorted(later))
-
-
-def _shown_after(change: Tuple[str, str, str], doomed: bool) -> str:
-    if change[1] == "CANCELLED" and (doomed or change[2].startswith("upstream failed")):
-        return UPSTREAM_FAILED
-    return SHOWN.get(change[1], change[1].lower())
