@@ -9,7 +9,12 @@ from collections import Counter
 from typing import Any, List, Optional, Sequence
 
 from lute.execution.cli._common import error, print_json, print_table
-from lute.execution.cli._where import WhereError, add_database_options, database_path
+from lute.execution.cli._where import (
+    WhereError,
+    add_database_options,
+    database_path,
+    open_submitted,
+)
 from lute.execution.outcome import EXIT_USAGE
 
 __all__ = ["add_cancel", "add_status", "cancel", "failed", "show_rows", "status"]
@@ -89,17 +94,6 @@ def add_cancel(sub: Any) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
-def _open(args: argparse.Namespace, *, write: bool) -> Any:
-    from lute.io.db import Database
-
-    path = database_path(args)
-    if not os.path.exists(path):
-        from lute.io.db import DatabaseError
-
-        raise DatabaseError("no results database at %s (nothing was submitted there)" % path)
-    return Database(path, readonly=not write)
-
-
 def _select(db: Any, args: argparse.Namespace) -> List[Any]:
     from lute.execution.slurm import parse_runs, select_executions
 
@@ -168,7 +162,7 @@ def status(args: argparse.Namespace) -> int:
     from lute.execution.slurm import status as reconcile
 
     try:
-        with _open(args, write=not args.no_record) as db:
+        with open_submitted(args, what="nothing", write=not args.no_record) as db:
             rows, warning = reconcile(db, _select(db, args), record=not args.no_record)
     except Exception as failure:
         code = failed(failure)
@@ -191,7 +185,7 @@ def cancel(args: argparse.Namespace) -> int:
     if not args.jobs and args.submission is None:
         return error("say what to cancel: JOB ids (4242, 4242_3) or --submission N")
     try:
-        with _open(args, write=True) as db:
+        with open_submitted(args, what="nothing", write=True) as db:
             records = _select(db, args)
             if not records:
                 return error("no submitted executions for %s" % _what(args))

@@ -15,7 +15,13 @@ import os
 import re
 from typing import Any
 
-__all__ = ["add_database_options", "database_path", "local_time", "parse_time"]
+__all__ = [
+    "add_database_options",
+    "database_path",
+    "local_time",
+    "open_submitted",
+    "parse_time",
+]
 
 _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -64,6 +70,27 @@ def database_path(args: argparse.Namespace) -> str:
         "no results database here (%s does not exist): pass -w WORK_DIR, --db FILE or "
         "-c CONFIG, or set LUTE_CONFIGPATH" % here
     )
+
+
+def open_submitted(args: argparse.Namespace, *, write: bool, what: str) -> Any:
+    """The database the options name, which must exist: commands about submitted work
+    do not create one.
+
+    Args:
+        args: The parsed options.
+        write: Open it writable (to record what reconciling decides).
+        what: What was not submitted there, for the error (``"nothing"``).
+
+    Raises:
+        WhereError: Nothing names a database.
+        lute.io.db.DatabaseError: It does not exist, or cannot be opened.
+    """
+    from lute.io.db import Database, DatabaseError
+
+    path = database_path(args)
+    if not os.path.exists(path):
+        raise DatabaseError("no results database at %s (%s was submitted there)" % (path, what))
+    return Database(path, readonly=not write)
 
 
 def _from_config(config: str) -> str:

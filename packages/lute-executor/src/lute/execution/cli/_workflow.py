@@ -13,7 +13,12 @@ import sys
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from lute.execution.cli._common import command_line, error, positive_int, print_json, print_table
-from lute.execution.cli._where import WhereError, add_database_options, database_path, local_time
+from lute.execution.cli._where import (
+    WhereError,
+    add_database_options,
+    local_time,
+    open_submitted,
+)
 from lute.execution.outcome import EXIT_USAGE
 
 __all__ = ["add_parser", "run"]
@@ -240,15 +245,6 @@ def _report(plan: Any, done: Any, args: argparse.Namespace, what: str) -> int:
     return 0
 
 
-def _open(args: argparse.Namespace, *, write: bool) -> Any:
-    from lute.io.db import Database, DatabaseError
-
-    path = database_path(args)
-    if not os.path.exists(path):
-        raise DatabaseError("no results database at %s (no workflow was submitted there)" % path)
-    return Database(path, readonly=not write)
-
-
 def _chosen(db: Any, args: argparse.Namespace) -> int:
     from lute.io.db import DatabaseError
 
@@ -263,7 +259,7 @@ def _chosen(db: Any, args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     from lute.execution.workflow import workflow_status
 
-    with _open(args, write=not args.no_record) as db:
+    with open_submitted(args, what="no workflow", write=not args.no_record) as db:
         state = workflow_status(db, _chosen(db, args), record=not args.no_record)
     if state.warning is not None:
         error(state.warning, 0)
@@ -348,7 +344,7 @@ def show_status(state: Any) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
-    with _open(args, write=False) as db:
+    with open_submitted(args, what="no workflow", write=False) as db:
         found = db.workflows(limit=args.limit)
     if args.json:
         print_json([record.to_dict() for record in found])
@@ -374,7 +370,7 @@ def _list(args: argparse.Namespace) -> int:
 def _cancel(args: argparse.Namespace) -> int:
     from lute.execution.workflow import cancel_workflow
 
-    with _open(args, write=True) as db:
+    with open_submitted(args, what="no workflow", write=True) as db:
         db.workflow(args.workflow_id)  # no such workflow: an error naming it
         done = cancel_workflow(db, args.workflow_id)
     if done.warning:
@@ -409,7 +405,7 @@ def _resubmit(args: argparse.Namespace) -> int:
     from lute.execution.workflow import submit_workflow as sbatch
     from lute.io.config import ConfigError
 
-    with _open(args, write=not args.dry_run) as db:
+    with open_submitted(args, what="no workflow", write=not args.dry_run) as db:
         state = workflow_status(db, args.workflow_id, record=not args.dry_run)
         again = plan_workflow_resubmission(db, state)
     workflow = state.workflow

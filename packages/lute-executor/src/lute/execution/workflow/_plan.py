@@ -25,10 +25,17 @@ if TYPE_CHECKING:  # pragma: no cover
     from lute.execution.slurm import Point, Prepared, SlurmClient
     from lute.io.db import PendingResult
 
-__all__ = ["NodePlan", "WorkflowPlan", "WorkflowRequest", "node_points", "plan_workflow"]
+__all__ = [
+    "WORKFLOW_OPTIONS",
+    "NodePlan",
+    "WorkflowPlan",
+    "WorkflowRequest",
+    "node_points",
+    "plan_workflow",
+]
 
 #: sbatch options a workflow sets on every job itself.
-_WORKFLOW_OPTIONS = ("dependency", "kill-on-invalid-dep", "hold")
+WORKFLOW_OPTIONS = ("dependency", "kill-on-invalid-dep", "hold")
 
 
 class WorkflowRequest(Record):
@@ -322,7 +329,7 @@ def _plan_node(
             continue
         pending.extend(handed)
         for planned in one.planned:
-            taken = [name for name in _WORKFLOW_OPTIONS if name in planned.options]
+            taken = [name for name in WORKFLOW_OPTIONS if name in planned.options]
             for name in taken:
                 problems.append(
                     "%s: the workflow sets --%s itself (from the trigger rules); remove "

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 
 from lute._records import Record
 from lute.execution.workflow._dependencies import NodeJobs, dependency
-from lute.execution.workflow._plan import NodePlan, WorkflowPlan
+from lute.execution.workflow._plan import WORKFLOW_OPTIONS, NodePlan, WorkflowPlan
 
 if TYPE_CHECKING:  # pragma: no cover
     from lute.execution.slurm import SlurmClient
@@ -67,7 +67,7 @@ def _wire(plan: NodePlan, value: Optional[str], words: str) -> None:
     source = _SOURCE % plan.node.trigger
     for point in plan.points:
         options = point.options
-        for name in ("dependency", "kill-on-invalid-dep", "hold"):
+        for name in WORKFLOW_OPTIONS:
             options.pop(name, None)
         if value is not None:
             options["dependency"] = Option("dependency", value, "%s: %s" % (source, words))
