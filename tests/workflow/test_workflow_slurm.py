@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -332,3 +333,30 @@ def test_the_commands_say_what_is_wrong(short_tmp: Path) -> None:
     for action in ("submit", "status", "list", "cancel", "resubmit"):
         helped = lute_exec(["workflow", action, "--help"])
         assert helped.returncode == 0 and "usage: lute-exec workflow %s" % action in helped.stdout
+
+
+def test_a_node_slurm_rejects_undoes_what_was_already_submitted(
+    slurm: SlurmCluster, short_tmp: Path
+) -> None:
+    config = write_config(short_tmp)
+    dag = short_tmp / "dag.yaml"
+    dag.write_text(
+        "workflow: rejected\nnodes:\n  first: {managed_task: Tester}\n"
+        "  second: {managed_task: Tester, after: [first], slurm: {partition: nope}}\n"
+    )
+    done = workflow(slurm, ["submit", str(dag), "-c", str(config)])
+    assert done.returncode == 2, done.stderr
+    assert "invalid partition specified: nope" in done.stderr and done.stdout == ""
+    work = short_tmp / "work"
+    assert executions(work) == []  # first's queued execution deleted too
+    conn = sqlite3.connect(str(work / "lute.db"))
+    try:
+        assert conn.execute("SELECT count(*) FROM workflows").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM submissions").fetchone() == (0,)
+    finally:
+        conn.close()
+    assert list((work / "slurm").glob("*.sh")) == []
+    listed = subprocess.run(
+        ["squeue", "-h", "-r", "-t", "PD,R", "-o", "%i|%Z"], capture_output=True, text=True
+    ).stdout.splitlines()
+    assert [line for line in listed if str(short_tmp) in line] == []  # first's job cancelled

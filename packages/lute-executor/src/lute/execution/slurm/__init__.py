@@ -40,7 +40,7 @@ from lute.execution.slurm._prepare import Prepared, SubmitRequest, prepare
 from lute.execution.slurm._record import SubmissionDocument
 from lute.execution.slurm._resubmit import Rerun, chain, plan_resubmission, recorded_point
 from lute.execution.slurm._status import StatusRow, reconciled, select_executions, status
-from lute.execution.slurm._submit import Submission, dry_run, submit
+from lute.execution.slurm._submit import Submission, dry_run, submit, undo_submissions
 
 __all__ = [
     "ACTIVE_STATES",
@@ -74,5 +74,6 @@ __all__ = [
     "select_executions",
     "status",
     "submit",
+    "undo_submissions",
     "value_text",
 ]

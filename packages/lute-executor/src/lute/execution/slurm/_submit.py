@@ -26,7 +26,7 @@ from lute.execution.slurm._validate import PlannedPoint
 if TYPE_CHECKING:  # pragma: no cover
     from lute.io.db import Database
 
-__all__ = ["Submission", "dry_run", "submit"]
+__all__ = ["Submission", "dry_run", "submit", "undo_submissions"]
 
 
 class Submission(Record):
@@ -196,7 +196,7 @@ def submit(
                 job_ids.append(job_id)
                 db.set_slurm_job(submission_id, job_id)
         except BaseException:
-            _undo(db, client, submission_id, job_ids, scripts)
+            undo_submissions(db, client, [submission_id], job_ids, scripts)
             raise
     return Submission(
         submission_id, job_ids, execution_ids, scripts, prepared.db_path, prepared.directory
@@ -238,19 +238,21 @@ def _write(path: str, text: str) -> None:
     os.replace(temporary, path)
 
 
-def _undo(
+def undo_submissions(
     db: Database,
     client: SlurmClient,
-    submission_id: int,
+    submission_ids: Sequence[int],
     job_ids: Sequence[str],
     scripts: Sequence[Tuple[str, str]],
 ) -> None:
-    """After a failure: cancel what was submitted, delete what was queued and written."""
+    """After a failure: cancel what was submitted, delete what was queued and written
+    (one submission's, or a workflow's several)."""
     try:
         client.cancel(list(job_ids))
     except Exception:  # the failure being reported matters more
         pass
-    db.discard_submission(submission_id)
+    for submission_id in submission_ids:
+        db.discard_submission(submission_id)
     for path, _text in scripts:
         try:
             os.unlink(path)

@@ -244,15 +244,8 @@ def _undo(
     scripts: Sequence[Tuple[str, str]],
 ) -> None:
     """After a failure: cancel every job submitted, delete everything recorded."""
-    try:
-        client.cancel([job for ids in jobs.values() for job in ids])
-    except Exception:  # the failure being reported matters more
-        pass
+    from lute.execution.slurm import undo_submissions
+
+    every_job = [job for ids in jobs.values() for job in ids]
+    undo_submissions(db, client, submissions, every_job, scripts)
     db.discard_workflow(workflow_id)
-    for submission_id in submissions:
-        db.discard_submission(submission_id)
-    for path, _text in scripts:
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
