@@ -7,6 +7,16 @@
     QUEUED, one sbatch (target: 1.5 s), beside ``sbatch --array=0-99 --wrap true``;
 (c) ``lute-exec status`` of those 100 (target: 0.5 s), beside the ``squeue`` it asks.
 
+Row (a) has a second baseline, the floor of any submission that validates with pydantic
+before ``sbatch`` and again inside the job (as ``lute-exec submit`` and the job's
+``lute-exec run`` must): one Python importing pydantic, then ``sbatch`` of a job whose
+only work is a Python importing pydantic.
+
+slurmctld starts pending jobs from its background loop, once a second: how long a job
+waits to start depends on where in that second it was submitted. Each end-to-end sample
+therefore starts at a chosen fraction of the second (the same fractions, spread over the
+second, for every case), so no case is favoured by its phase.
+
 The arrays of (b) are submitted held and cancelled after (c): nothing of them runs.
 Rows are interleaved so that machine noise hits every row alike. Starts the cluster
 with ``scripts/slurm-local.sh`` (root) and leaves it as it found it. Run it with
@@ -34,6 +44,8 @@ from typing import Callable, Dict, List, Tuple
 ROOT = Path(__file__).resolve().parent.parent
 LUTE_EXEC = [sys.executable, "-m", "lute.execution.cli"]
 POLL = 0.02
+#: What validating with pydantic costs any process at least.
+PYDANTIC_IMPORT = "from pydantic import BaseModel"
 
 CONFIG = """\
 %YAML 1.3
@@ -89,6 +101,16 @@ def until(done: Callable[[], bool], limit: float = 120.0) -> None:
         time.sleep(POLL)
 
 
+def at_phase(fraction: float) -> None:
+    """Sleep until the wall clock is ``fraction`` of the way through a second."""
+    time.sleep((fraction - time.time() % 1.0) % 1.0)
+
+
+def phases(repeat: int) -> List[float]:
+    """``repeat`` fractions of a second spread evenly over it, one per sample."""
+    return [index / repeat for index in range(repeat)]
+
+
 def submit_to_completed(config: Path, db: Path) -> float:
     start = time.perf_counter()
     out = run_checked([*LUTE_EXEC, "submit", "-c", str(config), "-t", "Tester", "--json"])
@@ -99,11 +121,19 @@ def submit_to_completed(config: Path, db: Path) -> float:
     return time.perf_counter() - start
 
 
-def sbatch_to_completed() -> float:
+def sbatch_to_completed(wrap: str = "true", before: str = "") -> float:
+    """``sbatch --wrap WRAP`` until COMPLETED; with ``before``, a Python runs it first."""
     start = time.perf_counter()
-    job = run_checked(["sbatch", "--parsable", "-o", "/dev/null", "--wrap", "true"]).strip()
+    if before:
+        run_checked([sys.executable, "-c", before])
+    job = run_checked(["sbatch", "--parsable", "-o", "/dev/null", "--wrap", wrap]).strip()
     until(lambda: job_state(job) == "COMPLETED")
     return time.perf_counter() - start
+
+
+def python_job(code: str) -> str:
+    """A ``--wrap`` command running ``code`` in this benchmark's Python."""
+    return "%s -c '%s'" % (sys.executable, code)
 
 
 def submit_hundred(config: Path, db: Path) -> Tuple[float, str]:
@@ -158,9 +188,14 @@ def main() -> None:
             db = work / "lute.db"
             submit_to_completed(config, db)  # warm-up: caches, the database file
             sbatch_to_completed()
-            for _ in range(args.repeat):
+            floor = python_job(PYDANTIC_IMPORT)
+            for phase in phases(args.repeat):
+                at_phase(phase)
                 add("a", submit_to_completed(config, db))
+                at_phase(phase)
                 add("a0", sbatch_to_completed())
+                at_phase(phase)
+                add("a1", sbatch_to_completed(floor, before=PYDANTIC_IMPORT))
                 seconds, job = submit_hundred(config, db)
                 add("b", seconds)
                 seconds, baseline_job = sbatch_hundred()
@@ -179,6 +214,13 @@ def main() -> None:
             "a0",
             "+0.3 s",
         ),
+        (
+            "    floor: pydantic before and in job",
+            "a1",
+            "sbatch --wrap true -> COMPLETED",
+            "a0",
+            "",
+        ),
         ("(b) submit --runs 1-100 returns", "b", "sbatch --array=0-99 --wrap true", "b0", "1.5 s"),
         ("(c) status of those 100", "c", "squeue -r -j JOB", "c0", "0.5 s"),
     ]
@@ -192,7 +234,10 @@ def main() -> None:
             "%-38s %8.2f %7.2f   %-33s %8.2f %+8.2f s  %s"
             % (name, median, min(samples[key]), baseline, floor, median - floor, target)
         )
-    print("(%d runs each, interleaved; Python %s)" % (args.repeat, sys.version.split()[0]))
+    print(
+        "(%d runs each, interleaved, end-to-end rows started at the same fractions of a "
+        "second; Python %s)" % (args.repeat, sys.version.split()[0])
+    )
 
 
 if __name__ == "__main__":

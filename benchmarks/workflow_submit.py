@@ -9,6 +9,13 @@
     COMPLETED, beside 3 ``sbatch --wrap true`` chained by ``afterok`` until the last
     is COMPLETED (target: at most +10 %).
 
+Row (c) has two more baselines: the same chain when each job is a Python doing nothing
+(the floor of any job written in Python), and when each job imports pydantic after one
+Python imported it before the first ``sbatch`` (the floor of a workflow validated at
+submission and again in every job, as LUTE's is). End-to-end samples start at the same
+fractions of a second for every case (``slurm_submit.at_phase``): slurmctld starts jobs
+from a once-a-second loop.
+
 The 100-run workflows of (a) start an hour later (``--begin``) and are cancelled after
 (b): nothing of them runs. Rows are interleaved so that machine noise hits every row
 alike. Starts the cluster with ``scripts/slurm-local.sh`` (root) and leaves it as it
@@ -31,7 +38,18 @@ import time
 from pathlib import Path
 from typing import Dict, List, Tuple
 
-from slurm_submit import CONFIG, LUTE_EXEC, ROOT, job_state, run_checked, until
+from slurm_submit import (
+    CONFIG,
+    LUTE_EXEC,
+    PYDANTIC_IMPORT,
+    ROOT,
+    at_phase,
+    job_state,
+    phases,
+    python_job,
+    run_checked,
+    until,
+)
 
 DAG = """\
 workflow: bench-chain
@@ -81,13 +99,16 @@ def chain_to_completed(dag: Path, config: Path, db: Path) -> float:
     return time.perf_counter() - start
 
 
-def sbatch_chain_to_completed() -> float:
+def sbatch_chain_to_completed(wrap: str = "true", before: str = "") -> float:
+    """3 jobs of ``--wrap WRAP`` chained by afterok; with ``before``, a Python runs it first."""
     start = time.perf_counter()
+    if before:
+        run_checked([sys.executable, "-c", before])
     job = ""
     for _ in range(3):
         after = ["--dependency=afterok:%s" % job] if job else []
         job = run_checked(
-            ["sbatch", "--parsable", *after, "-o", "/dev/null", "--wrap", "true"]
+            ["sbatch", "--parsable", *after, "-o", "/dev/null", "--wrap", wrap]
         ).strip()
     until(lambda: job_state(job) == "COMPLETED")
     return time.perf_counter() - start
@@ -121,9 +142,15 @@ def main() -> None:
             db = work / "lute.db"
             chain_to_completed(dag, config, db)  # warm-up: caches, the database file
             sbatch_chain_to_completed()
-            for _ in range(args.repeat):
+            for phase in phases(args.repeat):
+                at_phase(phase)
                 add("c", chain_to_completed(dag, config, db))
+                at_phase(phase)
                 add("c0", sbatch_chain_to_completed())
+                at_phase(phase)
+                add("c1", sbatch_chain_to_completed(python_job("pass")))
+                at_phase(phase)
+                add("c2", sbatch_chain_to_completed(python_job(PYDANTIC_IMPORT), PYDANTIC_IMPORT))
                 seconds, workflow_id, jobs = submit_hundred(dag, config)
                 add("a", seconds)
                 seconds, baseline_jobs = sbatch_three()
@@ -141,6 +168,8 @@ def main() -> None:
         ("(a) workflow submit, 3 nodes x 100 runs", "a", "3 x sbatch --wrap true", "a0", "2 s"),
         ("(b) workflow status of it (300 rows)", "b", "squeue -r -j its 3 jobs", "b0", "0.5 s"),
         ("(c) 3-node chain, 1 run -> COMPLETED", "c", "3 sbatch chained afterok", "c0", "+10 %"),
+        ("    floor: each job a bare Python", "c1", "3 sbatch chained afterok", "c0", ""),
+        ("    floor: pydantic before and in jobs", "c2", "3 sbatch chained afterok", "c0", ""),
     ]
     print(
         "%-40s %8s %7s   %-26s %8s %9s %7s  %s"
@@ -161,7 +190,10 @@ def main() -> None:
                 target,
             )
         )
-    print("(%d runs each, interleaved; Python %s)" % (args.repeat, sys.version.split()[0]))
+    print(
+        "(%d runs each, interleaved, end-to-end rows started at the same fractions of a "
+        "second; Python %s)" % (args.repeat, sys.version.split()[0])
+    )
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ from __future__ import annotations
 import signal
 from typing import Optional, Sequence, Tuple
 
-from lute.execution.supervision import describe_exit
 from lute.tasks.dataclasses import TaskStatus
 
 __all__ = [
@@ -18,6 +17,7 @@ __all__ = [
     "EXIT_CODE_TABLE",
     "EXIT_INTERNAL",
     "EXIT_USAGE",
+    "describe_exit",
     "exit_code_for_status",
     "final_status",
 ]
@@ -59,6 +59,18 @@ EXIT_CODE_TABLE = (
         "CANCELLED: Ctrl-C, SIGTERM or SIGHUP (before the Task ran: nothing recorded)",
     ),
 )
+
+
+def describe_exit(returncode: int) -> str:
+    """Words for a process's exit: ``exit code 3`` or ``killed by SIGSEGV (segfault)``."""
+    if returncode >= 0:
+        return "exit code %d" % returncode
+    try:
+        name = signal.Signals(-returncode).name
+    except ValueError:
+        name = "signal %d" % -returncode
+    notes = {"SIGSEGV": " (segmentation fault)", "SIGKILL": " (killed)", "SIGABRT": " (aborted)"}
+    return "killed by %s%s" % (name, notes.get(name, ""))
 
 
 def exit_code_for_status(status: TaskStatus) -> int:

@@ -10,8 +10,8 @@ import time
 from typing import Any, List, Mapping
 
 from lute.execution.launch import LaunchPlan
+from lute.execution.outcome import describe_exit
 from lute.execution.run_state import RunState
-from lute.execution.supervision import describe_exit
 from lute.tasks.dataclasses import ElogSummaryPlots, TaskResult, TaskStatus
 
 __all__ = ["REPORTED_MESSAGES", "record_outcome"]

@@ -19,6 +19,7 @@ from typing import IO, Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from lute._records import Record
 from lute.execution.ipc import Listener, new_key
+from lute.execution.outcome import describe_exit
 from lute.settings import EXECUTOR_PID
 from lute.tasks.run import ENV_TASK_NAME
 
@@ -49,18 +50,6 @@ class Event(Record):
     def __init__(self, kind: str, data: Any) -> None:
         self.kind = kind
         self.data = data
-
-
-def describe_exit(returncode: int) -> str:
-    """Words for a process's exit: ``exit code 3`` or ``killed by SIGSEGV (segfault)``."""
-    if returncode >= 0:
-        return "exit code %d" % returncode
-    try:
-        name = signal.Signals(-returncode).name
-    except ValueError:
-        name = "signal %d" % -returncode
-    notes = {"SIGSEGV": " (segmentation fault)", "SIGKILL": " (killed)", "SIGABRT": " (aborted)"}
-    return "killed by %s%s" % (name, notes.get(name, ""))
 
 
 class TaskProcess:
