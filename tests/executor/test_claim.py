@@ -125,3 +125,29 @@ def test_a_chain_of_claims_fills_the_upstream_value_and_records_it(short_tmp: Pa
         assert [db.execution(i).status for i in (write, read)] == ["COMPLETED", "COMPLETED"]
         written = db.parameters(write)["outfile_name"]
         assert db.parameters(read)["in_file"] == written
+
+
+def test_an_original_debug_exit_in_a_job_records_its_row_cancelled(short_tmp: Path) -> None:
+    """The job turns into a dry run: its QUEUED row would otherwise wait for ever."""
+    config = write_config(short_tmp)
+    db_path = str(short_tmp / "work" / "lute.db")
+    (short_tmp / "work").mkdir()
+    with Database(db_path) as db:
+        queued = db.queue_execution(
+            managed_task="Tester", task_name="Test", parameters={}, experiment="TST", run=1
+        ).execution_id
+    args = ["run", "-c", str(config), "-t", "Tester", "--claim", str(queued), "--db", db_path]
+    done = lute_exec(args, env={"LUTE_DEBUG_EXIT_AT_YAML": "1"})
+    assert done.returncode == 130, done.stderr
+    assert "execution %d is recorded CANCELLED" % queued in done.stderr
+    assert "Traceback" not in done.stderr and "Command:" in done.stdout
+    with Database(db_path, readonly=True) as db:
+        record = db.execution(queued)
+        assert record.status == "CANCELLED" and record.started is None
+        assert record.error == (
+            "the job did not start the run: LUTE_DEBUG_EXIT_AT_YAML made it a dry run "
+            "(the original LUTE's debug exit)"
+        )
+    # Asked for by a person: a dry run of a queued execution leaves its row to the job.
+    looked = lute_exec([*args, "--dry-run"], env={"LUTE_DEBUG_EXIT_AT_YAML": "1"})
+    assert looked.returncode == 0 and looked.stderr == "", looked.stderr

@@ -93,24 +93,28 @@ def run(args: argparse.Namespace) -> int:
         _gc_pause.resume()
 
 
-def _original_debug_exits(args: argparse.Namespace) -> None:
+def _original_debug_exits(args: argparse.Namespace) -> Optional[str]:
     """The original LUTE's ``LUTE_DEBUG_EXIT_AT_YAML`` / ``LUTE_DEBUG_BEFORE_TPP_EXEC``
     stopped a run before its Task ran: here they make it a dry run, which shows what
-    the original stopped to show, and one line says so."""
+    the original stopped to show, and one line says so. Returns the variables' names
+    when they turned the run into a dry run."""
     from lute.settings import DEBUG_BEFORE_TPP_EXEC, DEBUG_EXIT_AT_YAML
 
     names = [s.name for s in (DEBUG_EXIT_AT_YAML, DEBUG_BEFORE_TPP_EXEC) if os.environ.get(s.name)]
-    if names and not args.dry_run:
-        sys.stderr.write(
-            "lute-exec: %s: the original LUTE's, not used here; lute-exec run --dry-run "
-            "shows the same, so this is a dry run (nothing launched or written)\n"
-            % " and ".join(names)
-        )
-        args.dry_run = True
+    if not names or args.dry_run:
+        return None
+    claimed = "" if args.claim is None else "; execution %d is recorded CANCELLED" % args.claim
+    sys.stderr.write(
+        "lute-exec: %s: the original LUTE's, not used here; lute-exec run --dry-run "
+        "shows the same, so this is a dry run (nothing launched%s)\n"
+        % (" and ".join(names), claimed or " or written")
+    )
+    args.dry_run = True
+    return " and ".join(names)
 
 
 def _run(args: argparse.Namespace, on_launched: Optional[Callable[[], None]]) -> int:
-    _original_debug_exits(args)
+    debug_exit = _original_debug_exits(args)
     claimed = args.claim is not None and args.claim_db is not None
     if args.claim_db is not None and args.claim is None:
         return error("--db names the database of --claim's execution; give --claim too")
@@ -128,6 +132,10 @@ def _run(args: argparse.Namespace, on_launched: Optional[Callable[[], None]]) ->
             )
             return EXIT_CANCELLED
     code, why = _run_claimed(args, on_launched)
+    if debug_exit is not None and why is None:
+        # The job will not run it later: a row left QUEUED would wait for ever.
+        why = "%s made it a dry run (the original LUTE's debug exit)" % debug_exit
+        code = EXIT_CANCELLED if claimed else code
     if why is not None and claimed:
         from lute.execution.cli._claim import record_not_started
 
