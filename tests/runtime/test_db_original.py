@@ -120,6 +120,31 @@ def test_an_original_database_is_imported(tmp_path: Path) -> None:
     assert read_latest_db_entry(work, "TestWriteOutput", "result.payload") == "/tmp/out.txt"
 
 
+def test_an_entry_the_original_marked_not_valid_is_not_read_as_valid(tmp_path: Path) -> None:
+    """valid_only=True skipped valid_flag 0 in the original: it still does after import."""
+    original = tmp_path / "old" / "lute.db"
+    original.parent.mkdir()
+    build_original_database(original)
+    conn = sqlite3.connect(str(original))
+    conn.execute(  # the newest entry, COMPLETED but marked not valid
+        "INSERT INTO TestWriteOutput VALUES (3, '2023-10-27 08:00:00', 2, 1, 'bad.txt', 5,"
+        " 'COMPLETED', 'Completed task successfully.', '/tmp/bad.txt', NULL, 0)"
+    )
+    conn.commit()
+    conn.close()
+    with Database(str(tmp_path / "lute.db")) as db:
+        db.import_original(str(original))
+    work = str(tmp_path)
+    assert read_latest_db_entry(work, "TestWriteOutput", "outfile_name") == "out.txt"
+    assert read_latest_db_entry(work, "TestWriteOutput", "result.payload") == "/tmp/out.txt"
+    assert read_latest_db_entry(work, "TestWriteOutput", "result.task_status") == "COMPLETED"
+    every = dict(valid_only=False)
+    assert read_latest_db_entry(work, "TestWriteOutput", "outfile_name", **every) == "bad.txt"
+    assert read_latest_db_entry(work, "TestWriteOutput", "result.payload", **every) == (
+        "/tmp/bad.txt"
+    )
+
+
 def test_for_run_defaults_to_the_run_in_the_environment_at_each_call(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -34,7 +34,7 @@ from lute.io.db._values import (
     run_columns,
 )
 
-__all__ = ["import_original", "read_original"]
+__all__ = ["import_original", "marked_not_valid", "read_original"]
 
 ORIGIN = "original LUTE database"
 _SHARED_TABLES = ("gen_cfg", "exec_cfg")
@@ -72,8 +72,20 @@ class OriginalRow:
             "imported_from": path,
             "original_table": self.table,
             "original_id": self.row_id,
+            # valid_flag: the original's readers skipped an entry it marked not valid.
+            "valid": self.valid,
             **self.executor,
         }
+
+
+def marked_not_valid(environment: Optional[Dict[str, Any]]) -> bool:
+    """Whether an execution was imported from an original database that marked it not
+    valid (``valid_flag`` 0), from its ``environment`` record."""
+    return (
+        environment is not None
+        and environment.get("kind") == ORIGIN
+        and environment.get("valid") is False
+    )
 
 
 def _quote(name: str) -> str:

@@ -17,8 +17,11 @@ import os
 from typing import Any, List, Optional, Union
 
 from lute.io.db._connect import DatabaseError
+from lute.io.db._import_original import marked_not_valid
+from lute.io.db._outputs import ResultRecord
 from lute.io.db._pending import pending_result
 from lute.io.db._reader import ReaderMixin
+from lute.io.db._records import ExecutionRecord
 from lute.settings import RUN
 
 __all__ = ["read_latest_db_entry"]
@@ -26,6 +29,8 @@ __all__ = ["read_latest_db_entry"]
 _RESULT_PARTS = ("task_status", "summary", "payload", "impl_schemas")
 # Keeps "for_run not given" apart from an explicit None (every run).
 _FROM_ENVIRONMENT: Any = object()
+#: Executions read at a time while looking past ones the original marked not valid.
+_BATCH = 50
 
 
 class _Reader(ReaderMixin):
@@ -68,8 +73,9 @@ def read_latest_db_entry(
         param: A parameter's dotted path (``"outfile_name"``,
             ``"compound_var.dict_var.a"``, ``"lute_config.run"``), or ``"result.payload"``,
             ``"result.summary"``, ``"result.task_status"``, ``"result.impl_schemas"``.
-        valid_only: Only executions that COMPLETED (the original's valid entries);
-            ``False``: any status.
+        valid_only: Only executions that COMPLETED (the original's valid entries), and
+            not those imported from an original database that marked them not valid
+            (``valid_flag`` 0); ``False``: any status.
         for_run: Only executions of this run (numeric runs match by value: ``12`` finds
             ``"0012"``); ``None``: any run. Default: ``$RUN`` when set, else any run (read
             at each call; the original read it once, at import).
@@ -98,10 +104,52 @@ def read_latest_db_entry(
     with db:
         if param.startswith("result."):
             return _result_part(db, task_name, param, run, status)
-        found = db.executions(task_name=task_name, run=run, status=status, limit=1)
-        if not found:
+        found = _newest(db, task_name, run, status)
+        if found is None:
             return None
-        return _leaf(db.parameters(found[0].id), param)
+        return _leaf(db.parameters(found.id), param)
+
+
+def _newest(
+    db: _Reader, task_name: str, run: Any, status: Optional[str]
+) -> Optional[ExecutionRecord]:
+    """The newest matching execution; with ``status`` (``valid_only``), not one the
+    original marked not valid."""
+    offset = 0
+    while True:
+        batch = db.executions(
+            task_name=task_name, run=run, status=status, limit=_BATCH, offset=offset
+        )
+        for record in batch:
+            if status is None or not marked_not_valid(record.environment):
+                return record
+        if len(batch) < _BATCH:
+            return None
+        offset += _BATCH
+
+
+def _newest_result(
+    db: _Reader, task_name: str, run: Any, status: Optional[str]
+) -> Optional[ResultRecord]:
+    """The last result item of the newest matching execution that has results; with
+    ``status``, of one the original did not mark not valid."""
+    latest = db.latest_result(task_name, run=run, status=status)
+    if latest is None or status is None:
+        return latest
+    if not marked_not_valid(db.execution(latest.execution_id).environment):
+        return latest
+    offset = 0
+    while True:  # rare: an imported entry marked not valid is the newest
+        batch = db.executions(
+            task_name=task_name, run=run, status=status, limit=_BATCH, offset=offset
+        )
+        for record in batch:
+            items = [] if marked_not_valid(record.environment) else db.results(record.id)
+            if items:
+                return items[-1]
+        if len(batch) < _BATCH:
+            return None
+        offset += _BATCH
 
 
 def _result_part(
@@ -114,11 +162,11 @@ def _result_part(
             % (param, ", ".join("result." + name for name in _RESULT_PARTS))
         )
     if part == "task_status":
-        found = db.executions(task_name=task_name, run=run, status=status, limit=1)
-        return found[0].status if found else None
+        found = _newest(db, task_name, run, status)
+        return found.status if found else None
     if part == "impl_schemas":
         return None  # not recorded by this project: a model's impl_schemas is in its code
-    latest = db.latest_result(task_name, run=run, status=status)
+    latest = _newest_result(db, task_name, run, status)
     if latest is None:
         return None
     if part == "payload":
