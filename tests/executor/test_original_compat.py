@@ -127,6 +127,13 @@ def test_a_sweep_point_without_its_section_is_a_config_error(original_config: Pa
     # A point given only on the command line has its section.
     given = lute_exec(["run", "-c", str(original_config), "-t", "Tester_7", "Test_7.float_var=2"])
     assert given.returncode == 0, given.stderr
+    # The base section's name is not the point's: said, not silently dropped.
+    base = lute_exec(["run", "-c", str(original_config), "-t", "Tester_7", "Test.float_var=2"])
+    assert base.returncode == 2 and "Traceback" not in base.stderr, base.stderr
+    assert (
+        "command line: Test.float_var: cannot set 'Test.float_var=2': a sweep point reads "
+        "its own section 'Test_7', not 'Test': write Test_7.float_var=..." in base.stderr
+    )
 
 
 @pytest.mark.parametrize("variable", ["LUTE_DEBUG_EXIT_AT_YAML", "LUTE_DEBUG_BEFORE_TPP_EXEC"])

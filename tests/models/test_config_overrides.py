@@ -77,3 +77,29 @@ def test_override_errors_point_at_the_command_line(tmp_path: Path) -> None:
         (COMMAND_LINE, None, "Test.flaot"),
         (COMMAND_LINE, None, "Test.float_var"),
     ]
+
+
+def test_an_override_of_a_section_the_run_does_not_read_is_refused(tmp_path: Path) -> None:
+    """Applied to a section nobody validates, it would be dropped without a word."""
+    config = write_sections(tmp_path, "Test:\n  float_var: 0.5\nTest_7:\n  float_var: 0.7\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(config, "Test", ["Tset.float_var=2", "Test.float_var=abc", "run=3"])
+    problems = {p.path: p for p in caught.value.problems}
+    assert sorted((p.file, path) for path, p in problems.items()) == [
+        (COMMAND_LINE, "Test.float_var"),  # the others are reported with it
+        (COMMAND_LINE, "Tset.float_var"),
+    ]
+    assert problems["Tset.float_var"].message == (
+        "cannot set 'Tset.float_var=2': this run reads only section 'Test' and the header "
+        "(lute_config)"
+    )
+    # A sweep point reads its own section: the base section's name is the likely slip.
+    with pytest.raises(ConfigError) as caught:
+        load_config(config, "Test", ["Test.float_var=2"], section="Test_7")
+    [problem] = caught.value.problems
+    assert problem.message == (
+        "cannot set 'Test.float_var=2': a sweep point reads its own section 'Test_7', not "
+        "'Test': write Test_7.float_var=..."
+    )
+    point = load_config(config, "Test", ["Test_7.float_var=2", "run=3"], section="Test_7")
+    assert (point.model.float_var, point.header.run) == (2.0, 3)

@@ -47,6 +47,26 @@ def test_a_run_that_does_not_validate_stops_the_whole_submission(short_tmp: Path
     assert not (short_tmp / "work").exists()
 
 
+def test_a_sweep_point_is_checked_on_its_own_section_as_its_run_reads_it(
+    short_tmp: Path,
+) -> None:
+    """Tester_7 runs Test on section Test_7: submit must check that section, not Test."""
+    config = _config(
+        short_tmp, sections=TESTER.replace("...\n", "Test_7:\n  float_var: lots\n...\n")
+    )
+    done = submit(None, ["-c", str(config), "-t", "Tester_7", "--dry-run"])
+    assert done.returncode == 2, done.stderr
+    where = "%s:%d" % (config, line_of(config, "float_var: lots"))
+    assert "%s: Test_7.float_var: wrong type: expected a number" % where in done.stderr
+    base = submit(None, ["-c", str(config), "-t", "Tester_7", "Test.float_var=2", "--dry-run"])
+    assert base.returncode == 2 and "a sweep point reads its own section 'Test_7'" in base.stderr
+    config.write_text(config.read_text().replace("float_var: lots", "float_var: 0.7"))
+    fine = submit(None, ["-c", str(config), "-t", "Tester_7", "Test_7.str_var=x", "--dry-run"])
+    assert fine.returncode == 0, fine.stderr
+    assert " -t Tester_7 Test_7.str_var=x --claim" in fine.stdout
+    assert not (short_tmp / "work").exists()
+
+
 def test_every_problem_of_options_sweeps_and_configs_at_once(short_tmp: Path) -> None:
     config = _config(
         short_tmp,

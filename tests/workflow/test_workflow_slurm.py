@@ -279,7 +279,13 @@ def test_dry_run_prints_every_script_and_the_graph_and_queues_nothing(
     done = workflow(slurm, [*args, "--dry-run", "Test.str_var=late", "--", "--partition=debug"])
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("#!/bin/bash") == 3
-    assert done.stdout.count("Test.str_var=late") == 6  # in each script: the command, its run
+    runs = [line for line in done.stdout.splitlines() if line.startswith("exec ")]
+    # Only the node reading section Test (summary) is given it; each script's header
+    # still shows the command line as typed.
+    assert [line for line in runs if "Test.str_var=late" in line] == [
+        line for line in runs if " -t Tester " in line
+    ]
+    assert len(runs) == 3 and done.stdout.count("Test.str_var=late") == 4
     assert "#SBATCH --partition=debug" in done.stdout
     assert "#SBATCH --time=10:00" in done.stdout  # the summary node's own option
     assert "--dependency=aftercorr:<write>" in done.stdout
@@ -323,6 +329,16 @@ def test_a_workflow_with_problems_is_refused_whole_and_queues_nothing(short_tmp:
     assert "unknown sbatch option 'tim'; did you mean 'time'?" in problems
     assert not (short_tmp / "work" / "lute.db").exists()
     assert not (short_tmp / "work" / "slurm").exists()
+    # An override no node reads would be dropped from every script without a word.
+    config.write_text(config.read_text().replace("float_var: lots", "float_var: 0.01"))
+    dag.write_text(BAD_DAG.replace("    after: [merge]\n", "").replace("NoSuchTask", "Tester"))
+    done = lute_exec(["workflow", "submit", str(dag), "-c", str(config), "Tset.float_var=2"])
+    assert done.returncode == 2, done.stderr
+    assert (
+        "command line: cannot set 'Tset.float_var=2': no node of the workflow reads its "
+        "section (they read Test, and the header lute_config)" in done.stderr
+    )
+    assert not (short_tmp / "work" / "lute.db").exists()
 
 
 def test_the_commands_say_what_is_wrong(short_tmp: Path) -> None:

@@ -211,25 +211,11 @@ class TaskRun:
         probe: Optional[ProbeResult],
     ) -> LaunchPlan:
         """Validate the config and settle the launch; the validated header has the last word."""
-        from lute.io.config import ConfigError, load_config
+        from lute.execution.task_section import load_task_section
         from lute.io.models import to_wire
 
         state = self.state
-        section = self.definition.config_section
-        loaded = load_config(raw, state.task_name, self.overrides, section=section)
-        if section != state.task_name and section not in loaded.raw.sections:
-            # A sweep point's own section is missing: the original LUTE warned and ran
-            # on the model's defaults, which hides a misspelt or forgotten section.
-            raise ConfigError(
-                [
-                    loaded.raw.locator().problem(
-                        (section,),
-                        "no section %r for managed task %r (a sweep point of Task %r reads "
-                        "its own section, not %r or the defaults); add it"
-                        % (section, state.managed_task, state.task_name, state.task_name),
-                    )
-                ]
-            )
+        loaded = load_task_section(raw, self.definition, self.overrides)
         check_tasklets(self.definition.tasklets, to_wire(loaded.model))
         validated = self._spec(loaded.model.lute_config.task_environments, config_dir)
         if resolved is None or probe is None or validated != spec:

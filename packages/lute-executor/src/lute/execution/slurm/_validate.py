@@ -177,13 +177,14 @@ class _Checker:
         from lute.execution.environments import EnvironmentError_
         from lute.execution.errors import ExecutorError
         from lute.execution.launch import LaunchPlan
+        from lute.execution.task_section import load_task_section
         from lute.execution.tasklets import check_tasklets
-        from lute.io.config import ConfigError, load_config
+        from lute.io.config import ConfigError
         from lute.io.models import to_wire
 
         definition = self.definition
         try:
-            loaded = load_config(self.raw, definition.task_name, [*overrides, *point.overrides])
+            loaded = load_task_section(self.raw, definition, [*overrides, *point.overrides])
         except ConfigError as error:
             return None, [("", str(problem)) for problem in error.problems]
         except LookupError as error:

@@ -274,6 +274,29 @@ def _from_the_node(
     return placed
 
 
+def _sections(dag: Dag, task_names: Dict[str, str]) -> Dict[str, str]:
+    """Node -> the config section its managed task reads (of the nodes in ``task_names``)."""
+    from lute.managed_tasks import get_managed_task
+
+    return {
+        name: get_managed_task(dag.nodes[name].managed_task).config_section for name in task_names
+    }
+
+
+def _unread_overrides(overrides: Sequence[str], sections: Dict[str, str]) -> List[str]:
+    """The command line's overrides no node reads: each node is given only those of its
+    own section (and the header), so one no node reads would be silently dropped."""
+    from lute.io.config._overrides import reads_override
+
+    read = sorted(set(sections.values()))
+    return [
+        "command line: cannot set %r: no node of the workflow reads its section (they read "
+        "%s, and the header lute_config)" % (override, ", ".join(read))
+        for override in overrides
+        if not any(reads_override(section, override) for section in read)
+    ]
+
+
 def _task_names(dag: Dag, problems: List[str]) -> Dict[str, str]:
     """Node -> its managed task's Task; an unknown managed task is a problem."""
     from lute.managed_tasks import ManagedTaskNotFound, get_managed_task
@@ -294,7 +317,9 @@ def _plan_node(
     task_names: Dict[str, str],
     points: List[Point],
     client: Optional[SlurmClient],
+    given: Sequence[str],
 ) -> NodePlan:
+    """``given``: the command line's overrides this node reads."""
     from lute.execution.slurm import SubmitError, SubmitRequest, dry_run, prepare
     from lute.io.db import pending_results
 
@@ -302,7 +327,7 @@ def _plan_node(
     submit_request = SubmitRequest(
         request.config,
         node.managed_task,
-        overrides=[*node.overrides, *request.overrides],  # the command line wins, as for sbatch
+        overrides=[*node.overrides, *given],  # the command line wins, as for sbatch
         max_parallel=request.max_parallel if node.run_dependent else None,
         sbatch=request.sbatch,
         command=request.command,
@@ -323,9 +348,7 @@ def _plan_node(
                     replace_command_line=node.slurm_replaces,
                 )
         except SubmitError as error:  # its title only counts the problems listed
-            problems.extend(
-                _from_the_node(dag, node, error.problems or [error.title], request.overrides)
-            )
+            problems.extend(_from_the_node(dag, node, error.problems or [error.title], given))
             continue
         pending.extend(handed)
         for planned in one.planned:
@@ -364,6 +387,7 @@ def plan_workflow(
     from lute.execution.slurm import SubmitError, parse_runs
     from lute.execution.workflow._parse import load_dag
     from lute.io.config import ConfigError
+    from lute.io.config._overrides import reads_override
 
     if dag is None:
         try:
@@ -380,14 +404,17 @@ def plan_workflow(
         raise WorkflowError(error.title, error.problems) from None
     problems: List[str] = []
     task_names = _task_names(dag, problems)
+    sections = _sections(dag, task_names)
+    problems.extend(_unread_overrides(request.overrides, sections))
     nodes: Dict[str, NodePlan] = {}
     for name in dag.order():
         node = dag.nodes[name]
         if name not in task_names or (only is not None and name not in only):
             continue
+        given = [o for o in request.overrides if reads_override(sections[name], o)]
         try:
             points = only[name] if only is not None else node_points(node, task_names[name], runs)
-            nodes[name] = _plan_node(request, dag, node, task_names, points, client)
+            nodes[name] = _plan_node(request, dag, node, task_names, points, client, given)
         except WorkflowError as error:
             problems.extend(
                 ["%s:" % error.title, *("    %s" % line for line in error.problems)]

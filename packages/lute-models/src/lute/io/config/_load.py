@@ -29,7 +29,13 @@ from pydantic import BaseModel
 
 from lute._records import Record
 from lute.io.config._fill import fill
-from lute.io.config._overrides import Override, collect_overrides, is_header_override
+from lute.io.config._overrides import (
+    Override,
+    collect_overrides,
+    is_header_override,
+    reads_override,
+    unread_overrides,
+)
 from lute.io.config._problems import ConfigError, ConfigProblem
 from lute.io.config._read import ConfigSource, RawConfig, read_config_file
 from lute.io.config._sections import sweep_parts
@@ -224,7 +230,7 @@ def load_config(
             then not read again; give it without overrides: they are ``overrides``).
         task_name: The Task whose section is used (its model is looked up by name).
         overrides: ``Task.param=value`` strings (or :class:`Override`), applied in order
-            after the file.
+            after the file; each must set a header value or one of this run's section.
         model: Use this model instead of looking one up by ``task_name``.
         strict: Every section must name a known Task (otherwise sections for Tasks not
             installed here are allowed, unless they look like a misspelling).
@@ -242,12 +248,17 @@ def load_config(
     section = section or task_name
     if model is None and section != task_name:
         model = registry.get_model(task_name)
+    overrides = list(overrides)
+    unread = unread_overrides(section, overrides, task_name)
+    # Not applied: the file's checks would take their sections for the file's own.
+    overrides = [item for item in overrides if reads_override(section, item)]
     checked = _check(path, overrides, environ, _TASK, section, model, strict)
     validated = checked.models[section]
-    if checked.problems or validated is None:
+    if unread or checked.problems or validated is None:
         # Every failure carries its own problem; the fallback only guards that promise.
         raise ConfigError(
-            checked.problems or [checked.raw.locator().problem((section,), "invalid parameters")]
+            [*unread, *checked.problems]
+            or [checked.raw.locator().problem((section,), "invalid parameters")]
         )
     task_model = cast(TaskParameters, validated)
     return LoadedConfig(

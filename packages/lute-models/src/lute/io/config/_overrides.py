@@ -24,6 +24,8 @@ __all__ = [
     "collect_overrides",
     "is_header_override",
     "parse_override",
+    "reads_override",
+    "unread_overrides",
 ]
 
 #: The ``file`` of problems caused by a command-line override.
@@ -183,3 +185,50 @@ def is_header_override(item: Union[str, Override]) -> bool:
     except ConfigError:
         return True  # let apply_overrides report it
     return override.path[0] == HEADER
+
+
+def reads_override(section: str, item: Union[str, Override]) -> bool:
+    """Whether a run reading ``section`` reads the override: a header value, or one of
+    that section (one that cannot be read counts: apply_overrides reports it)."""
+    try:
+        override = item if isinstance(item, Override) else parse_override(item)
+    except ConfigError:
+        return True
+    return override.path[0] in (HEADER, section)
+
+
+def unread_overrides(
+    section: str, overrides: Iterable[Union[str, Override]], task_name: str = ""
+) -> List[ConfigProblem]:
+    """A problem for each override of a section other than ``section``, which a run of
+    that section never reads: an override silently ignored hides a misspelt name.
+
+    Args:
+        section: The section the run reads (a sweep point's: ``Test_7``).
+        overrides: The overrides given for the run.
+        task_name: The section's Task, when ``section`` is a sweep point's.
+    """
+    problems = []
+    for item in overrides:
+        if reads_override(section, item):
+            continue
+        override = item if isinstance(item, Override) else parse_override(item)
+        named = str(override.path[0])
+        if task_name and named == task_name != section:
+            hint = "a sweep point reads its own section %r, not %r: write %s.%s=..." % (
+                section,
+                task_name,
+                section,
+                ".".join(str(part) for part in override.path[1:]),
+            )
+        else:
+            hint = "this run reads only section %r and the header (lute_config)" % section
+        problems.append(
+            ConfigProblem(
+                COMMAND_LINE,
+                None,
+                ".".join(str(part) for part in override.path),
+                "cannot set %r: %s" % (override.source, hint),
+            )
+        )
+    return problems
