@@ -137,13 +137,22 @@ def test_a_closed_stdout_changes_nothing_about_the_run(config: Path) -> None:
 
 @pytest.mark.parametrize(
     "command",
-    [["describe", "Tester"], ["list"], ["db", "list"], ["db", "show", "1"], ["--help"]],
+    [
+        ["describe", "Tester"],
+        ["list"],
+        ["db", "list"],
+        ["db", "show", "1"],
+        ["--help"],
+        ["run", "-c", "CONFIG", "-t", "Tester", "--dry-run"],
+        ["submit", "-c", "CONFIG", "-t", "Tester", "--runs", "1-3", "--dry-run"],
+    ],
     ids=lambda command: " ".join(command),
 )
 def test_a_reader_that_stops_reading_gets_no_traceback(config: Path, command: List[str]) -> None:
     lute_exec(["run", "-c", str(config), "-t", "Tester"])
     if command[0] == "db":
         command = [*command, "-w", str(config.parent / "work")]
+    command = [str(config) if part == "CONFIG" else part for part in command]
     read, write = os.pipe()
     os.close(read)  # nobody will read: every write fails with EPIPE
     with os.fdopen(write, "wb") as stdout:

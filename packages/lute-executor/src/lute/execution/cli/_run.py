@@ -178,6 +178,8 @@ def _run_claimed(
             "lute-exec: %sinterrupted before the Task was running; nothing recorded\n" % why
         )
         return EXIT_CANCELLED, "%sinterrupted before the Task was running" % why
+    except BrokenPipeError:
+        raise  # the reader of a dry run left (| head): main ends quietly
     except (ExecutorError, EnvironmentError_, MPILaunchError, DatabaseError, OSError) as failure:
         return error(str(failure)), str(failure)
     except LookupError as failure:  # an unknown Task or parameter model
