@@ -52,6 +52,11 @@ def test_bash_completes_commands_options_and_managed_tasks(
     described = _complete_in_bash(script, "lute-exec describe TestS", lute_exec_on_path).split()
     assert "TestSocket" in described and "SocketTester" not in described
     assert "show" in _complete_in_bash(script, "lute-exec db s", lute_exec_on_path).split()
+    # db list's filters: --managed a managed task, --task a Task class, not the other.
+    managed = _complete_in_bash(script, "lute-exec db list --managed Test", lute_exec_on_path)
+    assert "Tester" in managed.split() and "TestSocket" not in managed.split()
+    tasks = _complete_in_bash(script, "lute-exec db list --task Test", lute_exec_on_path).split()
+    assert "TestSocket" in tasks and "Tester" not in tasks
 
 
 def test_zsh_script_is_generated_and_loads(tmp_path: Path) -> None:

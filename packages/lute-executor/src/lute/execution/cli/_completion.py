@@ -9,7 +9,7 @@ same parser that parses the command line, so it never drifts from it.
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import Any, Tuple
 
 __all__ = ["add_parser", "run"]
 
@@ -20,6 +20,9 @@ _lute_exec_managed_tasks() {
 }
 _lute_exec_task_names() {
   compgen -W "$(lute-exec list --names 2>/dev/null) $(lute-exec list --tasks 2>/dev/null)" -- "$1"
+}
+_lute_exec_tasks() {
+  compgen -W "$(lute-exec list --tasks 2>/dev/null)" -- "$1"
 }
 """,
     "zsh": """
@@ -34,10 +37,22 @@ _lute_exec_task_names() {
   names+=(${(f)"$(lute-exec list --tasks 2>/dev/null)"})
   _describe 'Task or managed task' names
 }
+_lute_exec_tasks() {
+  local -a names
+  names=(${(f)"$(lute-exec list --tasks 2>/dev/null)"})
+  _describe 'Task' names
+}
 """,
 }
 MANAGED = {"bash": "_lute_exec_managed_tasks", "zsh": "_lute_exec_managed_tasks"}
 TASKS = {"bash": "_lute_exec_task_names", "zsh": "_lute_exec_task_names"}
+TASKS_ONLY = {"bash": "_lute_exec_tasks", "zsh": "_lute_exec_tasks"}
+#: Options that take a name, other than every command's ``managed_task``: by command.
+_NAMED = {
+    ("describe", "name"): TASKS,
+    ("db", "list", "managed"): MANAGED,
+    ("db", "list", "task"): TASKS_ONLY,
+}
 
 
 def add_parser(sub: Any) -> None:
@@ -66,15 +81,17 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _mark_names(parser: argparse.ArgumentParser) -> None:
+def _mark_names(parser: argparse.ArgumentParser, command: Tuple[str, ...] = ()) -> None:
     """Attach the dynamic completions to the options and arguments that take names."""
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for name, subparser in action.choices.items():
+                path = (*command, name)
                 for inner in subparser._actions:
+                    named = _NAMED.get((*path, inner.dest))
                     if inner.dest == "managed_task":
                         inner.complete = MANAGED  # type: ignore[attr-defined]
-                    elif name == "describe" and inner.dest == "name":
-                        inner.complete = TASKS  # type: ignore[attr-defined]
+                    elif named is not None:
+                        inner.complete = named  # type: ignore[attr-defined]
                     elif isinstance(inner, argparse._SubParsersAction):
-                        _mark_names(subparser)
+                        _mark_names(subparser, path)
