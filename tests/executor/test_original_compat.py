@@ -7,6 +7,7 @@ from the original layout (v1) and imported.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -285,6 +286,11 @@ def test_lute_exec_db_import(tmp_path: Path) -> None:
     assert done.stdout.startswith("imported 5 executions from %s into %s" % (original, target))
     again = lute_exec(["db", "import", str(original), "--into", str(target)])
     assert again.stdout.startswith("imported 0 executions")  # nothing twice
+    other = tmp_path / "other.db"
+    scripted = lute_exec(["db", "import", str(original), "--into", str(other), "--json"])
+    assert scripted.returncode == 0, scripted.stderr
+    answer = json.loads(scripted.stdout)
+    assert answer == {"source": str(original), "into": str(other), "imported": [1, 2, 3, 4, 5]}
     listed = lute_exec(["db", "list", "--db", str(target)])
     assert listed.returncode == 0 and "TestWriteOutput" in listed.stdout
     refused = lute_exec(["db", "list", "-w", str(original.parent)])

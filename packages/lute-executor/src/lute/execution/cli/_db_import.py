@@ -36,6 +36,11 @@ def add_import_parser(actions: Any) -> None:
         help="the database to add them to (created if missing; default: %s beside FILE)"
         % DEFAULT_NAME,
     )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="machine-readable output: {source, into, imported: [execution ids]}",
+    )
 
 
 def run_import(args: argparse.Namespace) -> int:
@@ -52,6 +57,11 @@ def run_import(args: argparse.Namespace) -> int:
             added = db.import_original(source)
     except (DatabaseError, OSError) as failure:
         return error(str(failure))
+    if args.json:
+        import json
+
+        print(json.dumps({"source": source, "into": target, "imported": added}))
+        return 0
     print(
         "imported %d execution%s from %s into %s%s"
         % (
