@@ -142,8 +142,11 @@ def test_with_post_true_the_environment_switch_still_counts() -> None:
     assert from_config({"LUTE_ELOG_ENTRIES": "1"}).elog_url == DEFAULT_ELOG_URL
     off = ElogReporter.from_settings(ElogSettings(url="http://cfg"), {"LUTE_ELOG_ENTRIES": "0"})
     assert off is None
-    message = "LUTE_ELOG_ENTRIES='maybe': expected 1 or 0 (or true/false, yes/no, on/off)"
-    with pytest.raises(ValueError, match=re.escape(message)):
+    message = (
+        "eLog configuration from the environment: LUTE_ELOG_ENTRIES='maybe': expected 1 or 0 "
+        "(or true/false, yes/no, on/off)"
+    )
+    with pytest.raises(ValueError, match="^%s$" % re.escape(message)):
         ElogReporter.from_settings(ElogSettings(), {"LUTE_ELOG_ENTRIES": "maybe"})
 
 

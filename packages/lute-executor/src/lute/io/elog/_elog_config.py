@@ -91,7 +91,10 @@ def reporter_options(
     # when nothing would be posted.
     config_password = _config_password(settings, environ)
     counters_url = _stripped(JID_UPDATE_COUNTERS.get(environ))
-    elog_url = _elog_url(settings, environ)
+    try:
+        elog_url = _elog_url(settings, environ)
+    except ValueError as error:  # LUTE_ELOG_ENTRIES that is no yes or no
+        raise invalid(error) from None
     if not counters_url and not elog_url:
         return None
     if settings is not None and settings.user:
