@@ -60,12 +60,24 @@ def _imported(module: str, tree: ast.AST) -> Iterator[str]:
 #: Module-level tables that name modules imported later with ``importlib``: module ->
 #: the table's name (every string in it that names a LUTE module is an edge).
 NAMED_MODULE_TABLES = {"lute.execution.cli._parser": "COMMANDS"}
+#: Tables of submodule names (relative to the package) that the package imports on
+#: first use of the attribute: package -> the table's name.
+SUBMODULE_TABLES = {"lute.io.models": "_SUBMODULES"}
+#: Every module that imports a module by a computed name, and how the test sees it.
+DYNAMIC_IMPORTS = {
+    "lute._lazy": "lazy_attributes: the sources tables, found at each call",
+    "lute.execution.cli._parser": "COMMANDS (NAMED_MODULE_TABLES)",
+    "lute.io.models": "_SUBMODULES (SUBMODULE_TABLES)",
+    "lute.io.models.registry": "entry points and model references: plug-ins, not LUTE",
+    "lute.tasks.run": "the hand-off's model reference: the Task's own module",
+}
 
 
 def _evaluated(module: str, tree: ast.Module, node: ast.AST) -> Any:
     """``node`` evaluated with the module's earlier module-level constants (the tables
     built for ``lazy_attributes``: literals, comprehensions, ``__name__`` + ``"._x"``)."""
-    names: Dict[str, Any] = {"__name__": module, "__builtins__": {"dict": dict}}
+    builtins = {"dict": dict, "frozenset": frozenset}
+    names: Dict[str, Any] = {"__name__": module, "__builtins__": builtins}
     for statement in tree.body:
         target = value = None
         if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
@@ -107,21 +119,33 @@ def _named_modules(module: str, tree: ast.Module) -> Iterator[str]:
             yield from (name for name in sources.values() if name.startswith("lute"))
     table = NAMED_MODULE_TABLES.get(module)
     if table is not None:
-        [value] = [
-            statement.value
-            for statement in tree.body
-            if isinstance(statement, (ast.Assign, ast.AnnAssign))
-            and table
-            in [
-                target.id
-                for target in getattr(statement, "targets", [getattr(statement, "target", None)])
-                if isinstance(target, ast.Name)
-            ]
-        ]
-        assert value is not None
+        value = _table(module, tree, table)
         named = [text for text in _strings(_evaluated(module, tree, value)) if text in MODULES]
         assert named, "%s.%s names no module any more" % (module, table)
         yield from named
+    table = SUBMODULE_TABLES.get(module)
+    if table is not None:
+        value = _table(module, tree, table)
+        named = ["%s.%s" % (module, text) for text in _strings(_evaluated(module, tree, value))]
+        assert named and set(named) <= set(MODULES), "%s.%s: %s" % (module, table, named)
+        yield from named
+
+
+def _table(module: str, tree: ast.Module, table: str) -> ast.expr:
+    """The value assigned to the module-level name ``table``."""
+    [value] = [
+        statement.value
+        for statement in tree.body
+        if isinstance(statement, (ast.Assign, ast.AnnAssign))
+        and table
+        in [
+            target.id
+            for target in getattr(statement, "targets", [getattr(statement, "target", None)])
+            if isinstance(target, ast.Name)
+        ]
+    ]
+    assert value is not None, "%s.%s has no value" % (module, table)
+    return value
 
 
 def _graph() -> Dict[str, Set[str]]:
@@ -208,6 +232,21 @@ def test_modules_imported_by_name_are_edges() -> None:
     assert "lute.io.elog._summary" in GRAPH["lute.io.elog"]  # "%s.%s" % (__name__, module)
     assert "lute.execution.environments.probe" in GRAPH["lute.execution.environments"]
     assert "lute.execution.cli._run" in GRAPH["lute.execution.cli._parser"]  # COMMANDS
+    assert "lute.io.models.compat" in GRAPH["lute.io.models"]  # _SUBMODULES
+
+
+def test_every_import_by_a_computed_name_is_seen() -> None:
+    """A new ``__import__``/``import_module`` would hide its edges from the graph."""
+    found = set()
+    for name, (_dist, path) in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            called = getattr(node, "func", None)
+            if getattr(called, "id", getattr(called, "attr", None)) in (
+                "__import__",
+                "import_module",
+            ):
+                found.add(name)
+    assert found == set(DYNAMIC_IMPORTS), "say how the graph sees each: DYNAMIC_IMPORTS"
 
 
 def test_a_facade_private_cycle_through_a_lazy_attribute_is_found() -> None:
