@@ -30,7 +30,6 @@ import argparse
 import json
 import os
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -43,11 +42,13 @@ from slurm_submit import (
     LUTE_EXEC,
     PYDANTIC_IMPORT,
     ROOT,
+    TYPICAL,
     at_phase,
     job_state,
     phases,
     python_job,
     run_checked,
+    typical,
     until,
 )
 
@@ -172,27 +173,29 @@ def main() -> None:
         ("    floor: pydantic before and in jobs", "c2", "3 sbatch chained afterok", "c0", ""),
     ]
     print(
-        "%-40s %8s %7s   %-26s %8s %9s %7s  %s"
-        % ("case", "median s", "min s", "baseline", "median s", "over", "ratio", "target")
+        "%-40s %9s %7s   %-26s %9s %9s %7s  %s"
+        % ("case", "typical s", "min s", "baseline", "typical s", "over", "ratio", "target")
     )
     for name, key, baseline, base_key, target in rows:
-        median, floor = statistics.median(samples[key]), statistics.median(samples[base_key])
+        end_to_end = key.startswith("c")
+        value = typical(samples[key], end_to_end)
+        floor = typical(samples[base_key], end_to_end)
         print(
-            "%-40s %8.2f %7.2f   %-26s %8.2f %+8.2f s %6.2fx  %s"
+            "%-40s %9.2f %7.2f   %-26s %9.2f %+8.2f s %6.2fx  %s"
             % (
                 name,
-                median,
+                value,
                 min(samples[key]),
                 baseline,
                 floor,
-                median - floor,
-                median / floor,
+                value - floor,
+                value / floor,
                 target,
             )
         )
     print(
         "(%d runs each, interleaved, end-to-end rows started at the same fractions of a "
-        "second; Python %s)" % (args.repeat, sys.version.split()[0])
+        "second; %s; Python %s)" % (args.repeat, TYPICAL, sys.version.split()[0])
     )
 
 

@@ -103,7 +103,9 @@ def _original_debug_exits(args: argparse.Namespace) -> Optional[str]:
     names = [s.name for s in (DEBUG_EXIT_AT_YAML, DEBUG_BEFORE_TPP_EXEC) if os.environ.get(s.name)]
     if not names or args.dry_run:
         return None
-    claimed = "" if args.claim is None else "; execution %d is recorded CANCELLED" % args.claim
+    claimed = ""
+    if args.claim is not None and args.claim_db is not None:
+        claimed = "; execution %d is recorded CANCELLED" % args.claim
     sys.stderr.write(
         "lute-exec: %s: the original LUTE's, not used here; lute-exec run --dry-run "
         "shows the same, so this is a dry run (nothing launched%s)\n"
