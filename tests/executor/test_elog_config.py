@@ -178,11 +178,29 @@ def test_password_env_must_name_a_set_variable() -> None:
 @pytest.mark.parametrize(
     ("settings", "env", "message"),
     [
-        ({"user": "opr"}, {}, "LUTE_ELOG_USER is set but LUTE_ELOG_PASSWORD is not"),
+        (
+            {"user": "opr"},
+            {},
+            "the config's elog.user gives a user but no password is set: set "
+            "LUTE_ELOG_PASSWORD or elog.password_env",
+        ),
+        (
+            {},
+            {"LUTE_ELOG_USER": "opr"},
+            "LUTE_ELOG_USER gives a user but no password is set: set LUTE_ELOG_PASSWORD or "
+            "elog.password_env",
+        ),
         (
             {"password_env": "PW"},
             {"PW": "pw"},
-            "LUTE_ELOG_PASSWORD is set but LUTE_ELOG_USER is not",
+            "the variable named by elog.password_env gives a password but no user is set: "
+            "set LUTE_ELOG_USER or elog.user",
+        ),
+        (
+            {},
+            {"LUTE_ELOG_PASSWORD": "pw"},
+            "LUTE_ELOG_PASSWORD gives a password but no user is set: set LUTE_ELOG_USER or "
+            "elog.user",
         ),
     ],
 )

@@ -99,12 +99,16 @@ def reporter_options(
         return None
     if settings is not None and settings.user:
         user: Optional[str] = str(settings.user)
+        user_from = "the config's elog.user"
     else:
         user = ELOG_USER.get(environ)
+        user_from = ELOG_USER.name
     if config_password is not None:
         password: Optional[str] = config_password
+        password_from = "the variable named by elog.password_env"
     else:
         password = ELOG_PASSWORD.get(environ)
+        password_from = ELOG_PASSWORD.name
     auth: Any
     if _auth_scheme(settings, environ) == "kerberos":
         from lute.io.elog._kerberos import KerberosAuth, check_available
@@ -113,9 +117,15 @@ def reporter_options(
         auth = KerberosAuth()
     else:
         if user and password is None:
-            raise ValueError("LUTE_ELOG_USER is set but LUTE_ELOG_PASSWORD is not")
+            raise ValueError(
+                "%s gives a user but no password is set: set %s or elog.password_env"
+                % (user_from, ELOG_PASSWORD.name)
+            )
         if password and not user:
-            raise ValueError("LUTE_ELOG_PASSWORD is set but LUTE_ELOG_USER is not")
+            raise ValueError(
+                "%s gives a password but no user is set: set %s or elog.user"
+                % (password_from, ELOG_USER.name)
+            )
         auth = (user, password or "") if user else None
     try:
         return {
