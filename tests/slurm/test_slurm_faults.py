@@ -54,6 +54,33 @@ def test_a_failed_run_is_resubmitted_alone_and_linked(slurm: SlurmCluster, short
         assert "nothing to resubmit: 3 of 3 completed" in nothing.stderr
 
 
+def test_a_resubmission_takes_overrides_that_fix_the_original_command_line(
+    slurm: SlurmCluster, short_tmp: Path
+) -> None:
+    """An override of the submission failed every run: the config alone cannot fix it."""
+    config = write_config(short_tmp, TESTER)
+    work = short_tmp / "work"
+    args = ["-c", str(config), "-t", "Tester", "--runs", "1-2", "Test.throw_error=true"]
+    done = submit(slurm, [*args, "Test.str_var=kept"])
+    assert done.returncode == 0, done.stderr
+    [job] = done.stdout.split()
+    assert [r["status"] for r in wait_rows(work, all_ended)] == ["FAILED", "FAILED"]
+    slurm.wait_ended(job)
+    again = lute_exec(["resubmit", job, "-w", str(work), "Test.throw_error=false"])
+    assert again.returncode == 0, again.stderr
+    [second] = again.stdout.split()
+    slurm.track(second)
+    rows = wait_rows(work, lambda rows: len(rows) == 4 and all_ended(rows))
+    assert [r["status"] for r in rows[2:]] == ["COMPLETED", "COMPLETED"]
+    [script] = [p for p in (work / "slurm").glob("*_s2.sh")]
+    [command] = [line for line in script.read_text().splitlines() if line.startswith("exec ")]
+    assert " Test.str_var=kept Test.throw_error=false " in command, command
+    assert "throw_error=true" not in command
+    slurm.wait_ended(second)
+    nothing = lute_exec(["resubmit", "--submission", "1", "Test.x=1", "-w", str(work)])
+    assert nothing.returncode == 0 and "nothing to resubmit: 2 of 2 completed" in nothing.stderr
+
+
 def test_scancel_of_a_running_job_is_recorded_cancelled(
     slurm: SlurmCluster, short_tmp: Path
 ) -> None:

@@ -42,11 +42,13 @@ examples:
   lute-exec resubmit 4242 -w ./lute-work          what did not complete in job 4242's submission
   lute-exec resubmit --submission 3 -w ./lute-work -- --time=2:00:00
   lute-exec resubmit 4242 -w ./lute-work --dry-run
+  lute-exec resubmit 4242 Test.float_var=0.5 -w ./lute-work   with a value fixed
 
 Runs again, as one new array, every run or point whose newest attempt ended FAILED,
 TIMEDOUT, CANCELLED or LOST (decided from the database after reconciling it with SLURM),
-with the config as it is now, the original overrides and sbatch options (those given
-here come last, so they win). The new submission is linked to the one it resubmits.
+with the config as it is now and the original overrides and sbatch options. Overrides
+and options given here come after those, so they win, and later resubmissions keep
+them. The new submission is linked to the one it resubmits.
 """
 
 
@@ -122,12 +124,19 @@ def add_resubmit(sub: Any) -> None:
         help="submit again what did not complete",
         description="Submit again, as one new job array, the runs and points of a "
         "submission that did not complete.",
-        usage="lute-exec resubmit [-h] (JOB | --submission N) [-w WORK_DIR | --db DB_PATH | "
-        "-c CONFIG] [--max-parallel N] [--dry-run] [--json] [-- SBATCH_OPTIONS ...]",
+        usage="lute-exec resubmit [-h] (JOB | --submission N) [Task.param=value ...] "
+        "[-w WORK_DIR | --db DB_PATH | -c CONFIG] [--max-parallel N] [--dry-run] [--json] "
+        "[-- SBATCH_OPTIONS ...]",
         epilog=_RESUBMIT_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("job", nargs="?", metavar="JOB", help="a job id of the submission")
+    parser.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="Task.param=value",
+        help="overrides added after the submission's own (they win)",
+    )
     parser.add_argument("--submission", type=int, metavar="N", help="the submission")
     add_database_options(parser)
     _common_arguments(parser)
@@ -231,6 +240,9 @@ def resubmit(args: argparse.Namespace) -> int:
     from lute.execution.slurm import submit as sbatch
     from lute.io.db import Database
 
+    if args.job is not None and "=" in args.job:  # --submission N Task.param=value
+        args.overrides.insert(0, args.job)
+        args.job = None
     if (args.job is None) == (args.submission is None):
         return error("say what to resubmit: a JOB id of the submission, or --submission N")
     try:
@@ -245,6 +257,7 @@ def resubmit(args: argparse.Namespace) -> int:
             rerun = plan_resubmission(
                 db,
                 submission,
+                overrides=args.overrides,
                 sbatch=getattr(args, "after_dashes", []),
                 max_parallel=args.max_parallel,
                 command=command_line(),

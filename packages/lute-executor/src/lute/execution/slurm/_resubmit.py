@@ -98,6 +98,7 @@ def plan_resubmission(
     db: Database,
     submission_id: int,
     *,
+    overrides: Sequence[str] = (),
     sbatch: Sequence[str] = (),
     max_parallel: Optional[int] = None,
     command: str = "",
@@ -109,6 +110,9 @@ def plan_resubmission(
     Args:
         db: The database (writable, to record what reconciling finds).
         submission_id: Any submission of the chain.
+        overrides: ``Task.param=value`` overrides added after the original ones (they
+            win: the fix for a wrong value the original command line gave); a later
+            resubmission of the chain keeps them.
         sbatch: sbatch options added after the original ones (they win: ``--time``
             longer after a time limit).
         max_parallel: Replaces the original ``--max-parallel``.
@@ -140,8 +144,8 @@ def plan_resubmission(
         rows, warning = status(db, records, client=client, record=record)
         if warning is not None:
             raise SubmitError("cannot tell what to resubmit: %s" % warning)
-        for row, (label, overrides) in zip(rows, found.points):
-            newest[tuple(overrides)] = (row, label)
+        for row, (label, point_overrides) in zip(rows, found.points):
+            newest[tuple(point_overrides)] = (row, label)
     assert document is not None
     rows = [row for row, _label in newest.values()]
     rerun = [(row, label, key) for key, (row, label) in newest.items() if _ended_badly(row)]
@@ -152,13 +156,21 @@ def plan_resubmission(
         request = SubmitRequest(
             document.config,
             document.managed_task,
-            document.overrides,
+            _after(document.overrides, overrides),
             max_parallel=max_parallel if max_parallel is not None else document.max_parallel,
             sbatch=[*document.sbatch, *sbatch],
             command=command,
         )
         prepared = prepare(request, client=client, points=points)
     return Rerun(prepared, members[-1], rows, [row for row, _l, _k in rerun], unfinished)
+
+
+def _after(original: Sequence[str], given: Sequence[str]) -> List[str]:
+    """The original overrides, then those given (an original one that a given one sets
+    again is dropped: the scripts and the record stay readable along a chain)."""
+    keys = {override.partition("=")[0].strip() for override in given}
+    kept = [o for o in original if o.partition("=")[0].strip() not in keys]
+    return [*kept, *given]
 
 
 def _ended_badly(row: StatusRow) -> bool:
