@@ -170,9 +170,11 @@ def test_a_failed_node_stops_its_children_and_each_rule_decides(
     assert all(cell["change"] is None for cell in again["executions"])
 
 
+@pytest.mark.parametrize("fix", ["the DAG file", "an override"])
 def test_resubmit_runs_again_what_did_not_complete_with_the_dag_as_it_is_now(
-    slurm: SlurmCluster, short_tmp: Path
+    slurm: SlurmCluster, short_tmp: Path, fix: str
 ) -> None:
+    """The failure is fixed in the DAG file, or by an override given to resubmit."""
     config = write_config(short_tmp)
     work = short_tmp / "work"
     dag = short_tmp / "dag.yaml"
@@ -190,8 +192,12 @@ def test_resubmit_runs_again_what_did_not_complete_with_the_dag_as_it_is_now(
         "broken": ["failed"],
         "blocked": ["upstream failed"],
     }
-    dag.write_text(dag.read_text().replace("    overrides: {Test.throw_error: true}\n", ""))
-    again = workflow(slurm, ["resubmit", str(first_id), "-w", str(work), "--json"])
+    given = []
+    if fix == "the DAG file":
+        dag.write_text(dag.read_text().replace("    overrides: {Test.throw_error: true}\n", ""))
+    else:  # after the node's own: it wins
+        given = ["Test.throw_error=false"]
+    again = workflow(slurm, ["resubmit", str(first_id), *given, "-w", str(work), "--json"])
     assert again.returncode == 0, again.stderr
     assert "broken: run 12 failed" in again.stderr
     resubmitted = json.loads(again.stdout)

@@ -123,11 +123,18 @@ def add_parser(sub: Any) -> None:
         help="run again what did not complete, and what follows it",
         description="A new workflow, linked to this one: every execution that did not "
         "complete and everything that follows it (the same run's, or all of a node that "
-        "runs once) runs again; completed executions are kept. Options after -- come last.",
-        usage="lute-exec workflow resubmit [-h] ID [-w DIR | --db FILE | -c CONFIG] "
-        "[--dry-run] [--json] [-- SBATCH_OPTIONS ...]",
+        "runs once) runs again; completed executions are kept. Overrides given here, and "
+        "options after --, come after the workflow's own (they win).",
+        usage="lute-exec workflow resubmit [-h] ID [Task.param=value ...] "
+        "[-w DIR | --db FILE | -c CONFIG] [--dry-run] [--json] [-- SBATCH_OPTIONS ...]",
     )
     _workflow_id(resubmit, needed=True)
+    resubmit.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="Task.param=value",
+        help="overrides for every node, after the workflow's own (they win)",
+    )
     add_database_options(resubmit)
     resubmit.add_argument(
         "--dry-run", action="store_true", help="print every script and the dependency graph"
@@ -393,6 +400,7 @@ def _cancel(args: argparse.Namespace) -> int:
 
 
 def _resubmit(args: argparse.Namespace) -> int:
+    from lute.execution.slurm import overrides_after
     from lute.execution.workflow import (
         WorkflowError,
         WorkflowRequest,
@@ -415,6 +423,7 @@ def _resubmit(args: argparse.Namespace) -> int:
         workflow.dag_path, workflow.config_path, workflow.description, command_line()
     )
     request.sbatch.extend(getattr(args, "after_dashes", []))
+    request.overrides = overrides_after(request.overrides, args.overrides)
     try:
         dag = load_dag(workflow.dag_path)
     except ConfigError as failure:

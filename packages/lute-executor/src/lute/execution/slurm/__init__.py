@@ -38,7 +38,13 @@ from lute.execution.slurm._options import (
 from lute.execution.slurm._points import Axis, Point, expand_points, parse_runs, value_text
 from lute.execution.slurm._prepare import Prepared, SubmitRequest, prepare
 from lute.execution.slurm._record import SubmissionDocument
-from lute.execution.slurm._resubmit import Rerun, chain, plan_resubmission, recorded_point
+from lute.execution.slurm._resubmit import (
+    Rerun,
+    chain,
+    overrides_after,
+    plan_resubmission,
+    recorded_point,
+)
 from lute.execution.slurm._status import StatusRow, reconciled, select_executions, status
 from lute.execution.slurm._submit import Submission, dry_run, submit, undo_submissions
 
@@ -65,6 +71,7 @@ __all__ = [
     "dry_run",
     "expand_points",
     "layer_from_mapping",
+    "overrides_after",
     "parse_command_line",
     "parse_runs",
     "plan_resubmission",

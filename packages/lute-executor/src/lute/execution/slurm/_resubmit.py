@@ -25,7 +25,7 @@ from lute.execution.slurm._status import StatusRow, status
 if TYPE_CHECKING:  # pragma: no cover
     from lute.io.db import Database
 
-__all__ = ["Rerun", "chain", "plan_resubmission", "recorded_point"]
+__all__ = ["Rerun", "chain", "overrides_after", "plan_resubmission", "recorded_point"]
 
 #: How far back ``chain`` looks for submissions newer than the one given.
 _NEWEST_SCANNED = 1000
@@ -156,7 +156,7 @@ def plan_resubmission(
         request = SubmitRequest(
             document.config,
             document.managed_task,
-            _after(document.overrides, overrides),
+            overrides_after(document.overrides, overrides),
             max_parallel=max_parallel if max_parallel is not None else document.max_parallel,
             sbatch=[*document.sbatch, *sbatch],
             command=command,
@@ -165,9 +165,10 @@ def plan_resubmission(
     return Rerun(prepared, members[-1], rows, [row for row, _l, _k in rerun], unfinished)
 
 
-def _after(original: Sequence[str], given: Sequence[str]) -> List[str]:
-    """The original overrides, then those given (an original one that a given one sets
-    again is dropped: the scripts and the record stay readable along a chain)."""
+def overrides_after(original: Sequence[str], given: Sequence[str]) -> List[str]:
+    """A resubmission's overrides: the original ones, then those given (an original one
+    that a given one sets again is dropped, so scripts and records stay readable along
+    a chain of resubmissions)."""
     keys = {override.partition("=")[0].strip() for override in given}
     kept = [o for o in original if o.partition("=")[0].strip() not in keys]
     return [*kept, *given]
