@@ -240,19 +240,19 @@ def resubmit(args: argparse.Namespace) -> int:
     from lute.execution.slurm import submit as sbatch
     from lute.io.db import Database
 
-    if args.job is not None and "=" in args.job:  # --submission N Task.param=value
-        args.overrides.insert(0, args.job)
-        args.job = None
-    if (args.job is None) == (args.submission is None):
+    job: Optional[str] = args.job
+    if job is not None and "=" in job:  # --submission N Task.param=value
+        args.overrides.insert(0, job)
+        job = None
+    if (job is None) == (args.submission is None):
         return error("say what to resubmit: a JOB id of the submission, or --submission N")
     try:
         with Database(database_path(args), readonly=args.dry_run) as db:
             submission = args.submission
-            if submission is None:
-                number = args.job.partition("_")[0]
-                found = db.executions(slurm_job_id=number, limit=1)
+            if job is not None:
+                found = db.executions(slurm_job_id=job.partition("_")[0], limit=1)
                 if not found or found[0].submission_id is None:
-                    return error("no submitted execution has job id %s" % args.job)
+                    return error("no submitted execution has job id %s" % job)
                 submission = found[0].submission_id
             rerun = plan_resubmission(
                 db,
