@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 from typing import Dict, List, Sequence
 
@@ -47,6 +48,10 @@ def tool_environment() -> Dict[str, str]:
     return env
 
 
+#: Tries to create a Task venv before its Python is taken to be missing.
+VENV_ATTEMPTS = 3
+
+
 def find_uv() -> str:
     uv = shutil.which("uv")
     if uv is None:
@@ -70,10 +75,16 @@ def run_tool(argv: Sequence[str]) -> None:
 def build_venv(path: Path, version: str, packages: Sequence[object] = ()) -> Path:
     """Create a uv venv of Python ``version`` at ``path`` holding ``packages``."""
     uv = find_uv()
-    try:
-        run_tool([uv, "venv", "-q", "-p", version, str(path)])
-    except RuntimeError as error:
-        pytest.skip("no Python %s for a Task venv: %s" % (version, error))
+    for attempt in range(VENV_ATTEMPTS):
+        try:
+            run_tool([uv, "venv", "-q", "-p", version, str(path)])
+            break
+        except RuntimeError as error:
+            # A pyenv shim can fail for a moment while another process rehashes: only a
+            # failure that lasts means the interpreter is missing.
+            if attempt + 1 == VENV_ATTEMPTS:
+                pytest.skip("no Python %s for a Task venv: %s" % (version, error))
+            time.sleep(2.0)
     if packages:
         refresh: List[str] = []
         for package in packages:
