@@ -286,7 +286,7 @@ def _sections(dag: Dag, task_names: Dict[str, str]) -> Dict[str, str]:
 def _unread_overrides(overrides: Sequence[str], sections: Dict[str, str]) -> List[str]:
     """The command line's overrides no node reads: each node is given only those of its
     own section (and the header), so one no node reads would be silently dropped."""
-    from lute.io.config._overrides import reads_override
+    from lute.io.config import reads_override
 
     read = sorted(set(sections.values()))
     return [
@@ -386,8 +386,7 @@ def plan_workflow(
     """
     from lute.execution.slurm import SubmitError, parse_runs
     from lute.execution.workflow._parse import load_dag
-    from lute.io.config import ConfigError
-    from lute.io.config._overrides import reads_override
+    from lute.io.config import ConfigError, reads_override
 
     if dag is None:
         try:

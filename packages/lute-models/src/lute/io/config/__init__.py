@@ -51,7 +51,13 @@ from typing import TYPE_CHECKING, List
 
 from lute._lazy import lazy_attributes
 from lute.io.config._early import EarlyHeader, early_header
-from lute.io.config._overrides import COMMAND_LINE, Override, apply_overrides, parse_override
+from lute.io.config._overrides import (
+    COMMAND_LINE,
+    Override,
+    apply_overrides,
+    parse_override,
+    reads_override,
+)
 from lute.io.config._problems import ConfigError, ConfigProblem
 from lute.io.config._read import RawConfig, read_config_file
 from lute.io.config._sections import sweep_parts, sweep_section
@@ -74,6 +80,7 @@ __all__ = [
     "load_header",
     "parse_override",
     "read_config_file",
+    "reads_override",
     "sweep_parts",
     "sweep_section",
 ]
