@@ -14,7 +14,7 @@ or ``None`` when there is no database or nothing matches -- as the original did.
 from __future__ import annotations
 
 import os
-from typing import Any, List, Optional, Union
+from typing import Any, Iterator, List, Optional, Union
 
 from lute.io.db._connect import DatabaseError
 from lute.io.db._import_original import marked_not_valid
@@ -110,11 +110,11 @@ def read_latest_db_entry(
         return _leaf(db.parameters(found.id), param)
 
 
-def _newest(
+def _candidates(
     db: _Reader, task_name: str, run: Any, status: Optional[str]
-) -> Optional[ExecutionRecord]:
-    """The newest matching execution; with ``status`` (``valid_only``), not one the
-    original marked not valid."""
+) -> Iterator[ExecutionRecord]:
+    """The matching executions, newest first, read a batch at a time; with ``status``
+    (``valid_only``), not those the original marked not valid."""
     offset = 0
     while True:
         batch = db.executions(
@@ -122,10 +122,17 @@ def _newest(
         )
         for record in batch:
             if status is None or not marked_not_valid(record.environment):
-                return record
+                yield record
         if len(batch) < _BATCH:
-            return None
+            return
         offset += _BATCH
+
+
+def _newest(
+    db: _Reader, task_name: str, run: Any, status: Optional[str]
+) -> Optional[ExecutionRecord]:
+    """The newest matching execution (see :func:`_candidates`)."""
+    return next(_candidates(db, task_name, run, status), None)
 
 
 def _newest_result(
@@ -138,18 +145,11 @@ def _newest_result(
         return latest
     if not marked_not_valid(db.execution(latest.execution_id).environment):
         return latest
-    offset = 0
-    while True:  # rare: an imported entry marked not valid is the newest
-        batch = db.executions(
-            task_name=task_name, run=run, status=status, limit=_BATCH, offset=offset
-        )
-        for record in batch:
-            items = [] if marked_not_valid(record.environment) else db.results(record.id)
-            if items:
-                return items[-1]
-        if len(batch) < _BATCH:
-            return None
-        offset += _BATCH
+    for record in _candidates(db, task_name, run, status):  # rare: the newest is not valid
+        items = db.results(record.id)
+        if items:
+            return items[-1]
+    return None
 
 
 def _result_part(
