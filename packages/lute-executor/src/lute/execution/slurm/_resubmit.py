@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 from lute._records import Record
 from lute.execution.slurm._client import SlurmClient
 from lute.execution.slurm._errors import SubmitError
-from lute.execution.slurm._points import Point
+from lute.execution.slurm._points import Point, override_key
 from lute.execution.slurm._prepare import Prepared, SubmitRequest, prepare
 from lute.execution.slurm._record import SubmissionDocument
 from lute.execution.slurm._status import StatusRow, status
@@ -169,8 +169,8 @@ def overrides_after(original: Sequence[str], given: Sequence[str]) -> List[str]:
     """A resubmission's overrides: the original ones, then those given (an original one
     that a given one sets again is dropped, so scripts and records stay readable along
     a chain of resubmissions)."""
-    keys = {override.partition("=")[0].strip() for override in given}
-    kept = [o for o in original if o.partition("=")[0].strip() not in keys]
+    keys = {override_key(override.partition("=")[0]) for override in given}
+    kept = [o for o in original if override_key(o.partition("=")[0]) not in keys]
     return [*kept, *given]
 
 
