@@ -178,23 +178,25 @@ def _child(container: Any, part: Any) -> Any:
     return None
 
 
+def _readable(item: Union[str, Override]) -> Optional[Override]:
+    """The override, or ``None`` when it cannot be read (apply_overrides reports it)."""
+    try:
+        return item if isinstance(item, Override) else parse_override(item)
+    except ConfigError:
+        return None
+
+
 def is_header_override(item: Union[str, Override]) -> bool:
     """Whether an override sets a header value (one that cannot be read counts as one)."""
-    try:
-        override = item if isinstance(item, Override) else parse_override(item)
-    except ConfigError:
-        return True  # let apply_overrides report it
-    return override.path[0] == HEADER
+    override = _readable(item)
+    return override is None or override.path[0] == HEADER
 
 
 def reads_override(section: str, item: Union[str, Override]) -> bool:
     """Whether a run reading ``section`` reads the override: a header value, or one of
     that section (one that cannot be read counts: apply_overrides reports it)."""
-    try:
-        override = item if isinstance(item, Override) else parse_override(item)
-    except ConfigError:
-        return True
-    return override.path[0] in (HEADER, section)
+    override = _readable(item)
+    return override is None or override.path[0] in (HEADER, section)
 
 
 def unread_overrides(
@@ -210,9 +212,9 @@ def unread_overrides(
     """
     problems = []
     for item in overrides:
-        if reads_override(section, item):
+        override = _readable(item)
+        if override is None or reads_override(section, override):  # read once, not twice
             continue
-        override = item if isinstance(item, Override) else parse_override(item)
         named = str(override.path[0])
         if task_name and named == task_name != section:
             hint = "a sweep point reads its own section %r, not %r: write %s.%s=..." % (
