@@ -45,7 +45,13 @@ from lute.execution.slurm._resubmit import (
     plan_resubmission,
     recorded_point,
 )
-from lute.execution.slurm._status import StatusRow, reconciled, select_executions, status
+from lute.execution.slurm._status import (
+    StatusRow,
+    reconciled,
+    record_change,
+    select_executions,
+    status,
+)
 from lute.execution.slurm._submit import Submission, dry_run, submit, undo_submissions
 
 __all__ = [
@@ -77,6 +83,7 @@ __all__ = [
     "plan_resubmission",
     "prepare",
     "reconciled",
+    "record_change",
     "recorded_point",
     "select_executions",
     "status",

@@ -25,7 +25,17 @@ from lute.execution.slurm._script import log_name
 if TYPE_CHECKING:  # pragma: no cover
     from lute.io.db import Database, ExecutionRecord
 
-__all__ = ["StatusRow", "never_submitted", "reconciled", "select_executions", "status"]
+__all__ = [
+    "StatusRow",
+    "never_submitted",
+    "reconciled",
+    "record_change",
+    "select_executions",
+    "status",
+]
+
+#: What reconciling changed: ``(old status, new status, why)``.
+Change = Tuple[str, str, str]
 
 _GOING_ON = ("PENDING", "RUNNING", "STOPPED")
 
@@ -129,7 +139,7 @@ class StatusRow(Record):
         slurm: Optional[JobState],
         point: str,
         log: Optional[str],
-        change: Optional[Tuple[str, str, str]],
+        change: Optional[Change],
     ) -> None:
         self.execution = execution
         self.job = job
@@ -287,14 +297,22 @@ def status(
         if decided is not None and decided[0] != execution.status:
             change = (execution.status, decided[0], decided[1])
             if record:
-                db.set_status(execution.id, decided[0], error=decided[1])
-                execution = db.execution(execution.id)
-                if execution.status != decided[0]:  # the status rules kept another
-                    change = None
+                execution, change = record_change(db, execution, change)
         found = points.point(execution)
         point = "" if found is None else " ".join(_point_values(found[1]))
         rows.append(StatusRow(execution, job, slurm, point, points.log(execution), change))
     return rows, warning
+
+
+def record_change(
+    db: Database, execution: ExecutionRecord, change: Change
+) -> Tuple[ExecutionRecord, Optional[Change]]:
+    """Record what reconciling decided: the execution as it now is, and the change
+    (``None`` when the status rules kept another status: LOST never replaces a
+    terminal status, a late non-terminal one is ignored)."""
+    db.set_status(execution.id, change[1], error=change[2])
+    execution = db.execution(execution.id)
+    return execution, (change if execution.status == change[1] else None)
 
 
 def _point_values(overrides: Sequence[str]) -> List[str]:

@@ -192,7 +192,7 @@ def workflow_status(
     Raises:
         lute.io.db.DatabaseError: No such workflow, or the database cannot be read.
     """
-    from lute.execution.slurm import SlurmClient, status
+    from lute.execution.slurm import SlurmClient, record_change, status
 
     client = client or SlurmClient()
     workflow = db.workflow(workflow_id)
@@ -215,14 +215,14 @@ def workflow_status(
             execution = row.execution
             doomed = _doomed(execution, node.trigger_rule, parents.get(execution.id, []), statuses)
             change = row.change
+            refused = None
             if doomed and (row.slurm is None or not row.slurm.active) and record:
-                reason = db.refuse_if_upstream_failed(execution.id)
-                if reason is not None:
-                    change = (str(execution.status), "CANCELLED", reason)
-            elif change is not None and record:
-                db.set_status(execution.id, change[1], error=change[2])
-            if change is not None and record:
+                refused = db.refuse_if_upstream_failed(execution.id)
+            if refused is not None:
+                change = (str(execution.status), "CANCELLED", refused)
                 execution = db.execution(execution.id)
+            elif change is not None and record:
+                execution, change = record_change(db, execution, change)
             # What this look decided (recorded or, with record=False, only shown).
             now, error = change[1:] if change else (str(execution.status), execution.error)
             statuses[execution.id] = now
