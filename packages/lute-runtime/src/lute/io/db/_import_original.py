@@ -25,6 +25,7 @@ from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
 from lute.io.db._connect import DatabaseError
 from lute.io.db._core import DatabaseCore
+from lute.io.db._records import ORIGIN
 from lute.io.db._values import (
     TERMINAL_STATUSES,
     dump_json,
@@ -34,9 +35,8 @@ from lute.io.db._values import (
     run_columns,
 )
 
-__all__ = ["import_original", "marked_not_valid", "read_original"]
+__all__ = ["import_original", "read_original"]
 
-ORIGIN = "original LUTE database"
 _SHARED_TABLES = ("gen_cfg", "exec_cfg")
 _BOOKKEEPING = ("id", "timestamp", "gen_cfg_id", "exec_cfg_id", "valid_flag")
 _RESULT = "result."
@@ -76,16 +76,6 @@ class OriginalRow:
             "valid": self.valid,
             **self.executor,
         }
-
-
-def marked_not_valid(environment: Optional[Dict[str, Any]]) -> bool:
-    """Whether an execution was imported from an original database that marked it not
-    valid (``valid_flag`` 0), from its ``environment`` record."""
-    return (
-        environment is not None
-        and environment.get("kind") == ORIGIN
-        and environment.get("valid") is False
-    )
 
 
 def _quote(name: str) -> str:

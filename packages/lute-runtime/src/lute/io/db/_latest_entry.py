@@ -17,11 +17,10 @@ import os
 from typing import Any, Iterator, List, Optional, Union
 
 from lute.io.db._connect import DatabaseError
-from lute.io.db._import_original import marked_not_valid
 from lute.io.db._outputs import ResultRecord
 from lute.io.db._pending import pending_result
 from lute.io.db._reader import ReaderMixin
-from lute.io.db._records import ExecutionRecord
+from lute.io.db._records import ExecutionRecord, marked_not_valid
 from lute.settings import RUN
 
 __all__ = ["read_latest_db_entry"]
@@ -115,17 +114,17 @@ def _candidates(
 ) -> Iterator[ExecutionRecord]:
     """The matching executions, newest first, read a batch at a time; with ``status``
     (``valid_only``), not those the original marked not valid."""
-    offset = 0
+    offset, limit = 0, 1  # the newest is nearly always the answer: read it alone first
     while True:
         batch = db.executions(
-            task_name=task_name, run=run, status=status, limit=_BATCH, offset=offset
+            task_name=task_name, run=run, status=status, limit=limit, offset=offset
         )
         for record in batch:
             if status is None or not marked_not_valid(record.environment):
                 yield record
-        if len(batch) < _BATCH:
+        if len(batch) < limit:
             return
-        offset += _BATCH
+        offset, limit = offset + limit, _BATCH
 
 
 def _newest(

@@ -15,6 +15,7 @@ from lute.io.db._values import TERMINAL_STATUSES, decode_json, utc_now
 __all__ = [
     "EXECUTION_COLUMNS",
     "EXECUTION_SELECT",
+    "ORIGIN",
     "STATUS_INDEX",
     "SUBMISSION_COLUMNS",
     "ExecutionRecord",
@@ -22,9 +23,25 @@ __all__ = [
     "Verdict",
     "execution_from_row",
     "lost_error",
+    "marked_not_valid",
     "parse_time",
     "row_verdict",
 ]
+
+
+#: The ``kind`` of the ``environment`` record of an execution imported from an original
+#: LUTE database (``import_original``).
+ORIGIN = "original LUTE database"
+
+
+def marked_not_valid(environment: Optional[Dict[str, Any]]) -> bool:
+    """Whether an execution was imported from an original database that marked it not
+    valid (``valid_flag`` 0), from its ``environment`` record."""
+    return (
+        environment is not None
+        and environment.get("kind") == ORIGIN
+        and environment.get("valid") is False
+    )
 
 
 class ExecutionRecord(FrozenRecord):
