@@ -155,7 +155,9 @@ class Console:
         """
         if total:
             fraction = min(max(done / total, 0.0), 1.0)
-            self._progress = (fraction, "%s/%s" % (_count(done), _count(total)))
+            from lute.io.db import count_text  # the database's wording
+
+            self._progress = (fraction, "%s/%s" % (count_text(done), count_text(total)))
         else:
             fraction = min(max(done, 0.0), 1.0)
             self._progress = (fraction, "%d%%" % round(fraction * 100))
@@ -282,11 +284,6 @@ class Console:
         self._unflushed = True
         if time.monotonic() - self._flushed >= FLUSH_AFTER:
             self._flush()
-
-
-def _count(value: float) -> str:
-    """A count as people write it: ``1234567``, not ``1.23457e+06``; else ``%g``."""
-    return "%d" % value if float(value).is_integer() and abs(value) < 1e15 else "%g" % value
 
 
 def _is_terminal(stream: Optional[TextIO]) -> bool:

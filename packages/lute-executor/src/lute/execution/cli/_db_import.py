@@ -13,7 +13,7 @@ import argparse
 import os
 from typing import Any
 
-from lute.execution.cli._common import error
+from lute.execution.cli._common import error, print_json
 
 __all__ = ["add_import_parser", "run_import"]
 
@@ -58,9 +58,7 @@ def run_import(args: argparse.Namespace) -> int:
     except (DatabaseError, OSError) as failure:
         return error(str(failure))
     if args.json:
-        import json
-
-        print(json.dumps({"source": source, "into": target, "imported": added}))
+        print_json({"source": source, "into": target, "imported": added})
         return 0
     print(
         "imported %d execution%s from %s into %s%s"

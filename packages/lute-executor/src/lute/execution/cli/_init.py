@@ -13,9 +13,7 @@ import argparse
 import keyword
 import os
 import re
-import shutil
 import sys
-from string import Template
 from typing import Any, Dict, List, Optional
 
 from lute.execution.cli._common import error
@@ -240,6 +238,8 @@ def files_for(scaffold: Scaffold) -> Dict[str, str]:
         "tests/test_%s.py" % scaffold.package: _TEST,
     }
     values = scaffold.values()
+    from string import Template
+
     return {path: Template(text).substitute(values) for path, text in templates.items()}
 
 
@@ -294,6 +294,8 @@ def run(args: argparse.Namespace) -> int:
     )
     for path in written:
         print("  %s" % os.path.relpath(path))
+    import shutil
+
     install = (
         "uv pip install -p %s -e %s" % (sys.executable, shown)
         if shutil.which("uv")

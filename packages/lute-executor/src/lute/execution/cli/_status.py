@@ -12,7 +12,6 @@ from lute.execution.cli._common import error, print_json, print_table
 from lute.execution.cli._where import (
     WhereError,
     add_database_options,
-    database_path,
     open_submitted,
 )
 from lute.execution.outcome import EXIT_USAGE
@@ -164,6 +163,7 @@ def status(args: argparse.Namespace) -> int:
     try:
         with open_submitted(args, what="nothing", write=not args.no_record) as db:
             rows, warning = reconcile(db, _select(db, args), record=not args.no_record)
+            directory = os.path.dirname(db.path)  # -c CONFIG: not read a second time
     except Exception as failure:
         code = failed(failure)
         if code is None:
@@ -174,7 +174,7 @@ def status(args: argparse.Namespace) -> int:
     if args.json:
         print_json([row.to_dict() for row in rows])
     else:
-        show_rows(rows, os.path.dirname(database_path(args)))
+        show_rows(rows, directory)
     return 0
 
 

@@ -378,8 +378,7 @@ def _cancel(args: argparse.Namespace) -> int:
     from lute.execution.workflow import cancel_workflow
 
     with open_submitted(args, what="no workflow", write=True) as db:
-        db.workflow(args.workflow_id)  # no such workflow: an error naming it
-        done = cancel_workflow(db, args.workflow_id)
+        done = cancel_workflow(db, args.workflow_id)  # no such workflow: an error naming it
     if done.warning:
         error(done.warning, 0)
     if args.json:

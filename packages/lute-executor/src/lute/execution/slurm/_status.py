@@ -156,7 +156,9 @@ class StatusRow(Record):
     @property
     def is_terminal(self) -> bool:
         """Whether :attr:`status` is an end (COMPLETED, FAILED, TIMEDOUT, CANCELLED, LOST)."""
-        return self.status in ("COMPLETED", "FAILED", "TIMEDOUT", "CANCELLED", "LOST")
+        from lute.io.db import TERMINAL_STATUSES
+
+        return self.status in TERMINAL_STATUSES
 
     def to_dict(self) -> Dict[str, Any]:
         shown = self.execution.to_dict()

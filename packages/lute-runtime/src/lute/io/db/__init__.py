@@ -86,7 +86,7 @@ from lute.io.db._outputs import RESULT_COLUMNS as RESULT_COLUMNS
 from lute.io.db._outputs import MessageRecord, ResultRecord
 from lute.io.db._outputs import result_from_row as result_from_row
 from lute.io.db._pending import PendingResult, UpstreamPending, pending_result, pending_results
-from lute.io.db._progress import PROGRESS_LEVEL, parse_progress, progress_text
+from lute.io.db._progress import PROGRESS_LEVEL, count_text, parse_progress, progress_text
 from lute.io.db._queue import QueueMixin
 from lute.io.db._reader import ReaderMixin
 from lute.io.db._records import EXECUTION_COLUMNS as EXECUTION_COLUMNS
@@ -135,6 +135,7 @@ __all__ = [
     "UpstreamPending",
     "WorkflowNodeRecord",
     "WorkflowRecord",
+    "count_text",
     "default_db_path",
     "format_summary",
     "parse_progress",

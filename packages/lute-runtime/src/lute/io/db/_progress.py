@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, Optional
 
-__all__ = ["PROGRESS_LEVEL", "parse_progress", "progress_text"]
+__all__ = ["PROGRESS_LEVEL", "count_text", "parse_progress", "progress_text"]
 
 #: The ``level`` of the message row that holds an execution's progress.
 PROGRESS_LEVEL = "PROGRESS"
@@ -21,7 +21,7 @@ PROGRESS_LEVEL = "PROGRESS"
 _TEXT = re.compile(r"(?P<percent>[0-9.]+)%(?: \((?P<done>[^/()]+)/(?P<total>[^/()]+)\))?\Z")
 
 
-def _number(value: float) -> str:
+def count_text(value: float) -> str:
     """A count as people write it (``420``, not ``420.0``); a fraction with %g."""
     return "%d" % value if float(value).is_integer() and abs(value) < 1e15 else "%g" % value
 
@@ -40,7 +40,7 @@ def progress_text(done: float, total: Optional[float] = None) -> str:
     if not total:
         percent = "%.3g%%" % (fraction * 100)
         return "99.9%" if percent == "100%" and fraction < 1.0 else percent
-    return "%d%% (%s/%s)" % (int(fraction * 100), _number(done), _number(total))
+    return "%d%% (%s/%s)" % (int(fraction * 100), count_text(done), count_text(total))
 
 
 def parse_progress(text: str) -> Optional[Dict[str, Any]]:
