@@ -11,7 +11,6 @@ one before (``afterany``), so the limit holds over all of them.
 from __future__ import annotations
 
 import os
-import socket
 import sys
 from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple
 
@@ -207,7 +206,6 @@ def _queue(
     db: Database, prepared: Prepared, submission_id: int, job: Sequence[PlannedPoint]
 ) -> List[int]:
     array = len(prepared.planned) > 1
-    host = socket.gethostname()
     ids = []
     for position, point in enumerate(job):
         plan = point.plan
@@ -221,7 +219,6 @@ def _queue(
             submission_id=submission_id,
             slurm_array_index=position if array else None,
             work_dir=plan.work_dir,
-            host=host,
             environment=plan.environment_record(),
             versions=plan.versions(),
             config_path=plan.config_path,

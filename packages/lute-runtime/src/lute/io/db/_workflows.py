@@ -230,23 +230,20 @@ class WorkflowsMixin(DatabaseCore):
         key = execution_key(workflow_id, "workflow_id")
 
         def body(conn: sqlite3.Connection) -> int:
-            queued = [
-                row[0]
-                for row in conn.execute(
-                    "SELECT e.id FROM workflow_executions AS w JOIN executions AS e"
-                    " ON e.id = w.execution_id WHERE w.workflow_id = ? AND e.status = 'QUEUED'",
-                    (key,),
-                )
-            ]
+            # One statement, as discard_submission does; the links go after, since it reads them.
+            deleted = conn.execute(
+                "DELETE FROM executions WHERE status = 'QUEUED' AND id IN"
+                " (SELECT execution_id FROM workflow_executions WHERE workflow_id = ?)",
+                (key,),
+            ).rowcount
             conn.execute("DELETE FROM workflow_executions WHERE workflow_id = ?", (key,))
-            conn.executemany("DELETE FROM executions WHERE id = ?", [(i,) for i in queued])
             conn.execute("DELETE FROM workflow_nodes WHERE workflow_id = ?", (key,))
             conn.execute(
                 "DELETE FROM workflows WHERE id = ?"
                 " AND NOT EXISTS (SELECT 1 FROM workflows WHERE resubmission_of = ?)",
                 (key, key),
             )
-            return len(queued)
+            return int(deleted)
 
         return self._write(f"discard workflow {key}", body)
 
