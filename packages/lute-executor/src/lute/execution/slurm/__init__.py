@@ -47,6 +47,7 @@ from lute.execution.slurm._resubmit import (
 )
 from lute.execution.slurm._status import (
     StatusRow,
+    SubmissionPoints,
     reconciled,
     record_change,
     select_executions,
@@ -70,6 +71,7 @@ __all__ = [
     "StatusRow",
     "Submission",
     "SubmissionDocument",
+    "SubmissionPoints",
     "SubmitError",
     "SubmitRequest",
     "cancel",

@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "StatusRow",
+    "SubmissionPoints",
     "never_submitted",
     "reconciled",
     "record_change",
@@ -180,7 +181,7 @@ def job_text(record: ExecutionRecord) -> str:
     return "%s_%d" % (record.slurm_job_id, record.slurm_array_index)
 
 
-class _Points:
+class SubmissionPoints:
     """The label and overrides of submitted executions, from their submission's record."""
 
     def __init__(self, db: Database) -> None:
@@ -284,7 +285,7 @@ def status(
             states = client.jobs(job_ids)
         except SlurmError as error:
             warning = "%s; showing the database alone" % error
-    points = _Points(db)
+    points = SubmissionPoints(db)
     rows = []
     for execution in records:
         job = job_text(execution)

@@ -10,7 +10,7 @@ its nodes depend on nothing they already gave.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Set, Tuple
 
 from lute._records import Record
 from lute.execution.workflow._errors import WorkflowError
@@ -66,28 +66,6 @@ class Resubmission(Record):
         self.reasons = reasons
 
 
-def _recorded(
-    db: Database, record: ExecutionRecord, documents: Dict[int, Any]
-) -> Tuple[str, List[str]]:
-    """``(label, overrides)`` of the point an execution ran, as its submission recorded it."""
-    from lute.execution.slurm import SubmissionDocument
-
-    submission_id = record.submission_id
-    if submission_id is None:
-        raise WorkflowError("execution %d belongs to no submission" % record.id)
-    if submission_id not in documents:
-        document = SubmissionDocument.from_text(db.submission(submission_id).description)
-        ids = sorted(r.id for r in db.submission_executions(submission_id))
-        documents[submission_id] = (document, {execution: n for n, execution in enumerate(ids)})
-    document, positions = documents[submission_id]
-    if document is None or record.id not in positions:
-        raise WorkflowError(
-            "the submission of execution %d does not say which point it ran" % record.id
-        )
-    label, overrides = document.points[positions[record.id]]
-    return label, overrides
-
-
 def plan_workflow_resubmission(db: Database, state: WorkflowStatus) -> Resubmission:
     """What to run again, from a reconciled status.
 
@@ -125,17 +103,24 @@ def plan_workflow_resubmission(db: Database, state: WorkflowStatus) -> Resubmiss
             if key not in again:
                 again.add(key)
                 stack.append(key)
-    from lute.execution.slurm import recorded_point
+    from lute.execution.slurm import SubmissionPoints, recorded_point
 
     points: Dict[str, List[Point]] = {}
     kept: Dict[str, List[ExecutionRecord]] = {}
-    documents: Dict[int, Any] = {}
+    recorded = SubmissionPoints(db)
     for cell in state.cells:
         chosen = (cell.node, None) in again or (cell.node, cell.execution.run) in again
         if not chosen:
             kept.setdefault(cell.node, []).append(cell.execution)
             continue
-        label, overrides = _recorded(db, cell.execution, documents)
+        if cell.execution.submission_id is None:
+            raise WorkflowError("execution %d belongs to no submission" % cell.execution.id)
+        found = recorded.point(cell.execution)
+        if found is None:
+            raise WorkflowError(
+                "the submission of execution %d does not say which point it ran" % cell.execution.id
+            )
+        label, overrides = found
         node_points = points.setdefault(cell.node, [])  # positions in the node's new array
         node_points.append(recorded_point(len(node_points), label, overrides))
     return Resubmission(points, kept, reasons)
