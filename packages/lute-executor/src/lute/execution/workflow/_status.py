@@ -237,5 +237,5 @@ def workflow_status(
                     change,
                 )
             )
-    later = [w.id for w in db.workflows(limit=None) if w.resubmission_of == workflow_id]
+    later = [w.id for w in db.workflows(resubmission_of=workflow_id, limit=None)]
     return WorkflowStatus(workflow, nodes, cells, warning, sorted(later))

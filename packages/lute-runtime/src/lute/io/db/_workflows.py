@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from lute.io.db._arguments import execution_key, optional_text
 from lute.io.db._connect import DatabaseError
 from lute.io.db._core import DatabaseCore
 from lute.io.db._lost import verdict
+from lute.io.db._query import Where, sql_limit
 from lute.io.db._records import ExecutionRecord, execution_from_row
 from lute.io.db._supervision import host_name
 from lute.io.db._triggers import HOLDS, TRIGGER_RULES
@@ -266,21 +267,24 @@ class WorkflowsMixin(DatabaseCore):
         return self._read(f"read workflow {key}", body)
 
     def workflows(
-        self, *, name: Optional[str] = None, limit: Optional[int] = 50
+        self,
+        *,
+        name: Optional[str] = None,
+        resubmission_of: Optional[int] = None,
+        limit: Optional[int] = 50,
     ) -> List[WorkflowRecord]:
-        """Workflows, newest first; only those called ``name`` if given."""
-        query = f"SELECT {WORKFLOW_COLUMNS} FROM workflows"
-        args: List[Any] = []
+        """Workflows, newest first; only those called ``name``, or resubmitting the
+        workflow ``resubmission_of``, if given."""
+        where = Where()
         if name is not None:
-            query += " WHERE name = ?"
-            args.append(optional_text(name, "name"))
-        query += " ORDER BY id DESC"
-        if limit is not None:
-            query += " LIMIT ?"
-            args.append(int(limit))
+            where.add("name = ?", optional_text(name, "name"))
+        if resubmission_of is not None:
+            where.add("resubmission_of = ?", execution_key(resubmission_of, "resubmission_of"))
+        query = f"SELECT {WORKFLOW_COLUMNS} FROM workflows{where.sql()} ORDER BY id DESC LIMIT ?"
+        values = [*where.values, sql_limit(limit)]
         return self._read(
             "read workflows",
-            lambda conn: [WorkflowRecord(*row) for row in conn.execute(query, args)],
+            lambda conn: [WorkflowRecord(*row) for row in conn.execute(query, values)],
         )
 
     def workflow_nodes(self, workflow_id: int) -> List[WorkflowNodeRecord]:
