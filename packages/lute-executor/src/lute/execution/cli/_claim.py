@@ -30,7 +30,7 @@ def refusal(db_path: str, execution_id: int, *, wait: float = PARENT_WAIT) -> Op
     Raises:
         lute.io.db.DatabaseError: The database cannot be read or written.
     """
-    from lute.io.db import Database, trigger_verdict
+    from lute.io.db import Database
 
     deadline = time.monotonic() + wait
     with Database(db_path) as db:
@@ -38,7 +38,7 @@ def refusal(db_path: str, execution_id: int, *, wait: float = PARENT_WAIT) -> Op
             upstream = db.upstream(execution_id)
             if upstream is None:
                 return None
-            decided = trigger_verdict(upstream.trigger_rule, [p[3] for p in upstream.parents])
+            decided = upstream.verdict()
             if decided != "wait" or time.monotonic() >= deadline:
                 return db.refuse_if_upstream_failed(execution_id)
             time.sleep(1.0)

@@ -292,7 +292,7 @@ class OutputWriterMixin(DatabaseCore):
         key = execution_key(execution_id)
         try:
             text = progress_text(float(done), None if total is None else float(total))
-        except (TypeError, ValueError, ZeroDivisionError) as bad:
+        except (TypeError, ValueError) as bad:  # progress_text never divides by 0
             raise DatabaseError(f"set_progress: not a progress: {done!r} of {total!r}") from bad
         moment = utc_from_epoch(time.time() if when is None else when, "set_progress: when")
         row_rank = optional_int(rank, "set_progress: rank")

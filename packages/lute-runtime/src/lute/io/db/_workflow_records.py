@@ -15,6 +15,7 @@ from lute._records import FrozenRecord
 from lute.io.db._lost import verdict
 from lute.io.db._records import EXECUTION_SELECT, execution_from_row
 from lute.io.db._triggers import NEVER, TRIGGER_RULES
+from lute.io.db._triggers import verdict as trigger_verdict
 
 __all__ = [
     "NODE_COLUMNS",
@@ -157,6 +158,10 @@ class Upstream(FrozenRecord):
         parents: Iterable[Tuple[int, str, Optional[str], str]],
     ) -> None:
         self._set_fields(workflow_id, node, trigger_rule, tuple(parents))
+
+    def verdict(self) -> str:
+        """The node's rule applied to the parents' statuses (``lute.io.db.trigger_verdict``)."""
+        return trigger_verdict(self.trigger_rule, [parent[3] for parent in self.parents])
 
 
 def node_from_row(row: Sequence[Any]) -> WorkflowNodeRecord:

@@ -23,7 +23,6 @@ from lute.io.db._query import Where, sql_limit
 from lute.io.db._records import ExecutionRecord, execution_from_row
 from lute.io.db._supervision import host_name
 from lute.io.db._triggers import HOLDS, TRIGGER_RULES
-from lute.io.db._triggers import verdict as trigger_verdict
 from lute.io.db._values import utc_now
 from lute.io.db._workflow_records import (
     NODE_COLUMNS,
@@ -363,7 +362,7 @@ class WorkflowsMixin(DatabaseCore):
             upstream = find_upstream(conn, key)
             if upstream is None:
                 return None
-            decided = trigger_verdict(upstream.trigger_rule, [p[3] for p in upstream.parents])
+            decided = upstream.verdict()
             if decided == HOLDS:
                 return None
             reason = upstream_reason(upstream, decided)
