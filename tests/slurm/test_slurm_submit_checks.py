@@ -258,3 +258,34 @@ def test_sbatch_missing_records_nothing(short_tmp: Path) -> None:
     assert done.returncode == 2
     assert "sbatch not found on PATH" in done.stderr and "nothing was submitted" in done.stderr
     assert executions(short_tmp / "work") == []
+
+
+def test_max_parallel_cannot_chain_arrays_behind_a_dependency_with_alternatives(
+    short_tmp: Path,
+) -> None:
+    """Several arrays under --max-parallel each wait for the one before (``,afterany``):
+    SLURM cannot add that to a ``?`` dependency, so the submission is refused whole."""
+    import pytest
+
+    from lute.execution.slurm import SubmitError, SubmitRequest, prepare
+
+    config = _config(short_tmp)
+    either = "--dependency=afterok:101?afterok:102"
+    request = SubmitRequest(str(config), "Tester", runs="1-3", max_parallel=1, sbatch=[either])
+    with pytest.raises(SubmitError) as refused:
+        prepare(request, max_array_size=2)
+    assert refused.value.problems == [
+        "--max-parallel 1 over 2 arrays makes each array wait for the one before (afterany), "
+        "but their --dependency=afterok:101?afterok:102 (from command line) joins "
+        "alternatives with '?', and SLURM cannot read '?' and ',' in one --dependency; drop "
+        "--max-parallel, or submit fewer points so that they fit in one array"
+    ]
+    # One array, no limit, or a dependency of one kind: nothing to mix.
+    assert len(prepare(request, max_array_size=3).jobs) == 1
+    unlimited = SubmitRequest(str(config), "Tester", runs="1-3", sbatch=[either])
+    assert len(prepare(unlimited, max_array_size=2).jobs) == 2
+    both = SubmitRequest(
+        str(config), "Tester", runs="1-3", max_parallel=1, sbatch=["--dependency=afterok:1:2"]
+    )
+    assert len(prepare(both, max_array_size=2).jobs) == 2
+    assert not (short_tmp / "work").exists()

@@ -382,3 +382,52 @@ def test_a_node_slurm_rejects_undoes_what_was_already_submitted(
         ["squeue", "-h", "-r", "-t", "PD,R", "-o", "%i|%Z"], capture_output=True, text=True
     ).stdout.splitlines()
     assert [line for line in listed if str(short_tmp) in line] == []  # first's job cancelled
+
+
+EITHER_DAG = """\
+workflow: either
+nodes:
+  left:
+    managed_task: Tester
+  right:
+    managed_task: Tester
+  after_a_failure:
+    managed_task: Tester
+    after: [left, right]
+    trigger: %s
+"""
+
+
+def test_max_parallel_over_split_arrays_is_refused_for_a_rule_of_alternatives(
+    short_tmp: Path,
+) -> None:
+    """A node split into several arrays under --max-parallel chains them with
+    ``,afterany``; its ``any_failed`` dependency (``?``) cannot take that."""
+    from lute.execution.slurm import SlurmClient
+    from lute.execution.workflow import WorkflowError, WorkflowRequest, plan_workflow
+
+    class TwoPerArray(SlurmClient):  # a site whose MaxArraySize is 2
+        def max_array_size(self) -> int:
+            return 2
+
+    config = write_config(short_tmp)
+    dag = short_tmp / "either.yaml"
+    dag.write_text(EITHER_DAG % "any_failed")
+    request = WorkflowRequest(str(dag), str(config), runs="1-3", max_parallel=1)
+    with pytest.raises(WorkflowError) as refused:
+        plan_workflow(request, client=TwoPerArray())
+    assert refused.value.problems == [
+        "node after_a_failure (%s:8): --max-parallel 1 over 2 arrays makes each array wait "
+        "for the one before (afterany), but their "
+        "--dependency=afternotok:<left>?afternotok:<right> (from the trigger rule "
+        "any_failed) joins alternatives with '?', and SLURM cannot read '?' and ',' in one "
+        "--dependency; drop --max-parallel, or submit fewer points so that they fit in one "
+        "array" % dag
+    ]
+    # all_failed waits for both parents (``:``), which the chain joins without a mix.
+    dag.write_text(EITHER_DAG % "all_failed")
+    plan = plan_workflow(request, client=TwoPerArray())
+    assert plan.dependency("after_a_failure", {"left": ["7"], "right": ["8"]})[0] == (
+        "afternotok:7:8"
+    )
+    assert not (short_tmp / "work").exists()

@@ -36,7 +36,7 @@ from lute.execution.slurm._options import (
     parse_command_line,
 )
 from lute.execution.slurm._points import Axis, Point, expand_points, parse_runs, value_text
-from lute.execution.slurm._prepare import Prepared, SubmitRequest, prepare
+from lute.execution.slurm._prepare import Prepared, SubmitRequest, chain_problem, prepare
 from lute.execution.slurm._record import SubmissionDocument
 from lute.execution.slurm._resubmit import (
     Rerun,
@@ -76,6 +76,7 @@ __all__ = [
     "SubmitRequest",
     "cancel",
     "chain",
+    "chain_problem",
     "dry_run",
     "expand_points",
     "layer_from_mapping",

@@ -5,6 +5,12 @@ command line), reads the config once, expands ``--runs`` and the sweeps into poi
 checks every point (:mod:`._validate`), requires one results database for them all, and
 groups the points into jobs: by their sbatch options (a sweep of ``mpi_ranks`` asks for
 different ``ntasks``), each group in arrays of at most ``MaxArraySize`` tasks.
+
+``--max-parallel`` over several arrays makes each array wait for the one before
+(``afterany``, added to the array's own ``--dependency`` with ``,``). SLURM reads one
+``--dependency`` with one kind of separator only, so a dependency whose alternatives are
+joined with ``?`` cannot take it: :func:`chain_problem` refuses that before anything is
+queued rather than let SLURM read the mixture its own way.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 from lute._records import Record
 from lute.execution.slurm._client import SlurmClient
 from lute.execution.slurm._errors import SubmitError
-from lute.execution.slurm._options import Layer
+from lute.execution.slurm._options import Layer, Option
 from lute.execution.slurm._points import (
     Axis,
     Point,
@@ -39,7 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from lute.execution.executor import BaseExecutor
     from lute.io.config import RawConfig
 
-__all__ = ["Prepared", "SubmitRequest", "prepare"]
+__all__ = ["Prepared", "SubmitRequest", "chain_problem", "prepare"]
 
 _RUN = "lute_config.run"
 
@@ -218,6 +224,27 @@ def _group(planned: Sequence[PlannedPoint], max_size: int) -> List[List[PlannedP
     ]
 
 
+def chain_problem(
+    max_parallel: Optional[int], arrays: int, dependency: Optional[Option]
+) -> Optional[str]:
+    """Why ``--max-parallel`` cannot chain a submission's arrays; ``None`` if it can.
+
+    Args:
+        max_parallel: ``--max-parallel``, if given.
+        arrays: How many arrays the submission is split into.
+        dependency: The arrays' own ``--dependency``, if any.
+    """
+    if not max_parallel or arrays < 2 or dependency is None or "?" not in (dependency.value or ""):
+        return None
+    return (
+        "--max-parallel %d over %d arrays makes each array wait for the one before "
+        "(afterany), but their --dependency=%s (from %s) joins alternatives with '?', and "
+        "SLURM cannot read '?' and ',' in one --dependency; drop --max-parallel, or submit "
+        "fewer points so that they fit in one array"
+        % (max_parallel, arrays, dependency.value, dependency.source)
+    )
+
+
 def prepare(
     request: SubmitRequest,
     *,
@@ -283,4 +310,18 @@ def prepare(
     else:
         size = max_array_size or (client or SlurmClient()).max_array_size()
         jobs = _group(planned, size)
+    chained = [
+        problem
+        for problem in (
+            chain_problem(request.max_parallel, len(jobs), job[0].options.get("dependency"))
+            for job in jobs[1:]
+        )
+        if problem is not None
+    ]
+    if chained:
+        raise SubmitError(
+            "the submission of %s cannot be split as it asks; nothing was submitted:"
+            % definition.name,
+            list(dict.fromkeys(chained)),
+        )
     return Prepared(definition, request, planned, jobs, directory, prefix)

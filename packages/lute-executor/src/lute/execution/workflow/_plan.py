@@ -18,6 +18,7 @@ import shlex
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
 from lute._records import Record
+from lute.execution.workflow._dependencies import NodeJobs, dependency
 from lute.execution.workflow._errors import WorkflowError
 from lute.execution.workflow._model import Dag, Node
 
@@ -163,6 +164,40 @@ class WorkflowPlan(Record):
         self.dag = dag
         self.nodes = nodes
         self.db_path = db_path
+
+    def dependency(self, name: str, jobs: Dict[str, List[str]]) -> Tuple[Optional[str], str]:
+        """A node's ``--dependency`` value and how it reads in words.
+
+        Args:
+            name: The node.
+            jobs: Each parent's job ids (placeholders in a dry run); a parent that is
+                not part of the plan (a resubmission keeps it) is left out.
+        """
+        node_plan = self.nodes[name]
+        parents = [parent for parent in node_plan.node.parents if parent in self.nodes]
+        return dependency(
+            node_plan.node.trigger,
+            NodeJobs(name, [], node_plan.aligned_runs()),
+            [NodeJobs(p, jobs[p], self.nodes[p].aligned_runs()) for p in parents],
+        )
+
+    def chain_problems(self) -> List[str]:
+        """The nodes whose arrays ``--max-parallel`` cannot chain behind their
+        dependency (see :func:`lute.execution.slurm.chain_problem`)."""
+        from lute.execution.slurm import Option, chain_problem
+
+        placeholders = {name: ["<%s>" % name] for name in self.nodes}
+        problems: List[str] = []
+        for name, node_plan in self.nodes.items():
+            value, _ = self.dependency(name, placeholders)
+            option = None
+            if value is not None:
+                option = Option("dependency", value, "the trigger rule %s" % node_plan.node.trigger)
+            for prepared in node_plan.prepared:
+                problem = chain_problem(prepared.request.max_parallel, len(prepared.jobs), option)
+                if problem is not None:
+                    problems.append("%s: %s" % (_where(self.dag, node_plan.node), problem))
+        return list(dict.fromkeys(problems))
 
 
 def _where(dag: Dag, node: Node) -> str:
@@ -426,6 +461,9 @@ def plan_workflow(
             "the nodes of one workflow must share one results database; they use %s (set "
             "db_path in the config's header)" % ", ".join(databases)
         )
+    plan = WorkflowPlan(request, dag, nodes, databases[0] if databases else "")
+    if not problems:
+        problems.extend(plan.chain_problems())
     if problems:
         count = sum(1 for line in problems if not line.startswith("    "))
         raise WorkflowError(
@@ -439,4 +477,4 @@ def plan_workflow(
             ),
             problems,
         )
-    return WorkflowPlan(request, dag, nodes, databases[0])
+    return plan

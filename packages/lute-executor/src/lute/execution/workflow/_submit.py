@@ -16,7 +16,6 @@ import os
 from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 
 from lute._records import Record
-from lute.execution.workflow._dependencies import NodeJobs, dependency
 from lute.execution.workflow._plan import WORKFLOW_OPTIONS, NodePlan, WorkflowPlan
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -75,18 +74,6 @@ def _wire(plan: NodePlan, value: Optional[str], words: str) -> None:
         options["hold"] = Option("hold", None, "lute-exec workflow submit (released at the end)")
 
 
-def _dependency(
-    plan: WorkflowPlan, name: str, jobs: Dict[str, List[str]]
-) -> Tuple[Optional[str], str]:
-    node_plan = plan.nodes[name]
-    parents = [parent for parent in node_plan.node.parents if parent in plan.nodes]
-    return dependency(
-        node_plan.node.trigger,
-        NodeJobs(name, [], node_plan.aligned_runs()),
-        [NodeJobs(p, jobs[p], plan.nodes[p].aligned_runs()) for p in parents],
-    )
-
-
 def graph_lines(plan: WorkflowPlan, submission: WorkflowSubmission) -> List[str]:
     """The dependency graph in words: one line per node."""
     width = max(len(name) for name in plan.dag.nodes)
@@ -113,7 +100,7 @@ def dry_run_workflow(plan: WorkflowPlan) -> WorkflowSubmission:
     dependencies: Dict[str, Tuple[Optional[str], str]] = {}
     scripts: List[Tuple[str, str]] = []
     for name, node_plan in plan.nodes.items():
-        dependencies[name] = _dependency(plan, name, jobs)
+        dependencies[name] = plan.dependency(name, jobs)
         _wire(node_plan, *dependencies[name])
         jobs[name] = []
         for prepared in node_plan.prepared:
@@ -195,7 +182,7 @@ def submit_workflow(
                 node = plan.dag.nodes[name]
                 node_plan = plan.nodes.get(name)
                 if node_plan is not None:
-                    dependencies[name] = _dependency(plan, name, jobs)
+                    dependencies[name] = plan.dependency(name, jobs)
                     _wire(node_plan, *dependencies[name])
                 db.add_workflow_node(
                     workflow_id,
