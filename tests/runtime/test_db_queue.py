@@ -190,6 +190,26 @@ def test_status_changes_of_a_queued_execution(db: Database) -> None:
     assert db.execution(gone).status == "LOST"
 
 
+def test_a_status_decided_from_an_earlier_read_is_written_only_if_it_still_holds(
+    db: Database,
+) -> None:
+    """``lute-exec cancel`` and reconciling decide from a QUEUED row read earlier; the
+    job may have claimed it and ended since, and its end must stay."""
+    execution_id = queue(db)
+    db.claim_queued(execution_id)
+    assert db.set_status(execution_id, "COMPLETED") is True
+    assert db.set_status(execution_id, "CANCELLED", if_status="QUEUED") is False
+    record = db.execution(execution_id)
+    assert (record.status, record.error) == ("COMPLETED", None)
+    still = queue(db)
+    assert db.set_status(still, "CANCELLED", error="scancel 12", if_status="QUEUED") is True
+    assert (db.execution(still).status, db.execution(still).error) == ("CANCELLED", "scancel 12")
+    # The rules keep a terminal status from LOST whatever the caller expected.
+    assert db.set_status(still, "LOST", if_status="CANCELLED") is False
+    with pytest.raises(DatabaseError, match="set_status"):
+        db.set_status(still, "CANCELLED", if_status="DONE-ISH")
+
+
 def test_running_can_become_lost(db: Database) -> None:
     execution_id = db.claim_queued(queue(db)).execution_id
     db.set_status(execution_id, "RUNNING")

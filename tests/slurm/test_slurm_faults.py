@@ -228,3 +228,48 @@ def test_no_controller_is_a_clear_error(slurm_cluster: SlurmCluster, short_tmp: 
     assert done.returncode == 2
     assert "Unable to contact slurm controller" in done.stderr
     assert executions(short_tmp / "work") == []
+
+
+def test_cancel_and_status_keep_an_end_recorded_after_they_read_the_row(
+    slurm: SlurmCluster, short_tmp: Path
+) -> None:
+    """Both decide from rows read before asking SLURM; a job that claimed its QUEUED row
+    and ended in between keeps the end it recorded."""
+    from lute.execution.slurm import cancel, status
+    from lute.io.db import Database
+
+    failed = subprocess.run(
+        ["sbatch", "--parsable", "--oversubscribe", "-o", "/dev/null", "--wrap", "exit 3"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.strip()
+    slurm.track(failed)
+    assert slurm.wait_ended(failed) == ["FAILED"]
+    work = short_tmp / "work"
+    work.mkdir()
+    with Database(str(work / "lute.db")) as db:
+        submission = db.create_submission(description="by hand")
+        ids = [
+            db.queue_execution(
+                managed_task="Tester",
+                task_name="Test",
+                experiment="TST12345",
+                run=12,
+                parameters={},
+                submission_id=submission,
+                slurm_job_id=job,
+            ).execution_id
+            for job in (987654321, int(failed))
+        ]
+        stale = [db.execution(execution_id) for execution_id in ids]  # both QUEUED
+        for execution_id in ids:  # each job's run claims its row and completes
+            db.claim_queued(execution_id)
+            db.set_status(execution_id, "COMPLETED")
+        done = cancel(db, stale[:1])  # SLURM no longer knows 987654321
+        assert (done.cancelled, done.stopping, done.finished) == ((), (), (ids[0],))
+        [row], warning = status(db, stale[1:])  # SLURM says FAILED: it would have won
+        assert warning is None and row.slurm is not None and row.slurm.state == "FAILED"
+        assert (row.change, row.execution.status) == (None, "COMPLETED")
+        assert [db.execution(i).status for i in ids] == ["COMPLETED", "COMPLETED"]

@@ -51,7 +51,11 @@ def record_not_started(db_path: str, execution_id: int, why: str, status: str = 
 
     try:
         with Database(db_path) as db:
-            if db.execution(execution_id).status == "QUEUED":
-                db.set_status(execution_id, status, error="the job did not start the run: %s" % why)
+            db.set_status(
+                execution_id,
+                status,
+                error="the job did not start the run: %s" % why,
+                if_status="QUEUED",
+            )
     except (DatabaseError, OSError):
         pass

@@ -97,16 +97,17 @@ def cancel(
         if record.is_terminal:
             finished.append(record.id)
         elif record.status == "QUEUED":
-            db.set_status(
+            written = db.set_status(
                 record.id,
                 "CANCELLED",
                 error="cancelled with lute-exec cancel before it started (scancel %s)"
                 % (job_text(record) or "-"),
+                if_status="QUEUED",
             )
-            if db.execution(record.id).status == "CANCELLED":
+            if written:
                 cancelled.append(record.id)
-            else:  # claimed meanwhile: its run records the end
-                stopping.append(record.id)
+            else:  # claimed meanwhile: its run records its own end
+                (finished if db.execution(record.id).is_terminal else stopping).append(record.id)
         else:
             stopping.append(record.id)
     return CancelResult(targets, cancelled, stopping, finished, warning)

@@ -312,10 +312,10 @@ def record_change(
 ) -> Tuple[ExecutionRecord, Optional[Change]]:
     """Record what reconciling decided: the execution as it now is, and the change
     (``None`` when the status rules kept another status: LOST never replaces a
-    terminal status, a late non-terminal one is ignored)."""
-    db.set_status(execution.id, change[1], error=change[2])
-    execution = db.execution(execution.id)
-    return execution, (change if execution.status == change[1] else None)
+    terminal status, a late non-terminal one is ignored; or when the execution moved on
+    since it was read, e.g. its job claimed a QUEUED row and ended while SLURM was asked)."""
+    written = db.set_status(execution.id, change[1], error=change[2], if_status=change[0])
+    return db.execution(execution.id), (change if written else None)
 
 
 def _point_values(overrides: Sequence[str]) -> List[str]:

@@ -282,7 +282,8 @@ class WriterMixin(DatabaseCore):
         pid: Optional[int] = None,
         log_path: Optional[str] = None,
         report_path: Optional[str] = None,
-    ) -> None:
+        if_status: Optional[str] = None,
+    ) -> bool:
         """Move an execution to ``status`` and record the given details.
 
         RUNNING sets ``started`` and a terminal status (COMPLETED, FAILED, TIMEDOUT,
@@ -310,6 +311,13 @@ class WriterMixin(DatabaseCore):
             pid: Process id of the Task.
             log_path: The run's log file.
             report_path: The run's report.
+            if_status: Change nothing unless the execution's status is still this one:
+                what the caller decided from (a QUEUED row that ``lute-exec cancel`` or
+                reconciling with SLURM ends) may have been claimed or ended meanwhile.
+
+        Returns:
+            Whether the status was written (``False``: the rules above or ``if_status``
+            kept the current one).
 
         Raises:
             DatabaseError: Unknown execution or status, invalid details, or a transition
@@ -331,9 +339,10 @@ class WriterMixin(DatabaseCore):
             "log_path": optional_text(log_path, "log_path"),
             "report_path": optional_text(report_path, "report_path"),
         }
+        expected = None if if_status is None else normalise_status(if_status, "set_status")
         execution_key(execution_id)
 
-        def body(conn: sqlite3.Connection) -> None:
+        def body(conn: sqlite3.Connection) -> bool:
             found = conn.execute(
                 "SELECT status, supervisor_host, supervisor_pid, supervisor_key"
                 " FROM executions WHERE id = ?",
@@ -342,6 +351,8 @@ class WriterMixin(DatabaseCore):
             if found is None:
                 raise self._no_execution(execution_id)
             current = str(found[0])
+            if expected is not None and current != expected:
+                return False
             if current == "QUEUED" and new not in TERMINAL_STATUSES:
                 raise DatabaseError(
                     f"set_status: execution {execution_id} is QUEUED; claim_queued starts it"
@@ -355,7 +366,7 @@ class WriterMixin(DatabaseCore):
                     {"pid = coalesce(pid, ?)": details["pid"]} if details["pid"] is not None else {}
                 )
                 _update(conn, execution_id, assignments, late)
-                return
+                return False
             now = utc_now()
             assignments.update((k, v) for k, v in details.items() if v is not None)
             assignments["status"] = new
@@ -372,8 +383,9 @@ class WriterMixin(DatabaseCore):
             else:
                 expressions["ended = coalesce(ended, ?)"] = now
             _update(conn, execution_id, assignments, expressions)
+            return True
 
-        self._write(f"set the status of execution {execution_id!r}", body)
+        return self._write(f"set the status of execution {execution_id!r}", body)
 
     def heartbeat(self, execution_id: int) -> None:
         """Record that the execution's Executor is alive (one small UPDATE).
