@@ -260,6 +260,19 @@ def test_sbatch_missing_records_nothing(short_tmp: Path) -> None:
     assert executions(short_tmp / "work") == []
 
 
+def test_resubmit_where_nothing_was_submitted_creates_no_database(short_tmp: Path) -> None:
+    work = short_tmp / "work"
+    work.mkdir()
+    for extra in ([], ["--dry-run"]):
+        done = lute_exec(["resubmit", "4242", "-w", str(work), *extra])
+        assert done.returncode == 2, done.stderr
+        assert done.stderr == (
+            "lute-exec: error: no results database at %s (nothing was submitted there)\n"
+            % (work / "lute.db")
+        )
+    assert list(work.iterdir()) == []
+
+
 def test_max_parallel_cannot_chain_arrays_behind_a_dependency_with_alternatives(
     short_tmp: Path,
 ) -> None:

@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 from lute.execution.cli._common import command_line, error, positive_int, print_json
 from lute.execution.cli._status import failed, show_rows
-from lute.execution.cli._where import add_database_options, database_path
+from lute.execution.cli._where import add_database_options, open_submitted
 from lute.execution.outcome import EXIT_USAGE
 
 __all__ = ["add_resubmit", "add_submit", "resubmit", "submit"]
@@ -238,7 +238,6 @@ def resubmit(args: argparse.Namespace) -> int:
     """Submit again what did not complete."""
     from lute.execution.slurm import dry_run, plan_resubmission
     from lute.execution.slurm import submit as sbatch
-    from lute.io.db import Database
 
     job: Optional[str] = args.job
     if job is not None and "=" in job:  # --submission N Task.param=value
@@ -247,7 +246,7 @@ def resubmit(args: argparse.Namespace) -> int:
     if (job is None) == (args.submission is None):
         return error("say what to resubmit: a JOB id of the submission, or --submission N")
     try:
-        with Database(database_path(args), readonly=args.dry_run) as db:
+        with open_submitted(args, what="nothing", write=not args.dry_run) as db:
             submission = args.submission
             if job is not None:
                 found = db.executions(slurm_job_id=job.partition("_")[0], limit=1)
