@@ -3,10 +3,11 @@
 What to run again is decided from the database, never from SLURM's dependencies (SLURM
 treats a dependency on a job it has forgotten as satisfied). A submission and its
 resubmissions form a chain (``resubmission_of``); for each point the newest attempt in
-the chain counts. First every attempt is reconciled with SLURM (:mod:`._status`); then
-the points whose newest attempt ended without completing (FAILED, TIMEDOUT, CANCELLED,
-LOST) are checked again with the config as it is now and submitted as a new submission
-linked to the newest of the chain. Points still queued or running are left alone.
+the chain counts. First every attempt is reconciled with SLURM (:mod:`._status`, one
+``squeue`` for the whole chain); then the points whose newest attempt ended without
+completing (FAILED, TIMEDOUT, CANCELLED, LOST) are checked again with the config as it
+is now and submitted as a new submission linked to the newest of the chain. Points
+still queued or running are left alone.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from lute.execution.slurm._record import SubmissionDocument
 from lute.execution.slurm._status import StatusRow, status
 
 if TYPE_CHECKING:  # pragma: no cover
-    from lute.io.db import Database
+    from lute.io.db import Database, ExecutionRecord
 
 __all__ = ["Rerun", "chain", "overrides_after", "plan_resubmission", "recorded_point"]
 
@@ -126,8 +127,8 @@ def plan_resubmission(
     """
     client = client or SlurmClient()
     members = chain(db, submission_id)
-    newest: Dict[Tuple[str, ...], Tuple[StatusRow, str]] = {}
     document: Optional[SubmissionDocument] = None
+    attempts: List[Tuple[ExecutionRecord, str, Tuple[str, ...]]] = []
     for member in members:
         found = SubmissionDocument.from_text(db.submission(member).description)
         if found is None:
@@ -141,11 +142,17 @@ def plan_resubmission(
                 "submission %d records %d points but has %d executions"
                 % (member, len(found.points), len(records))
             )
-        rows, warning = status(db, records, client=client, record=record)
-        if warning is not None:
-            raise SubmitError("cannot tell what to resubmit: %s" % warning)
-        for row, (label, point_overrides) in zip(rows, found.points):
-            newest[tuple(point_overrides)] = (row, label)
+        attempts.extend(
+            (record, label, tuple(point_overrides))
+            for record, (label, point_overrides) in zip(records, found.points)
+        )
+    # One look at SLURM for the whole chain; later attempts of a point replace earlier ones.
+    reconciled, warning = status(db, [a[0] for a in attempts], client=client, record=record)
+    if warning is not None:
+        raise SubmitError("cannot tell what to resubmit: %s" % warning)
+    newest: Dict[Tuple[str, ...], Tuple[StatusRow, str]] = {}
+    for row, (_record, label, key) in zip(reconciled, attempts):
+        newest[key] = (row, label)
     assert document is not None
     rows = [row for row, _label in newest.values()]
     rerun = [(row, label, key) for key, (row, label) in newest.items() if _ended_badly(row)]
