@@ -273,6 +273,21 @@ def test_resubmit_where_nothing_was_submitted_creates_no_database(short_tmp: Pat
     assert list(work.iterdir()) == []
 
 
+def test_a_malformed_job_id_is_refused_by_name(short_tmp: Path) -> None:
+    work = short_tmp / "work"
+    work.mkdir()
+    wrong = "not a SLURM job id: %r (a job is 4242, one task of an array 4242_3)"
+    for command, job in (("cancel", "abc"), ("status", "12_"), ("status", "_3")):
+        done = lute_exec([command, "4242", job, "-w", str(work)])
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.endswith(
+            "lute-exec %s: error: argument JOB: %s\n" % (command, wrong % job)
+        )
+    done = lute_exec(["resubmit", "4x", "-w", str(work)])
+    assert (done.returncode, done.stderr) == (2, "lute-exec: error: %s\n" % wrong % "4x")
+    assert list(work.iterdir()) == []
+
+
 def test_max_parallel_cannot_chain_arrays_behind_a_dependency_with_alternatives(
     short_tmp: Path,
 ) -> None:

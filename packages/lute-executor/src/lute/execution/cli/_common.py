@@ -9,7 +9,7 @@ from typing import Any, Sequence
 
 from lute.execution.outcome import EXIT_USAGE
 
-__all__ = ["command_line", "error", "positive_int", "print_json", "print_table"]
+__all__ = ["command_line", "error", "positive_int", "print_json", "print_table", "slurm_job"]
 
 
 def error(message: str, code: int = EXIT_USAGE) -> int:
@@ -37,6 +37,16 @@ def positive_int(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError("expected a whole number above 0, got %r" % text)
     return int(text)
+
+
+def slurm_job(text: str) -> str:
+    """An argparse type: a SLURM job id (``4242``) or one array task (``4242_3``)."""
+    number, _, index = text.partition("_")
+    if not number.isdigit() or (index and not index.isdigit()) or text.endswith("_"):
+        raise argparse.ArgumentTypeError(
+            "not a SLURM job id: %r (a job is 4242, one task of an array 4242_3)" % text
+        )
+    return text
 
 
 def command_line() -> str:

@@ -8,7 +8,7 @@ import sys
 from collections import Counter
 from typing import Any, List, Optional, Sequence
 
-from lute.execution.cli._common import error, print_json, print_table
+from lute.execution.cli._common import error, print_json, print_table, slurm_job
 from lute.execution.cli._where import (
     WhereError,
     add_database_options,
@@ -47,6 +47,7 @@ def _selection_arguments(parser: argparse.ArgumentParser, *, needed: bool) -> No
     parser.add_argument(
         "jobs",
         nargs="*",
+        type=slurm_job,
         metavar="JOB",
         help="job ids (4242) or array tasks (4242_3)"
         + ("" if needed else "; default: the newest submission"),

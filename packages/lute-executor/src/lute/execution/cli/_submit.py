@@ -13,7 +13,7 @@ import shlex
 import sys
 from typing import Any, Optional
 
-from lute.execution.cli._common import command_line, error, positive_int, print_json
+from lute.execution.cli._common import command_line, error, positive_int, print_json, slurm_job
 from lute.execution.cli._status import failed, show_rows
 from lute.execution.cli._where import add_database_options, open_submitted
 from lute.execution.outcome import EXIT_USAGE
@@ -245,6 +245,11 @@ def resubmit(args: argparse.Namespace) -> int:
         job = None
     if (job is None) == (args.submission is None):
         return error("say what to resubmit: a JOB id of the submission, or --submission N")
+    if job is not None:
+        try:
+            slurm_job(job)
+        except argparse.ArgumentTypeError as wrong:
+            return error(str(wrong))
     try:
         with open_submitted(args, what="nothing", write=not args.dry_run) as db:
             submission = args.submission
