@@ -139,13 +139,22 @@ def test_every_problem_at_once_with_lines(tmp_path: Path) -> None:
     )
     problems = _problems(path)
     text = "\n".join(problems)
-    assert "sfx.yaml:3: b.trigger: unknown trigger rule 'sometimes'" in text
+    assert (
+        "sfx.yaml:3: b.trigger: unknown trigger rule 'sometimes': use one of all_success, "
+        "any_success, all_completed, all_failed, any_failed, always" in text
+    )
     assert "sfx.yaml:4: c.run_dependnt: unknown key" in text
     assert "did you mean 'run_dependent'?" in text
     assert "sfx.yaml:6: e: a node needs a managed_task" in text
     assert "sfx.yaml:5: d.after: no node named 'nope'" in text
     assert "sfx.yaml:2: a: a cycle: a (line 2), b (line 3), c (line 4) -> a" in text
     assert len(problems) == 5
+    # A misspelt rule is named with the one meant.
+    Path(path).write_text(Path(path).read_text().replace("sometimes", "all_sucess"))
+    assert (
+        "sfx.yaml:3: b.trigger: unknown trigger rule 'all_sucess': did you mean 'all_success'? "
+        "The rules are all_success, any_success," in "\n".join(_problems(path))
+    )
 
 
 def test_facility_branches_are_refused_by_name(tmp_path: Path) -> None:

@@ -215,8 +215,10 @@ class _Reader:
         rule = str(value).strip().lower() if isinstance(value, str) else None
         if rule in TRIGGER_RULES:
             return rule
+        close = difflib.get_close_matches(rule or "", list(TRIGGER_RULES), n=1)
+        hint = "did you mean %r? The rules are" % close[0] if close else "use one of"
         known = ", ".join(TRIGGER_RULES)
-        self.problems.add(node, where, "unknown trigger rule %r: use one of %s" % (value, known))
+        self.problems.add(node, where, "unknown trigger rule %r: %s %s" % (value, hint, known))
         return "all_success"
 
     def slurm(self, node: Any, where: str) -> Any:
