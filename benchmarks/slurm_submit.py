@@ -7,10 +7,12 @@
     QUEUED, one sbatch (target: 1.5 s), beside ``sbatch --array=0-99 --wrap true``;
 (c) ``lute-exec status`` of those 100 (target: 0.5 s), beside the ``squeue`` it asks.
 
-Row (a) has a second baseline, the floor of any submission that validates with pydantic
+Row (a) has two more baselines, floors of any submission that validates with pydantic
 before ``sbatch`` and again inside the job (as ``lute-exec submit`` and the job's
 ``lute-exec run`` must): one Python importing pydantic, then ``sbatch`` of a job whose
-only work is a Python importing pydantic.
+only work is a Python importing pydantic; and the same with each Python also building
+and validating one one-field model (the least that validating with pydantic takes:
+building a model's schema costs more than the import).
 
 slurmctld starts pending jobs from its background loop, once a second: how long a job
 waits to start depends on where in that second it was submitted. Each end-to-end sample
@@ -46,6 +48,8 @@ LUTE_EXEC = [sys.executable, "-m", "lute.execution.cli"]
 POLL = 0.02
 #: What validating with pydantic costs any process at least.
 PYDANTIC_IMPORT = "from pydantic import BaseModel"
+#: What validating anything with pydantic costs a process at least: one model built and used.
+PYDANTIC_VALIDATION = 'from pydantic import create_model; create_model("P", x=(float, 0.0))(x=1)'
 
 CONFIG = """\
 %YAML 1.3
@@ -202,6 +206,7 @@ def main() -> None:
             submit_to_completed(config, db)  # warm-up: caches, the database file
             sbatch_to_completed()
             floor = python_job(PYDANTIC_IMPORT)
+            model_floor = python_job(PYDANTIC_VALIDATION)
             for phase in phases(args.repeat):
                 at_phase(phase)
                 add("a", submit_to_completed(config, db))
@@ -209,6 +214,8 @@ def main() -> None:
                 add("a0", sbatch_to_completed())
                 at_phase(phase)
                 add("a1", sbatch_to_completed(floor, before=PYDANTIC_IMPORT))
+                at_phase(phase)
+                add("a2", sbatch_to_completed(model_floor, before=PYDANTIC_VALIDATION))
                 seconds, job = submit_hundred(config, db)
                 add("b", seconds)
                 seconds, baseline_job = sbatch_hundred()
@@ -230,6 +237,13 @@ def main() -> None:
         (
             "    floor: pydantic before and in job",
             "a1",
+            "sbatch --wrap true -> COMPLETED",
+            "a0",
+            "",
+        ),
+        (
+            "    floor: one model validated, both",
+            "a2",
             "sbatch --wrap true -> COMPLETED",
             "a0",
             "",

@@ -9,10 +9,12 @@
     COMPLETED, beside 3 ``sbatch --wrap true`` chained by ``afterok`` until the last
     is COMPLETED (target: at most +10 %).
 
-Row (c) has two more baselines: the same chain when each job is a Python doing nothing
-(the floor of any job written in Python), and when each job imports pydantic after one
-Python imported it before the first ``sbatch`` (the floor of a workflow validated at
-submission and again in every job, as LUTE's is). End-to-end samples start at the same
+Row (c) has three more baselines: the same chain when each job is a Python doing nothing
+(the floor of any job written in Python); when each job imports pydantic after one
+Python imported it before the first ``sbatch``; and when each of those Pythons also
+builds and validates one one-field model (floors of a workflow validated at submission
+and again in every job, as LUTE's is: building a model's schema costs more than the
+import). End-to-end samples start at the same
 fractions of a second for every case (``slurm_submit.at_phase``): slurmctld starts jobs
 from a once-a-second loop.
 
@@ -41,6 +43,7 @@ from slurm_submit import (
     CONFIG,
     LUTE_EXEC,
     PYDANTIC_IMPORT,
+    PYDANTIC_VALIDATION,
     ROOT,
     TYPICAL,
     at_phase,
@@ -152,6 +155,11 @@ def main() -> None:
                 add("c1", sbatch_chain_to_completed(python_job("pass")))
                 at_phase(phase)
                 add("c2", sbatch_chain_to_completed(python_job(PYDANTIC_IMPORT), PYDANTIC_IMPORT))
+                at_phase(phase)
+                add(
+                    "c3",
+                    sbatch_chain_to_completed(python_job(PYDANTIC_VALIDATION), PYDANTIC_VALIDATION),
+                )
                 seconds, workflow_id, jobs = submit_hundred(dag, config)
                 add("a", seconds)
                 seconds, baseline_jobs = sbatch_three()
@@ -171,6 +179,7 @@ def main() -> None:
         ("(c) 3-node chain, 1 run -> COMPLETED", "c", "3 sbatch chained afterok", "c0", "+10 %"),
         ("    floor: each job a bare Python", "c1", "3 sbatch chained afterok", "c0", ""),
         ("    floor: pydantic before and in jobs", "c2", "3 sbatch chained afterok", "c0", ""),
+        ("    floor: one model validated, all", "c3", "3 sbatch chained afterok", "c0", ""),
     ]
     print(
         "%-40s %9s %7s   %-26s %9s %9s %7s  %s"
