@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import List
 
 import pytest
 
@@ -141,3 +142,29 @@ def test_unknown_sections_strict_and_lenient(tmp_path: Path) -> None:
     assert [n.path for n in load_config(lenient, "Test").notes] == ["FindPeaks"]
     with pytest.raises(ConfigError, match="unknown section 'FindPeaks'"):
         load_config(lenient, "Test", strict=True)
+
+
+def test_installed_tasks_are_listed_only_for_a_name_no_built_in_task_has(
+    tmp_path: Path,
+) -> None:
+    """Listing installed Tasks reads every distribution's entry points: a config of
+    built-in Tasks' sections (sweep points included) is checked without it."""
+    from lute.io.config import read_config_file
+    from lute.io.config._validate import structure_problems
+
+    listed = []
+
+    def known() -> List[str]:
+        listed.append(1)
+        return ["Test", "TestSocket", "FindPeaks"]
+
+    built_in = read_config_file(
+        str(write_sections(tmp_path, "Test: {}\nTest_7: {}\nTestSocket: {}\n"))
+    )
+    errors, notes, _ = structure_problems(built_in, known, ["Test"], True)
+    assert (errors, notes, listed) == ([], [], [])
+    installed = read_config_file(
+        str(write_sections(tmp_path, "Test: {}\nFindPeaks: {}\n", name="plugin.yaml"))
+    )
+    errors, notes, _ = structure_problems(installed, known, ["Test"], True)
+    assert (errors, notes, listed) == ([], [], [1])  # FindPeaks is an installed Task here

@@ -103,17 +103,23 @@ def structure_problems(
 ) -> Tuple[List[ConfigProblem], List[ConfigProblem], Set[PathKey]]:
     """(errors, notes, paths to leave out of validation) about section names.
 
-    ``known_names`` is called only if a section or header key needs it: listing the
-    known Tasks reads every installed distribution's entry points.
+    ``known_names`` is called only if a section or header key is neither wanted nor a
+    built-in Task's: listing the known Tasks reads every installed distribution's entry
+    points, which costs a start-up more than the rest of this check.
     """
+    from lute.io.models.registry import BUILTIN_MODELS
+
     locate = raw.locator()
     errors: List[ConfigProblem] = []
     notes: List[ConfigProblem] = []
     skip: Set[PathKey] = set()
-    known: Sequence[str] = ()
-    if any(name not in wanted for name in raw.sections) or any(
-        key not in AnalysisHeader.model_fields for key in raw.header
-    ):
+    builtin = list(BUILTIN_MODELS)
+    known: Sequence[str] = builtin
+    unsure = [
+        *(sweep_parts(name)[0] for name in raw.sections if name not in wanted),
+        *(key for key in raw.header if key not in AnalysisHeader.model_fields),
+    ]
+    if any(name not in BUILTIN_MODELS for name in unsure):
         known = known_names()
     for name in raw.sections:
         if name in known or name in wanted or sweep_parts(name)[0] in known:
