@@ -79,6 +79,19 @@ def test_override_errors_point_at_the_command_line(tmp_path: Path) -> None:
     ]
 
 
+def test_a_bare_name_of_the_task_s_parameter_is_shown_how_to_write_it(tmp_path: Path) -> None:
+    """``float_var=2`` is a header value; when the Task has that parameter, say so."""
+    config = write_sections(tmp_path, "Test:\n  float_var: 0.5\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(config, "Test", ["float_var=2", "runn=3"])
+    messages = sorted(p.message for p in caught.value.problems)
+    assert messages[0] == (
+        "unknown parameter 'float_var' for the header; 'float_var' is a parameter of this "
+        "Task: write Test.float_var=..."
+    )
+    assert messages[1].startswith("unknown parameter 'runn' for the header; did you mean 'run'")
+
+
 def test_an_override_of_a_section_the_run_does_not_read_is_refused(tmp_path: Path) -> None:
     """Applied to a section nobody validates, it would be dropped without a word."""
     config = write_sections(tmp_path, "Test:\n  float_var: 0.5\nTest_7:\n  float_var: 0.7\n")
