@@ -7,11 +7,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, List, Sequence
 
 import pytest
 
 from tests.conftest import SlurmCluster, lute_exec, write_config
 from tests.slurm.helpers import TESTER, all_ended, executions, submit, wait_rows
+
+if TYPE_CHECKING:
+    from lute.io.db import Database
 
 pytestmark = pytest.mark.slurm
 
@@ -173,13 +177,10 @@ def test_a_job_that_ended_before_lute_exec_ran_is_failed(
     assert executions(work)[0]["status"] == "FAILED"
 
 
-def test_a_job_slurm_does_not_know_is_lost(slurm: SlurmCluster, short_tmp: Path) -> None:
-    from lute.io.db import Database
-
-    work = short_tmp / "work"
-    work.mkdir()
-    with Database(str(work / "lute.db")) as db:
-        submission = db.create_submission(description="by hand")
+def queue_by_hand(db: Database, jobs: Sequence[int]) -> List[int]:
+    """One QUEUED Tester execution per job, in one submission, as if submitted; their ids."""
+    submission = db.create_submission(description="by hand")
+    return [
         db.queue_execution(
             managed_task="Tester",
             task_name="Test",
@@ -187,8 +188,19 @@ def test_a_job_slurm_does_not_know_is_lost(slurm: SlurmCluster, short_tmp: Path)
             run=12,
             parameters={},
             submission_id=submission,
-            slurm_job_id=987654321,
-        )
+            slurm_job_id=job,
+        ).execution_id
+        for job in jobs
+    ]
+
+
+def test_a_job_slurm_does_not_know_is_lost(slurm: SlurmCluster, short_tmp: Path) -> None:
+    from lute.io.db import Database
+
+    work = short_tmp / "work"
+    work.mkdir()
+    with Database(str(work / "lute.db")) as db:
+        queue_by_hand(db, [987654321])
     shown = lute_exec(["status", "987654321", "-w", str(work)])
     assert shown.returncode == 0, shown.stderr
     assert "execution 1: QUEUED -> LOST: SLURM no longer knows job 987654321" in shown.stdout
@@ -250,19 +262,7 @@ def test_cancel_and_status_keep_an_end_recorded_after_they_read_the_row(
     work = short_tmp / "work"
     work.mkdir()
     with Database(str(work / "lute.db")) as db:
-        submission = db.create_submission(description="by hand")
-        ids = [
-            db.queue_execution(
-                managed_task="Tester",
-                task_name="Test",
-                experiment="TST12345",
-                run=12,
-                parameters={},
-                submission_id=submission,
-                slurm_job_id=job,
-            ).execution_id
-            for job in (987654321, int(failed))
-        ]
+        ids = queue_by_hand(db, [987654321, int(failed)])
         stale = [db.execution(execution_id) for execution_id in ids]  # both QUEUED
         for execution_id in ids:  # each job's run claims its row and completes
             db.claim_queued(execution_id)
