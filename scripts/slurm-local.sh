@@ -15,6 +15,8 @@ set -euo pipefail
 STATE=/run/lute-slurm
 CONF=/etc/slurm/slurm.conf
 log() { printf '[slurm-local] %s\n' "$*" >&2; }
+# shellcheck source=scripts/_slurm-common.sh
+. "$(dirname "$0")/_slurm-common.sh"
 
 # SchedulerParameters=batch_sched_delay=0: a submitted batch job starts at once instead
 # of at the next scheduling pass (~3 s later), which makes the submission tests and
@@ -48,30 +50,11 @@ PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP OverSu
 CONF
 }
 
-alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
-
-# The pid of a daemon this script started, if it is still running.
-started_pid() {
-    local file="$STATE/$1.started" pid
-    [ -f "$file" ] || return 0
-    pid=$(cat "$file")
-    if alive "$pid"; then echo "$pid"; fi
-}
-
-node_state() { timeout 5 sinfo -h -o %t 2>/dev/null | head -n1 || true; }
-
 start() {
     [ "$(id -u)" = 0 ] || { log "needs root"; exit 1; }
     command -v slurmctld >/dev/null || { log "slurm-wlm is not installed"; exit 1; }
-    mkdir -p "$STATE" /var/spool/slurmctld /var/spool/slurmd /var/log/slurm /run/munge /etc/slurm
-    chown munge:munge /run/munge
-    if [ ! -s /etc/munge/munge.key ]; then
-        dd if=/dev/urandom of=/etc/munge/munge.key bs=1024 count=1 status=none
-    fi
-    chown munge:munge /etc/munge/munge.key && chmod 0400 /etc/munge/munge.key
-    if ! pgrep -x munged >/dev/null; then
-        runuser -u munge -- /usr/sbin/munged
-    fi
+    mkdir -p "$STATE" /var/spool/slurmctld /var/spool/slurmd /var/log/slurm /etc/slurm
+    start_munge
     local reload=0
     if [ ! -f "$CONF" ] || grep -q "written by lute slurm-local" "$CONF"; then
         if ! write_conf | cmp -s - "$CONF" 2>/dev/null; then
@@ -126,44 +109,8 @@ start_slurmd() {
     fi
 }
 
-# Stop a daemon this script started and wait until it is gone (SIGKILL after 15 s).
-stop_daemon() {
-    local name=$1 pid
-    pid=$(started_pid "$name")
-    if [ -n "$pid" ]; then
-        kill "$pid" 2>/dev/null || true
-        for _ in $(seq 1 75); do alive "$pid" || break; sleep 0.2; done
-        if alive "$pid"; then
-            log "$name (pid $pid) did not stop within 15 s: SIGKILL"
-            kill -9 "$pid" 2>/dev/null || true
-            for _ in $(seq 1 25); do alive "$pid" || break; sleep 0.2; done
-        fi
-    fi
-    rm -f "$STATE/$name.started"
-}
-
-# Leases: one file per process using the cluster, named by its pid.
-take_lease() { mkdir -p "$STATE/leases" && touch "$STATE/leases/$1"; }
-
-other_leases() {
-    local file pid
-    for file in "$STATE"/leases/*; do
-        [ -e "$file" ] || continue
-        pid=$(basename "$file")
-        if [ "$pid" = "${1:-}" ]; then continue; fi
-        if alive "$pid"; then echo "$pid"; else rm -f "$file"; fi
-    done
-}
-
 stop() {
-    if [ -n "${1:-}" ]; then
-        rm -f "$STATE/leases/$1"
-        users=$(other_leases "$1" | paste -sd' ' -)
-        if [ -n "$users" ]; then
-            log "still in use by pid $users: left running"
-            return 0
-        fi
-    fi
+    if still_leased "${1:-}"; then return 0; fi
     stop_daemon slurmd
     stop_daemon slurmctld
 }
