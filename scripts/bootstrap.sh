@@ -23,6 +23,9 @@ apt_pkgs=()
 command -v mpirun >/dev/null 2>&1 || apt_pkgs+=(openmpi-bin libopenmpi-dev)
 if [ "${LUTE_BOOTSTRAP_TEST:-0}" = 1 ]; then
     command -v slurmctld >/dev/null 2>&1 || apt_pkgs+=(slurm-wlm munge)
+    # The accounting cluster of scripts/slurm-accounting.sh (sacct).
+    command -v slurmdbd >/dev/null 2>&1 || apt_pkgs+=(slurmdbd)
+    command -v mariadbd >/dev/null 2>&1 || apt_pkgs+=(mariadb-server)
     [ -f /usr/share/modules/init/bash ] || apt_pkgs+=(environment-modules)
     command -v zsh >/dev/null 2>&1 || apt_pkgs+=(zsh)
     # The docs build screenshots the report pages of a real run (tests/docs).
@@ -31,8 +34,19 @@ fi
 if [ ${#apt_pkgs[@]} -gt 0 ]; then
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
     log "installing Debian packages: ${apt_pkgs[*]}"
+    # Without systemd, a package's postinst would start its service (mariadb, munge …)
+    # through invoke-rc.d: a policy-rc.d that denies it (as Docker images ship) for the
+    # install, if the machine has none; the test scripts start the daemons themselves.
+    policy=""
+    if [ ! -d /run/systemd/system ] && [ ! -e /usr/sbin/policy-rc.d ]; then
+        policy=/usr/sbin/policy-rc.d
+        printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+        $SUDO chmod 0755 "$policy"
+        trap '$SUDO rm -f "$policy"' EXIT
+    fi
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${apt_pkgs[@]}" >/dev/null
+    if [ -n "$policy" ]; then $SUDO rm -f "$policy"; trap - EXIT; fi
 fi
 
 PY=${LUTE_PYTHON:-python3}
