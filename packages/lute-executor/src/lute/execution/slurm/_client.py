@@ -135,11 +135,25 @@ def parse_squeue(text: str) -> List[JobState]:
     return states
 
 
+def _array_tasks(text: str) -> List[int]:
+    """The indices of ``[1,3]``, ``[5-9%2]``, ``[0-8:2]`` (an array's unexpanded tasks)."""
+    indices: List[int] = []
+    for part in text.strip("[]").split("%")[0].split(","):
+        first, _, rest = part.partition("-")
+        last, _, step = rest.partition(":")
+        if not first.isdigit() or not (last or first).isdigit():
+            continue
+        step_size = int(step) if step.isdigit() and int(step) > 0 else 1
+        indices.extend(range(int(first), int(last or first) + 1, step_size))
+    return indices
+
+
 def parse_sacct(text: str) -> List[JobState]:
     """``sacct -n -P -X -o JobID,JobIDRaw,State,ExitCode`` output -> the job states.
 
-    Array tasks show as ``4242_3``; a pending array's unexpanded ``4242_[5-9]`` lines
-    are skipped (``squeue`` knows those).
+    Array tasks show as ``4242_3``. Tasks that never started share one line,
+    ``4242_[1,3]`` or ``4242_[5-9%2]``: once they ended (cancelled while pending) it gives
+    each of them its state; while they are pending it is skipped (``squeue`` knows them).
     """
     states = []
     for line in text.splitlines():
@@ -148,21 +162,27 @@ def parse_sacct(text: str) -> List[JobState]:
             continue
         job_text, raw, state, exit_text = (field.strip() for field in fields[:4])
         job, _, task = job_text.partition("_")
-        if task and not task.isdigit():
+        name = state.split()[0] if state else "UNKNOWN"
+        if task.isdigit() or not task:
+            indices: List[Optional[int]] = [int(task) if task else None]
+        elif task.startswith("[") and name not in ACTIVE_STATES:
+            indices = list(_array_tasks(task))
+        else:
             continue
         code, _, signal = exit_text.partition(":")
-        states.append(
-            JobState(
-                job,
-                _index(task) if task else None,
-                raw,
-                state.split()[0] if state else "UNKNOWN",
-                "",
-                int(code) if code.isdigit() else None,
-                int(signal) if signal.isdigit() and int(signal) else None,
-                "sacct",
+        for index in indices:
+            states.append(
+                JobState(
+                    job,
+                    index,
+                    raw,
+                    name,
+                    "",
+                    int(code) if code.isdigit() else None,
+                    int(signal) if signal.isdigit() and int(signal) else None,
+                    "sacct",
+                )
             )
-        )
     return states
 
 
@@ -310,8 +330,9 @@ class SlurmClient:
                 whole.signal,
                 whole.source,
             )
-        if any(key[0] == job_id for key in states):
-            return JobState(job_id, index, "", DROPPED, "", None, None, "squeue")
+        sibling = next((state for key, state in states.items() if key[0] == job_id), None)
+        if sibling is not None:
+            return JobState(job_id, index, "", DROPPED, "", None, None, sibling.source)
         return None
 
     def cancel(self, targets: Sequence[str]) -> None:
