@@ -16,6 +16,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 LUTE_EXEC = [sys.executable, "-m", "lute.execution.cli"]
 SLURM_SCRIPT = ROOT / "scripts" / "slurm-local.sh"
+SLURM_ACCOUNTING_SCRIPT = ROOT / "scripts" / "slurm-accounting.sh"
+#: The slurm.conf of the accounting cluster (scripts/slurm-accounting.sh).
+SLURM_ACCOUNTING_CONF = "/etc/slurm-acct/slurm.conf"
 
 HEADER = """\
 %YAML 1.3
@@ -202,27 +205,41 @@ def popen_lute_exec(args: List[str], **kwargs: Any) -> subprocess.Popen:  # type
 
 
 class SlurmCluster:
-    """The one-node cluster of ``scripts/slurm-local.sh``, and the jobs tests submit to it.
+    """A one-node cluster on localhost, and the jobs tests submit to it.
 
-    Tests ``track`` the jobs they submit; the ``slurm`` fixture cancels whatever of
-    them is still queued or running when the test ends.
+    Tests ``track`` the jobs they submit; the ``slurm`` (``slurm_acct``) fixture cancels
+    whatever of them is still queued or running when the test ends.
+
+    Args:
+        env: What SLURM's commands need besides this process's environment to reach the
+            cluster (``SLURM_CONF`` of the accounting cluster); empty for the cluster of
+            ``scripts/slurm-local.sh``, which the default slurm.conf describes.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, env: Optional[Dict[str, str]] = None) -> None:
+        self.env: Dict[str, str] = dict(env or {})
         self.jobs: List[str] = []
+
+    def environ(self) -> Dict[str, str]:
+        """The full environment of SLURM commands for this cluster (``SlurmClient(environ=)``)."""
+        return {**os.environ, **self.env}
+
+    def _run(self, args: List[str]) -> subprocess.CompletedProcess:  # type: ignore[type-arg]
+        return subprocess.run(
+            args,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env=self.environ() if self.env else None,
+        )
 
     def track(self, *jobs: str) -> None:
         self.jobs.extend(str(job) for job in jobs)
 
     def states(self, job: str) -> List[str]:
         """The state of every task of ``job`` (``[]`` once SLURM forgot it)."""
-        done = subprocess.run(
-            ["squeue", "-h", "-r", "-t", "all", "-j", str(job), "-o", "%T"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        done = self._run(["squeue", "-h", "-r", "-t", "all", "-j", str(job), "-o", "%T"])
         return done.stdout.split()
 
     def wait_ended(self, job: str, timeout: float = 120.0) -> List[str]:
@@ -242,7 +259,7 @@ class SlurmCluster:
 
     def cancel_tracked(self) -> None:
         if self.jobs:
-            subprocess.run(["scancel", *self.jobs], capture_output=True, timeout=60, check=False)
+            self._run(["scancel", *self.jobs])
             self.jobs = []
 
 
@@ -273,3 +290,44 @@ def slurm(slurm_cluster: SlurmCluster) -> Iterator[SlurmCluster]:
     """The cluster; jobs the test tracked and left queued or running are cancelled."""
     yield slurm_cluster
     slurm_cluster.cancel_tracked()
+
+
+@pytest.fixture(scope="session")
+def slurm_accounting_cluster() -> Iterator[SlurmCluster]:
+    """A second one-node cluster, with slurmdbd and MariaDB, so that ``sacct`` answers.
+
+    Started by ``scripts/slurm-accounting.sh`` with a lease, as ``slurm_cluster`` starts
+    the first one; its commands need :attr:`SlurmCluster.env` (``SLURM_CONF``). It does
+    not skip: a machine meant to run these tests that cannot start it is a failure,
+    shown with the script's last lines.
+    """
+    lease = ["--lease", str(os.getpid())]
+    try:
+        started = subprocess.run(
+            ["bash", str(SLURM_ACCOUNTING_SCRIPT), "start", *lease],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        said, code = started.stdout + started.stderr, started.returncode
+    except subprocess.TimeoutExpired as error:
+        parts = [
+            p.decode() if isinstance(p, bytes) else p or "" for p in (error.stdout, error.stderr)
+        ]
+        said, code = "".join(parts) + "\n(timed out after 300 s)", -1
+    if code != 0:
+        tail = "\n".join(str(said).splitlines()[-30:])
+        pytest.fail("%s start failed (exit %d):\n%s" % (SLURM_ACCOUNTING_SCRIPT, code, tail))
+    cluster = SlurmCluster({"SLURM_CONF": SLURM_ACCOUNTING_CONF})
+    yield cluster
+    cluster.cancel_tracked()
+    subprocess.run(
+        ["bash", str(SLURM_ACCOUNTING_SCRIPT), "stop", *lease], capture_output=True, timeout=120
+    )
+
+
+@pytest.fixture
+def slurm_acct(slurm_accounting_cluster: SlurmCluster) -> Iterator[SlurmCluster]:
+    """The accounting cluster; jobs the test tracked and left queued or running are cancelled."""
+    yield slurm_accounting_cluster
+    slurm_accounting_cluster.cancel_tracked()
