@@ -5,8 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # What the tests need besides the dev environment: SLURM and munge (the SLURM tests
-# start a one-node cluster on localhost, scripts/slurm-local.sh), environment-modules and
-# zsh (its completion script is loaded).
+# start a one-node cluster on localhost, scripts/slurm-local.sh), slurmdbd and MariaDB
+# (a second cluster with accounting, scripts/slurm-accounting.sh, for the sacct tests),
+# environment-modules and zsh (its completion script is loaded).
 export LUTE_BOOTSTRAP_TEST="${LUTE_BOOTSTRAP_TEST:-1}"
 bash scripts/bootstrap.sh
 export UV_PYTHON_DOWNLOADS=never
