@@ -1,6 +1,8 @@
 # Shared by scripts/slurm-local.sh and scripts/slurm-accounting.sh (sourced, not run):
-# daemons started under nohup and tracked by the pid in "$STATE/NAME.started", leases
-# ("$STATE/leases/PID", one per process using the cluster) and the shared munged.
+# daemons started under nohup, each in a session of its own (setsid: a signal to the
+# process group of the test run that started them must not stop a cluster other runs
+# hold), tracked by the pid in "$STATE/NAME.started"; leases ("$STATE/leases/PID", one
+# per process using the cluster); the shared munged.
 # The sourcing script sets STATE and defines log().
 
 alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }

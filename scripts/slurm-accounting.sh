@@ -108,7 +108,7 @@ start_mariadb() {
     fi
     # --no-defaults: nothing of /etc/mysql (a system MariaDB's port, socket, datadir); its
 # log goes to mariadb.out. It runs as mysql: its pid file is in /run/mysqld.
-    nohup mariadbd --no-defaults --user=mysql --datadir="$DATA" --socket="$SOCKET" \
+    setsid nohup mariadbd --no-defaults --user=mysql --datadir="$DATA" --socket="$SOCKET" \
         --port="$DB_PORT" --bind-address=127.0.0.1 --skip-name-resolve \
         --pid-file=/run/mysqld/lute-slurm-acct.pid >"$STATE/mariadb.out" 2>&1 9>&- &
     echo $! > "$STATE/mariadb.started"
@@ -145,7 +145,9 @@ start_daemon() {
     ln -sf "/usr/sbin/$name" "$STATE/bin/$name-acct"
     (
         cd "$STATE" && trap '' HUP
-        exec -a "$name" "$STATE/bin/$name-acct" "$@"
+        # setsid: a session of its own, so that a signal to the starting process's group
+        # (a test run killed with its children) leaves the shared cluster running.
+        exec setsid bash -c 'exec -a "$0" "$@"' "$name" "$STATE/bin/$name-acct" "$@"
     ) >"$STATE/$name.out" 2>&1 </dev/null 9>&- &
     echo $! > "$STATE/$name.started"
 }

@@ -71,7 +71,7 @@ start() {
         done
     done
     if ! pgrep -x slurmctld >/dev/null; then
-        nohup slurmctld -D >"$STATE/slurmctld.out" 2>&1 &
+        setsid nohup slurmctld -D >"$STATE/slurmctld.out" 2>&1 </dev/null &
         echo $! > "$STATE/slurmctld.started"
         reload=0
         # A slurmd left from the controller before may never register with this one.
@@ -83,6 +83,10 @@ start() {
         timeout 20 scontrol reconfigure || log "scontrol reconfigure failed"
     fi
     for attempt in $(seq 1 150); do
+        if ! pgrep -x slurmctld >/dev/null; then
+            log "slurmctld exited: $(tail -n 3 "$STATE/slurmctld.out" | paste -sd' ' -)"
+            exit 1
+        fi
         state=$(node_state)
         case "$state" in
             idle|mix|alloc) log "node is $state"; return 0 ;;
@@ -104,7 +108,7 @@ start() {
 
 start_slurmd() {
     if ! pgrep -x slurmd >/dev/null; then
-        nohup slurmd -D -N localhost >"$STATE/slurmd.out" 2>&1 &
+        setsid nohup slurmd -D -N localhost >"$STATE/slurmd.out" 2>&1 </dev/null &
         echo $! > "$STATE/slurmd.started"
     fi
 }
