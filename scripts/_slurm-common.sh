@@ -72,3 +72,33 @@ start_munge() {
 }
 
 node_state() { timeout 5 sinfo -h -o %t 2>/dev/null | head -n1 || true; }
+
+# The slurm.conf keys both test clusters share, and their one node and partition (which
+# come last): root daemons with munge, no cgroups and no accounting by the nodes, a
+# batch job started as soon as it is submitted (batch_sched_delay=0, rather than at the
+# next scheduling pass ~3 s later: the tests and benchmarks measure LUTE, not that
+# period), and a node that comes back by itself once its slurmd registers.
+shared_conf() {
+    cat <<CONF
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+SchedulerParameters=batch_sched_delay=0
+MailProg=/bin/true
+ReturnToService=2
+SlurmctldPidFile=$STATE/slurmctld.pid
+SlurmdPidFile=$STATE/slurmd.pid
+CONF
+}
+
+node_conf() {
+    cat <<CONF
+NodeName=localhost NodeAddr=127.0.0.1 CPUs=$(nproc) State=UNKNOWN
+PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES
+CONF
+}

@@ -31,8 +31,9 @@ log() { printf '[slurm-accounting] %s\n' "$*" >&2; }
 
 # MinJobAge=2: slurmctld forgets an ended job (once slurmdbd has it) 2-3 s after its
 # end, so a test sees squeue no longer list it and sacct answer instead within seconds.
-# The other keys as in slurm-local.sh; FirstJobId keeps this cluster's job ids apart
-# from the first cluster's, so a command sent to the wrong one cannot hit another job.
+# The keys both clusters share are shared_conf's. FirstJobId keeps this cluster's job
+# ids apart from the first cluster's, so a command sent to the wrong one cannot hit
+# another job.
 write_conf() {
     cat <<CONF
 # written by lute slurm-accounting.sh: a single-node cluster with accounting for tests
@@ -40,31 +41,18 @@ ClusterName=lute-acct
 SlurmctldHost=localhost
 SlurmctldPort=6917
 SlurmdPort=6918
-SlurmUser=root
-SlurmdUser=root
-AuthType=auth/munge
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=localhost
 AccountingStoragePort=6919
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-SchedulerParameters=batch_sched_delay=0
 MinJobAge=2
 FirstJobId=900000
-MailProg=/bin/true
-ReturnToService=2
 StateSaveLocation=/var/spool/slurmctld-acct
 SlurmdSpoolDir=/var/spool/slurmd-acct
-SlurmctldPidFile=$STATE/slurmctld.pid
-SlurmdPidFile=$STATE/slurmd.pid
 SlurmctldLogFile=/var/log/slurm/slurmctld-acct.log
 SlurmdLogFile=/var/log/slurm/slurmd-acct.log
-NodeName=localhost NodeAddr=127.0.0.1 CPUs=$(nproc) State=UNKNOWN
-PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES
 CONF
+    shared_conf
+    node_conf
 }
 
 write_dbd_conf() {

@@ -18,36 +18,20 @@ log() { printf '[slurm-local] %s\n' "$*" >&2; }
 # shellcheck source=scripts/_slurm-common.sh
 . "$(dirname "$0")/_slurm-common.sh"
 
-# SchedulerParameters=batch_sched_delay=0: a submitted batch job starts at once instead
-# of at the next scheduling pass (~3 s later), which makes the submission tests and
-# benchmarks measure LUTE rather than the scheduler's period (a 20-task array with %4
-# goes from ~40 s to a few seconds).
+# The keys of this cluster; those shared with slurm-accounting.sh's are shared_conf's.
 write_conf() {
     cat <<CONF
 # written by lute slurm-local.sh: a single-node cluster for tests
 ClusterName=lute-test
 SlurmctldHost=localhost
-SlurmUser=root
-SlurmdUser=root
-AuthType=auth/munge
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-SchedulerParameters=batch_sched_delay=0
-MailProg=/bin/true
-ReturnToService=2
 StateSaveLocation=/var/spool/slurmctld
 SlurmdSpoolDir=/var/spool/slurmd
-SlurmctldPidFile=$STATE/slurmctld.pid
-SlurmdPidFile=$STATE/slurmd.pid
 SlurmctldLogFile=/var/log/slurm/slurmctld.log
 SlurmdLogFile=/var/log/slurm/slurmd.log
-NodeName=localhost NodeAddr=127.0.0.1 CPUs=$(nproc) State=UNKNOWN
-PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES
 CONF
+    shared_conf
+    node_conf
 }
 
 start() {
