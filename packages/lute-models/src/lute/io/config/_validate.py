@@ -113,8 +113,7 @@ def structure_problems(
     errors: List[ConfigProblem] = []
     notes: List[ConfigProblem] = []
     skip: Set[PathKey] = set()
-    builtin = list(BUILTIN_MODELS)
-    known: Sequence[str] = builtin
+    known: Sequence[str] = list(BUILTIN_MODELS)
     unsure = [
         *(sweep_parts(name)[0] for name in raw.sections if name not in wanted),
         *(key for key in raw.header if key not in AnalysisHeader.model_fields),

@@ -125,10 +125,11 @@ def _message(error: Any, model: Type[BaseModel], section: str, path: PathKey) ->
             owner = "in %s" % dotted(path[1:-1])
         else:
             owner = "for the header" if path[:1] == ("lute_config",) else "for this Task"
-        suggestion = did_you_mean(name, _fields_at(model, loc))
         if path[:1] == ("lute_config",) and len(path) == 2 and name in model.model_fields:
             # A bare name is a header value (run=13); this one is the Task's own.
             suggestion = "; %r is a parameter of this Task: write %s.%s=..." % (name, section, name)
+        else:
+            suggestion = did_you_mean(name, _fields_at(model, loc))
         return "unknown parameter %r %s%s%s" % (
             name,
             owner,
