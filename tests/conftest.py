@@ -263,26 +263,47 @@ class SlurmCluster:
             self.jobs = []
 
 
+def _leased_cluster(
+    script: Path, env: Optional[Dict[str, str]] = None, start_timeout: float = 120
+) -> Iterator[SlurmCluster]:
+    """Start the cluster of ``script`` holding a lease of this session (other test runs
+    on the machine may share it: it stops once no lease is left), and yield it.
+
+    A start that fails fails the tests with the script's last lines: a machine meant to
+    run them that cannot start the cluster must not pass by skipping.
+    """
+    lease = ["--lease", str(os.getpid())]
+    try:
+        started = subprocess.run(
+            ["bash", str(script), "start", *lease],
+            capture_output=True,
+            text=True,
+            timeout=start_timeout,
+        )
+        said, code = started.stdout + started.stderr, started.returncode
+    except subprocess.TimeoutExpired as error:
+        parts = [
+            p.decode() if isinstance(p, bytes) else p or "" for p in (error.stdout, error.stderr)
+        ]
+        said, code = "".join(parts) + "\n(timed out after %g s)" % start_timeout, -1
+    if code != 0:
+        tail = "\n".join(str(said).splitlines()[-30:])
+        pytest.fail("%s start failed (exit %d):\n%s" % (script, code, tail))
+    cluster = SlurmCluster(env)
+    yield cluster
+    cluster.cancel_tracked()
+    subprocess.run(["bash", str(script), "stop", *lease], capture_output=True, timeout=120)
+
+
 @pytest.fixture(scope="session")
 def slurm_cluster() -> Iterator[SlurmCluster]:
-    """A single-node SLURM cluster on localhost for the whole session (root, slurm-wlm).
-
-    Other test runs on the machine may use it at the same time: the session holds a
-    lease on it (its pid), and the cluster is stopped only when no lease is left.
-    """
+    """A single-node SLURM cluster on localhost for the whole session (root, slurm-wlm),
+    shared with other test runs through a lease (see :func:`_leased_cluster`)."""
     if shutil.which("slurmctld") is None or shutil.which("sbatch") is None:
         pytest.skip("SLURM is not installed (LUTE_BOOTSTRAP_TEST=1 scripts/bootstrap.sh)")
     if os.geteuid() != 0:
         pytest.skip("starting slurmctld/slurmd/munged needs root")
-    lease = ["--lease", str(os.getpid())]
-    started = subprocess.run(
-        ["bash", str(SLURM_SCRIPT), "start", *lease], capture_output=True, text=True, timeout=120
-    )
-    assert started.returncode == 0, started.stderr
-    cluster = SlurmCluster()
-    yield cluster
-    cluster.cancel_tracked()
-    subprocess.run(["bash", str(SLURM_SCRIPT), "stop", *lease], capture_output=True, timeout=120)
+    yield from _leased_cluster(SLURM_SCRIPT)
 
 
 @pytest.fixture
@@ -298,32 +319,10 @@ def slurm_accounting_cluster() -> Iterator[SlurmCluster]:
 
     Started by ``scripts/slurm-accounting.sh`` with a lease, as ``slurm_cluster`` starts
     the first one; its commands need :attr:`SlurmCluster.env` (``SLURM_CONF``). It does
-    not skip: a machine meant to run these tests that cannot start it is a failure,
-    shown with the script's last lines.
+    not skip (see :func:`_leased_cluster`).
     """
-    lease = ["--lease", str(os.getpid())]
-    try:
-        started = subprocess.run(
-            ["bash", str(SLURM_ACCOUNTING_SCRIPT), "start", *lease],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        said, code = started.stdout + started.stderr, started.returncode
-    except subprocess.TimeoutExpired as error:
-        parts = [
-            p.decode() if isinstance(p, bytes) else p or "" for p in (error.stdout, error.stderr)
-        ]
-        said, code = "".join(parts) + "\n(timed out after 300 s)", -1
-    if code != 0:
-        tail = "\n".join(str(said).splitlines()[-30:])
-        pytest.fail("%s start failed (exit %d):\n%s" % (SLURM_ACCOUNTING_SCRIPT, code, tail))
-    cluster = SlurmCluster({"SLURM_CONF": SLURM_ACCOUNTING_CONF})
-    yield cluster
-    cluster.cancel_tracked()
-    subprocess.run(
-        ["bash", str(SLURM_ACCOUNTING_SCRIPT), "stop", *lease], capture_output=True, timeout=120
-    )
+    env = {"SLURM_CONF": SLURM_ACCOUNTING_CONF}
+    yield from _leased_cluster(SLURM_ACCOUNTING_SCRIPT, env, start_timeout=300)
 
 
 @pytest.fixture
